@@ -1,0 +1,37 @@
+# Two commands on a fresh machine with Python 3.11: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test worker cron bench browser clean
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+# Embedded defaults unless DATABASE_URL / REDIS_URL say otherwise.
+run: $(BIN)/.installed
+	RETENTION_ENV=$${RETENTION_ENV:-development} $(BIN)/flask db upgrade
+	RETENTION_ENV=$${RETENTION_ENV:-development} $(BIN)/flask seed
+	RETENTION_ENV=$${RETENTION_ENV:-development} HOST=$(HOST) PORT=$(PORT) $(BIN)/flask serve
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# With REDIS_URL set: one worker per core, on as many machines as needed.
+worker: $(BIN)/.installed
+	$(BIN)/rq worker --with-scheduler --url "$$REDIS_URL" $${RETENTION_QUEUE:-retention}
+
+cron: $(BIN)/.installed
+	$(BIN)/rq cron jobs/cron.py --url "$$REDIS_URL"
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

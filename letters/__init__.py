@@ -1,0 +1,32 @@
+"""Printable letters: window-envelope layouts (A4 DIN 5008 B, US Letter #10), right-to-left
+Arabic and Persian done properly, embedded subset TrueType fonts, and streaming print batches.
+
+Typical use::
+
+    from letters import LetterContent, Address, render_letter, write_batch
+    pdf_bytes = render_letter(content)
+    entries = write_batch(queued_letters, "batch-42.pdf", duplex=True, total=n, progress=cb)
+"""
+
+from .batch import LetterRenderError, write_batch
+from .l10n import format_letter_date, format_money, page_label, to_digits
+from .layouts import LAYOUTS, Layout, get_layout
+from .model import Address, BatchEntry, LetterContent
+from .render import compose, render_letter
+
+__all__ = [
+    "Address",
+    "BatchEntry",
+    "LAYOUTS",
+    "Layout",
+    "LetterContent",
+    "LetterRenderError",
+    "compose",
+    "format_letter_date",
+    "format_money",
+    "get_layout",
+    "page_label",
+    "render_letter",
+    "to_digits",
+    "write_batch",
+]

@@ -1,0 +1,136 @@
+"""The retention engine: a Flask application keeping close to every new customer for ninety days."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+
+from retention import config as settings
+from retention.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build an application from the environment (or a test's own mapping)."""
+    cfg = settings.from_environment(test_config)
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_path=cfg["INSTANCE_PATH"])
+    app.config.update(cfg)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    from retention.queue import init_queue
+    from retention.ticker import init_ticker
+
+    init_queue(app)
+    init_ticker(app)
+    logging.basicConfig(level=logging.INFO if not app.testing else logging.WARNING)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind each extension to the app."""
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _tune_sqlite(app)
+    from retention import models  # noqa: F401  (every table, for create_all and Alembic)
+    from retention.types import render_migration_type
+
+    migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True,
+                     render_item=render_migration_type, compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "staff.login"
+    csrf.init_app(app)
+    from retention.staff.service import password_hasher
+
+    app.extensions["password_hasher"] = password_hasher(app.config["PASSWORD_HASH_TIME_COST"],
+                                                        app.config["PASSWORD_HASH_MEMORY_KIB"])
+
+
+def _root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent
+
+
+def _tune_sqlite(app: Flask) -> None:
+    """WAL and a busy timeout so the worker thread and web requests share the file calmly."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    """Pages, hooks and the REST API, one blueprint per feature."""
+    from flask_smorest import Api
+
+    from retention.customers import api as customers_api
+    from retention.customers import views as customers_views
+    from retention.hooks import admin as hooks_admin
+    from retention.hooks import views as hooks_views
+    from retention.staff import views as staff_views
+
+    app.register_blueprint(staff_views.blueprint)
+    app.register_blueprint(customers_views.blueprint)
+    app.register_blueprint(hooks_admin.blueprint)
+    app.register_blueprint(hooks_views.blueprint)
+    csrf.exempt(hooks_views.blueprint)
+    # flask-smorest's Api keeps per-app state (its spec), so each app gets its own.
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
+    for blp in (customers_api.blueprint,):
+        api.register_blueprint(blp)
+        csrf.exempt(blp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """JSON errors for the API and hooks, friendly pages elsewhere; never a bare 500 page."""
+
+    def wants_json() -> bool:
+        return request.path.startswith(("/api/", "/hooks/"))
+
+    def handle(error):
+        code = getattr(error, "code", 500) or 500
+        if wants_json():
+            return jsonify(code=code, status=getattr(error, "name", "Error"),
+                           message=getattr(error, "description", "")), code
+        return render_template("error.html", code=code, error=error), code
+
+    for code in (400, 403, 404, 405, 413, 429):
+        app.register_error_handler(code, handle)
+
+    @app.errorhandler(500)
+    def internal(error):
+        if wants_json():
+            return jsonify(code=500, status="Internal Server Error", message="unexpected error"), 500
+        return render_template("error.html", code=500, error=error), 500
+
+
+def register_commands(app: Flask) -> None:
+    """Command-line commands (`flask --app wsgi ...`)."""
+    from retention.commands import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Values every page needs: the text direction and the UI strings of the viewer's language."""
+    from retention.i18n import template_context
+
+    app.context_processor(template_context)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from retention.staff.models import StaffUser
+
+        return db.session.get(StaffUser, int(user_id))

@@ -1,0 +1,1 @@
+"""Customers and their sales, as told by the shop and CRM."""

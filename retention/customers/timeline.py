@@ -1,0 +1,71 @@
+"""A customer's timeline: everything received and done about them, newest first.
+
+Each feature adds a source (a function returning entries) to SOURCES; the page merges them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from retention.customers.models import Customer
+from retention.hooks.models import InboundEvent
+
+EVENT_TITLES = {
+    "customer.upserted": "Customer details received",
+    "sale.completed": "Sale completed",
+    "sale.delivered": "Delivered",
+    "sale.refunded": "Refunded",
+    "complaint.opened": "Complaint opened",
+    "complaint.resolved": "Complaint resolved",
+    "nps.response": "NPS answer",
+    "customer.churned": "Customer left",
+}
+
+
+@dataclass
+class Entry:
+    """One line of the timeline."""
+
+    at: dt.datetime
+    kind: str
+    title: str
+    detail: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _event_detail(event: InboundEvent) -> str:
+    data = event.data or {}
+    if event.type == "sale.completed":
+        return f"{data.get('product')} · {data.get('amount')} {data.get('currency')}"
+    if event.type == "nps.response":
+        return f"score {data.get('score')}" + (f" · {data['comment']}" if data.get("comment") else "")
+    if event.type == "complaint.opened":
+        return f"{data.get('category')} via {data.get('channel')}: {data.get('summary')}"
+    if event.type in ("sale.refunded", "customer.churned"):
+        return data.get("reason") or ""
+    if event.type == "complaint.resolved":
+        return data.get("resolution") or ""
+    return ""
+
+
+def inbound_events(session: Session, customer: Customer, limit: int) -> list[Entry]:
+    """The events the shop, CRM and helpdesk sent about this customer."""
+    rows = session.scalars(select(InboundEvent).where(InboundEvent.customer_ref == customer.external_id)
+                           .order_by(InboundEvent.occurred_at.desc()).limit(limit))
+    return [Entry(at=e.occurred_at, kind="event:" + e.type, title=EVENT_TITLES.get(e.type, e.type),
+                  detail=_event_detail(e), extra={"status": e.status}) for e in rows]
+
+
+SOURCES = [inbound_events]
+
+
+def timeline(session: Session, customer: Customer, limit: int = 200) -> list[Entry]:
+    """Every source's entries for the customer, newest first."""
+    entries: list[Entry] = []
+    for source in SOURCES:
+        entries.extend(source(session, customer, limit))
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]

@@ -1,0 +1,1 @@
+"""Signed inbound events: acceptance, the durable inbox and their processing."""

@@ -1,0 +1,223 @@
+"""Accepting signed events into the inbox, and applying them in batches.
+
+Acceptance stores the event row and commits before answering 202; only then is a job queued
+(outbox). Processing claims rows with a lease (a conditional UPDATE, SKIP LOCKED on PostgreSQL),
+applies them in `occurred_at` order, and marks them processed; a job run twice finds nothing left,
+and a worker killed half-way leaves rows whose lease expires and are claimed again. Every effect
+is itself idempotent (unique keys), so applying an event a second time changes nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from retention.customers.service import Lookups, Waiting
+from retention.hooks import processing
+from retention.hooks.models import FAILED, PENDING, PROCESSED, WAITING, InboundEvent
+from retention.hooks.schemas import json_ready
+from retention.queue import QueueUnavailable
+
+log = logging.getLogger(__name__)
+
+PROCESSING = "processing"
+LEASE = dt.timedelta(minutes=5)
+NUDGE_KEY = "events"
+PROCESS_JOB = "jobs.events.process_events"
+
+
+@dataclass
+class Accepted:
+    """What the hook answers: the status code and the body."""
+
+    status: int
+    body: dict
+    event_id: int
+
+
+def refs_of(event_type: str, data: dict) -> tuple[str | None, str | None]:
+    """The customer and sale an event is about, as the sender names them."""
+    customer = data.get("customer")
+    customer_ref = customer["id"] if isinstance(customer, dict) else data.get("customer_id")
+    return customer_ref, data.get("sale_id")
+
+
+def find_by_webhook_id(session: Session, webhook_id: str) -> InboundEvent | None:
+    return session.scalar(select(InboundEvent).where(InboundEvent.webhook_id == webhook_id))
+
+
+def accept(session: Session, webhook_id: str, event: dict, now: dt.datetime) -> Accepted:
+    """Store a validated event durably; the same webhook id again returns the first answer (200)."""
+    existing = find_by_webhook_id(session, webhook_id)
+    if existing is not None:
+        return Accepted(200, existing.answer(), existing.id)
+    data = json_ready(event["data"])
+    customer_ref, sale_ref = refs_of(event["type"], data)
+    row = InboundEvent(webhook_id=webhook_id, type=event["type"], occurred_at=event["occurred_at"],
+                       received_at=now, data=data, customer_ref=customer_ref, sale_ref=sale_ref,
+                       status=PENDING, attempts=0)
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same id delivered twice at the same moment: the other request stored it first.
+        session.rollback()
+        existing = find_by_webhook_id(session, webhook_id)
+        if existing is None:
+            raise
+        return Accepted(200, existing.answer(), existing.id)
+    return Accepted(202, row.answer(), row.id)
+
+
+def nudge(queue) -> bool:
+    """Queue one processing job unless one is already waiting; never fails the caller.
+
+    Returns whether a job was queued. With Redis down the events stay pending in the database
+    and the periodic sweep queues them once Redis is back.
+    """
+    try:
+        if queue.claim_nudge(NUDGE_KEY, 300):
+            queue.enqueue(PROCESS_JOB)
+            return True
+    except QueueUnavailable as exc:
+        log.warning("queue unavailable, events stay pending until the sweep: %s", exc)
+    return False
+
+
+def _due_condition(now: dt.datetime):
+    return or_(
+        InboundEvent.status == PENDING,
+        and_(InboundEvent.status == FAILED, InboundEvent.next_attempt_at <= now),
+        and_(InboundEvent.status == PROCESSING, InboundEvent.next_attempt_at <= now),  # lease expired
+    )
+
+
+def claim(session: Session, now: dt.datetime, limit: int) -> tuple[str, list[int]]:
+    """Take up to `limit` due events under a lease; commit, so other workers skip them."""
+    token = uuid.uuid4().hex
+    pick = (select(InboundEvent.id).where(_due_condition(now))
+            .order_by(InboundEvent.occurred_at, InboundEvent.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    ids = session.scalars(
+        update(InboundEvent).where(InboundEvent.id.in_(pick.scalar_subquery()))
+        .values(status=PROCESSING, next_attempt_at=now + LEASE, claim_token=token)
+        .returning(InboundEvent.id).execution_options(synchronize_session=False)
+    ).all()
+    session.commit()
+    return token, ids
+
+
+def _load_claimed(session: Session, ids: list[int], token: str) -> list[InboundEvent]:
+    return list(session.scalars(
+        select(InboundEvent).where(InboundEvent.id.in_(ids), InboundEvent.status == PROCESSING,
+                                   InboundEvent.claim_token == token)
+        .order_by(InboundEvent.occurred_at, InboundEvent.id)))
+
+
+def _apply(lookups: Lookups, event: InboundEvent, now: dt.datetime) -> None:
+    """Apply one event and mark it; Waiting parks it until what it refers to arrives."""
+    try:
+        processing.apply(lookups, event, now)
+    except Waiting as waiting:
+        event.status = WAITING
+        event.last_error = str(waiting)
+        event.next_attempt_at = None
+        return
+    event.status = PROCESSED
+    event.processed_at = now
+    event.last_error = None
+    event.next_attempt_at = None
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+def process_batch(session: Session, now: dt.datetime, limit: int, max_attempts: int) -> int:
+    """Claim and apply one batch; returns how many events were claimed (0 when nothing is due)."""
+    token, ids = claim(session, now, limit)
+    if not ids:
+        return 0
+    events = _load_claimed(session, ids, token)
+    lookups = Lookups(session)
+    lookups.preload([e.customer_ref for e in events], [e.sale_ref for e in events])
+    try:
+        for event in events:
+            event.attempts += 1
+            _apply(lookups, event, now)
+        processing.release_waiting(session, lookups, now)
+        session.commit()
+        return len(ids)
+    except Exception:
+        session.rollback()
+        log.info("batch of %d failed as a whole; applying one by one to isolate the fault", len(ids))
+    # One by one, each in a savepoint, so one bad event does not hold back the others.
+    lookups = Lookups(session)
+    for event in _load_claimed(session, ids, token):
+        event.attempts += 1
+        try:
+            with session.begin_nested():
+                _apply(lookups, event, now)
+                processing.release_waiting(session, lookups, now)
+        except Exception as exc:
+            lookups.forget()
+            event.status = FAILED
+            event.last_error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
+            event.next_attempt_at = now + _backoff(event.attempts) if event.attempts < max_attempts else None
+            log.warning("event %s (%s) failed: %s", event.id, event.type, event.last_error)
+        session.commit()
+    return len(ids)
+
+
+def process_due(session: Session, now: dt.datetime, limit: int = 500, max_attempts: int = 8,
+                max_batches: int | None = None) -> int:
+    """Apply due events batch after batch until none is left; returns how many were claimed."""
+    total = 0
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        n = process_batch(session, now, limit, max_attempts)
+        if n == 0:
+            break
+        total += n
+        batches += 1
+    return total
+
+
+def due_count(session: Session, now: dt.datetime) -> int:
+    """How many events are waiting to be applied now."""
+    return session.scalar(select(func.count()).select_from(InboundEvent).where(_due_condition(now)))
+
+
+def sweep(session: Session, queue, now: dt.datetime) -> bool:
+    """Queue processing if anything is due (the safety net for lost jobs and Redis outages)."""
+    if due_count(session, now) == 0:
+        return False
+    try:
+        queue.release_nudge(NUDGE_KEY)
+        queue.enqueue(PROCESS_JOB)
+        return True
+    except QueueUnavailable as exc:
+        log.warning("sweep could not queue processing: %s", exc)
+        return False
+
+
+def replay(session: Session, event_id: int, now: dt.datetime) -> InboundEvent | None:
+    """Put a failed or waiting event back in line (an admin's action); returns it or None."""
+    event = session.get(InboundEvent, event_id)
+    if event is None or event.status not in (FAILED, WAITING):
+        return None
+    event.status = PENDING
+    event.next_attempt_at = None
+    event.attempts = 0
+    return event
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    return dict(session.execute(select(InboundEvent.status, func.count()).group_by(InboundEvent.status)).all())

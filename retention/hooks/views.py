@@ -1,0 +1,72 @@
+"""POST /hooks/events: the signed inbound endpoint (DESIGN.md section 4)."""
+from __future__ import annotations
+
+import json
+import time
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import ValidationError
+
+from retention.extensions import db
+from retention.hooks import service
+from retention.hooks.schemas import load_event
+from retention.hooks.signatures import SignatureError, verify
+from retention.queue import get_queue
+from retention.types import utcnow
+
+blueprint = Blueprint("hooks", __name__, url_prefix="/hooks")
+
+
+def _error(status: int, message: str, errors: dict | None = None):
+    body = {"status": "rejected", "message": message}
+    if errors is not None:
+        body["errors"] = errors
+    return jsonify(body), status
+
+
+@blueprint.route("/events", methods=["POST"])
+def receive_event():
+    """Verify, validate and store one event; 202 once it is committed, 200 for a replayed id."""
+    limit = current_app.config["WEBHOOK_MAX_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        return _error(413, f"body: larger than {limit} bytes")
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        return _error(413, f"body: larger than {limit} bytes")
+    headers = request.headers
+    webhook_id = headers.get("webhook-id")
+    try:
+        verify(current_app.config["WEBHOOK_SECRETS"], webhook_id, headers.get("webhook-timestamp"),
+               headers.get("webhook-signature"), body, time.time(),
+               current_app.config["WEBHOOK_TOLERANCE_SECONDS"])
+    except SignatureError as exc:
+        return _error(401, str(exc))
+    if len(webhook_id) > 200:
+        return _error(422, "webhook-id: longer than 200 characters", {"webhook-id": ["Too long."]})
+    existing = service.find_by_webhook_id(db.session, webhook_id)
+    if existing is not None:
+        return jsonify(existing.answer()), 200
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(422, "body: not valid JSON", {"body": ["Not valid JSON."]})
+    if not isinstance(payload, dict):
+        return _error(422, "body: must be a JSON object", {"body": ["Must be a JSON object."]})
+    try:
+        event = load_event(payload)
+    except ValidationError as err:
+        fields = ", ".join(_paths(err.messages))
+        return _error(422, f"invalid fields: {fields}", err.messages)
+    accepted = service.accept(db.session, webhook_id, event, utcnow())
+    if accepted.status == 202:
+        service.nudge(get_queue())  # after the commit: the job never runs before its row exists
+    return jsonify(accepted.body), accepted.status
+
+
+def _paths(messages, prefix=""):
+    """Dotted names of every field with an error, for the one-line message."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _paths(value, f"{prefix}{key}." if isinstance(value, dict) else f"{prefix}{key}")
+    else:
+        yield prefix.rstrip(".")

@@ -1,0 +1,102 @@
+"""Demo data: staff of every role and ~200 customers with sales over the last 120 days.
+
+The customers arrive the way real ones do, as inbound events applied by the same services, so
+every page (and every timeline) shows something real-looking.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from retention.hooks import service as hooks
+from retention.hooks.models import InboundEvent
+from retention.staff.models import StaffUser
+from retention.staff.service import create_user
+
+DEMO_PASSWORD = "demo-password"
+
+STAFF = [
+    ("admin@example.com", "admin", "Alex Admin", "en", "Europe/London", "GB"),
+    ("sara@example.com", "onboarding", "Sara Ahmadi", "fa", "Asia/Tehran", "IR"),
+    ("omar@example.com", "onboarding", "Omar Haddad", "ar", "Asia/Dubai", "AE"),
+    ("emma@example.com", "onboarding", "Emma Clarke", "en", "Europe/London", "GB"),
+    ("maya@example.com", "marketing", "Maya Lindqvist", "en", "Europe/Berlin", "DE"),
+    ("post@example.com", "print", "Pat Post", "en", "Europe/London", "GB"),
+]
+
+PEOPLE = {
+    "en": (["Olivia", "James", "Amelia", "Noah", "Grace", "Henry", "Chloe", "Jack", "Emily", "Leo"],
+           ["Smith", "Johnson", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Walker", "Wright", "Hall"]),
+    "ar": (["محمد", "فاطمة", "أحمد", "مريم", "خالد", "نور", "يوسف", "ليلى", "عمر", "سارة"],
+           ["الحسيني", "العتيبي", "حداد", "الخطيب", "منصور", "الشامي", "النجار", "سليمان", "عيسى", "قاسم"]),
+    "fa": (["علی", "زهرا", "رضا", "مریم", "حسین", "نگار", "امیر", "پریسا", "مهدی", "شیرین"],
+           ["محمدی", "حسینی", "کریمی", "رضایی", "احمدی", "موسوی", "جعفری", "قاسمی", "صادقی", "نوری"]),
+}
+
+PLACES = [
+    ("en", "US", "America/New_York", "+1", [("350 Fifth Avenue", "New York", "NY", "10118"),
+                                               ("1600 Amphitheatre Pkwy", "Mountain View", "CA", "94043")]),
+    ("en", "GB", "Europe/London", "+44", [("10 Downing Street", "London", "", "SW1A 2AA"),
+                                            ("1 Deansgate", "Manchester", "", "M3 1AZ")]),
+    ("en", "DE", "Europe/Berlin", "+49", [("Unter den Linden 77", "Berlin", "", "10117")]),
+    ("ar", "AE", "Asia/Dubai", "+971", [("شارع الشيخ زايد، برج 12", "دبي", "دبي", "")]),
+    ("ar", "SA", "Asia/Riyadh", "+966", [("طريق الملك فهد 2231", "الرياض", "منطقة الرياض", "12214")]),
+    ("ar", "EG", "Africa/Cairo", "+20", [("15 شارع طلعت حرب", "القاهرة", "القاهرة", "11511")]),
+    ("fa", "IR", "Asia/Tehran", "+98", [("خیابان ولیعصر، پلاک ۱۲", "تهران", "تهران", "1968713113"),
+                                          ("خیابان چهارباغ، کوچه ۳", "اصفهان", "اصفهان", "8146653541")]),
+]
+
+PRODUCTS = [
+    ("Espresso machine Pro", "kitchen", Decimal("649.00")),
+    ("Robot vacuum S7", "home", Decimal("429.00")),
+    ("Standing desk", "office", Decimal("899.00")),
+    ("Noise-cancelling headphones", "audio", Decimal("299.00")),
+    ("Mattress Deluxe", "bedroom", Decimal("1290.00")),
+    ("Water filter set", "kitchen", Decimal("89.00")),
+]
+CURRENCY = {"US": "USD", "GB": "GBP", "DE": "EUR", "AE": "AED", "SA": "SAR", "EG": "EGP", "IR": "IRR"}
+
+
+def seed(session: Session, app, *, customers: int, now: dt.datetime, seed_value: int = 7) -> bool:
+    """Create the demo (once); returns False when it is already there."""
+    if session.scalar(select(StaffUser).where(StaffUser.email == STAFF[0][0])):
+        return False
+    hasher = app.extensions["password_hasher"]
+    for email, role, name, locale, zone, country in STAFF:
+        create_user(session, hasher, email=email, role=role, password=DEMO_PASSWORD, name=name, actor="seed",
+                    now=now, locale=locale, timezone=zone, country=country,
+                    title="Customer care" if role == "onboarding" else "")
+    session.commit()
+    rng = random.Random(seed_value)
+    for n in range(customers):
+        language, country, zone, prefix, streets = PLACES[n % len(PLACES)]
+        first, last = PEOPLE[language]
+        name = f"{rng.choice(first)} {rng.choice(last)}"
+        street, city, region, postal = rng.choice(streets)
+        product, category, price = rng.choice(PRODUCTS)
+        sold = now - dt.timedelta(days=rng.uniform(0, 120))
+        currency = CURRENCY[country]
+        amount = price if currency in ("USD", "GBP", "EUR") else (price * (Decimal("42000") if currency == "IRR"
+                                                                          else Decimal("3.7"))).quantize(Decimal(1))
+        customer = {"id": f"C{n + 1:05d}", "name": name, "email": f"customer{n + 1}@example.net",
+                    "phone": f"{prefix}{rng.randint(200000000, 999999999)}", "locale": language, "timezone": zone,
+                    "address": {"lines": [street], "city": city, "region": region, "postal_code": postal,
+                                "country": country}}
+        session.add(InboundEvent(
+            webhook_id=f"seed-sale-{n + 1}", type="sale.completed", occurred_at=sold, received_at=sold,
+            data={"sale_id": f"S{n + 1:05d}", "customer": customer, "amount": str(amount), "currency": currency,
+                  "product": product, "category": category},
+            customer_ref=customer["id"], sale_ref=f"S{n + 1:05d}", status="pending", attempts=0))
+        if rng.random() < 0.7 and (now - sold).days > 3:
+            delivered = sold + dt.timedelta(days=rng.uniform(1, 5))
+            session.add(InboundEvent(
+                webhook_id=f"seed-delivered-{n + 1}", type="sale.delivered", occurred_at=delivered,
+                received_at=delivered, data={"sale_id": f"S{n + 1:05d}", "delivered_at": delivered.isoformat()},
+                customer_ref=None, sale_ref=f"S{n + 1:05d}", status="pending", attempts=0))
+    session.commit()
+    hooks.process_due(session, now, 500)
+    return True

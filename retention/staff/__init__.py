@@ -1,0 +1,1 @@
+"""Staff accounts, roles, API tokens and login."""

@@ -1,0 +1,20 @@
+"""The tick: what runs every minute, in order. Each step is safe to run twice or at once on two machines."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app
+
+from retention.extensions import db
+from retention.hooks import service as hooks
+from retention.queue import get_queue
+
+
+def run(now: dt.datetime) -> dict:
+    """Apply due events, then queue processing if anything is still due; returns counts."""
+    cfg = current_app.config
+    summary = {"events": hooks.process_due(db.session, now, cfg["EVENT_BATCH_SIZE"], cfg["EVENT_MAX_ATTEMPTS"],
+                                           max_batches=40)}
+    # Anything still due (a large backlog, or events stored while Redis was down) goes to the workers.
+    summary["swept"] = int(hooks.sweep(db.session, get_queue(), now))
+    return summary

@@ -1,0 +1,75 @@
+"""Builders of test data: signed events, staff users and tokens."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import itertools
+import json
+import time
+
+from retention.extensions import db
+from retention.hooks.signatures import sign
+from retention.staff.service import create_user, issue_token
+
+SECRET = "whsec_" + base64.b64encode(b"test-secret-of-32-bytes-exactly!").decode()
+OTHER_SECRET = "whsec_" + base64.b64encode(b"another-secret-32-bytes-exactly!").decode()
+PASSWORD = "correct-horse-battery"
+_ids = itertools.count(1)
+
+
+class Signer:
+    """Signs event bodies the way the shop, CRM and helpdesk do (Standard Webhooks)."""
+
+    def __init__(self, secret: str):
+        self.secret = secret
+
+    def headers(self, body: bytes, msg_id: str | None = None, timestamp: int | None = None,
+                secret: str | None = None) -> dict:
+        msg_id = msg_id or f"msg_{next(_ids)}_{time.time_ns()}"
+        timestamp = int(time.time()) if timestamp is None else timestamp
+        return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+                "webhook-signature": sign(secret or self.secret, msg_id, timestamp, body),
+                "content-type": "application/json"}
+
+    def post(self, client, event: dict, **kwargs):
+        body = json.dumps(event).encode()
+        return client.post("/hooks/events", data=body, headers=self.headers(body, **kwargs))
+
+
+def iso(t: dt.datetime) -> str:
+    return t.isoformat()
+
+
+def customer(cid="C1", name="Layla Haddad", **overrides) -> dict:
+    data = {"id": cid, "name": name, "email": f"{cid.lower()}@example.net", "phone": "+971501234567",
+            "locale": "ar", "timezone": "Asia/Dubai",
+            "address": {"lines": ["Sheikh Zayed Road 12"], "city": "Dubai", "region": "", "postal_code": "",
+                        "country": "AE"}}
+    data.update(overrides)
+    return data
+
+
+def sale_completed(sale_id="S1", cust=None, amount="649.00", currency="USD", occurred_at=None, **extra) -> dict:
+    occurred_at = occurred_at or dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc)
+    data = {"sale_id": sale_id, "customer": cust or customer(), "amount": amount, "currency": currency,
+            "product": "Espresso machine Pro", "category": "kitchen"}
+    data.update(extra)
+    return {"type": "sale.completed", "occurred_at": iso(occurred_at), "data": data}
+
+
+def event(event_type: str, data: dict, occurred_at=None) -> dict:
+    occurred_at = occurred_at or dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc)
+    return {"type": event_type, "occurred_at": iso(occurred_at), "data": data}
+
+
+def staff(app, email="staff@example.com", role="onboarding", **details):
+    user = create_user(db.session, app.extensions["password_hasher"], email=email, role=role, password=PASSWORD,
+                       actor="test", now=dt.datetime.now(dt.timezone.utc), **details)
+    db.session.commit()
+    return user
+
+
+def token_for(app, user) -> str:
+    token = issue_token(db.session, user, actor="test", now=dt.datetime.now(dt.timezone.utc))
+    db.session.commit()
+    return token

@@ -1,0 +1,58 @@
+"""The customer list, the customer page with its timeline, and the customers API."""
+from __future__ import annotations
+
+from tests.factories import customer, event, sale_completed, staff, token_for
+
+
+def load_customers(client, signer, queue, n=3):
+    names = ["Olivia Smith", "محمد الحسيني", "زهرا محمدی", "James Brown"]
+    for i in range(n):
+        signer.post(client, sale_completed(f"S{i}", cust=customer(f"C{i}", name=names[i % len(names)])))
+    queue.drain()
+
+
+def test_customer_list_searches_and_pages(app, client, auth, signer, queue):
+    load_customers(client, signer, queue, 60)
+    staff(app, "sara@example.com", "onboarding")
+    auth.login("sara@example.com")
+    first = client.get("/customers/").get_data(as_text=True)
+    assert "(60)" in first and 'rel="next"' in first
+    second = client.get("/customers/?page=2").get_data(as_text=True)
+    assert "2 / 2" in second
+    found = client.get("/customers/?q=زهرا").get_data(as_text=True)
+    assert "زهرا محمدی" in found and "Olivia Smith" not in found
+    assert client.get("/customers/?page=abc").status_code == 400
+
+
+def test_customer_page_shows_the_timeline(app, client, auth, signer, queue):
+    load_customers(client, signer, queue, 1)
+    signer.post(client, event("nps.response", {"customer_id": "C0", "score": 4, "comment": "slow delivery"}))
+    queue.drain()
+    staff(app, "sara@example.com", "onboarding")
+    auth.login("sara@example.com")
+    page = client.get("/customers/C0").get_data(as_text=True)
+    assert "Sale completed" in page and "Espresso machine Pro" in page
+    assert "NPS answer" in page and "slow delivery" in page
+    assert client.get("/customers/NOPE").status_code == 404
+
+
+def test_arabic_staff_get_a_right_to_left_page(app, client, auth):
+    staff(app, "omar@example.com", "onboarding", locale="ar")
+    auth.login("omar@example.com")
+    page = client.get("/customers/").get_data(as_text=True)
+    assert 'dir="rtl"' in page and 'lang="ar"' in page and "العملاء" in page
+
+
+def test_api_returns_customer_with_sales_and_404_when_unknown(app, client, signer, queue):
+    load_customers(client, signer, queue, 1)
+    token = token_for(app, staff(app, "sara@example.com", "onboarding"))
+    headers = {"Authorization": f"Bearer {token}"}
+    body = client.get("/api/v1/customers/C0", headers=headers).get_json()
+    assert body["id"] == "C0" and body["name"] == "Olivia Smith"
+    assert body["sales"][0]["amount"] == "649.00" and body["sales"][0]["currency"] == "USD"
+    assert body["address"]["country"] == "AE"
+    missing = client.get("/api/v1/customers/NOPE", headers=headers)
+    assert missing.status_code == 404 and "customer" in missing.get_json()["message"]
+    listing = client.get("/api/v1/customers/?q=olivia", headers=headers).get_json()
+    assert listing["total"] == 1
+    assert client.get("/api/v1/customers/?page=0", headers=headers).status_code == 422

@@ -1,0 +1,155 @@
+"""Applying stored events: customers and sales recorded, out-of-order events, failures and replays."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from retention.customers.models import Customer, Sale
+from retention.extensions import db
+from retention.hooks import processing, service
+from retention.hooks.models import InboundEvent
+from tests.factories import customer, event, sale_completed, staff
+
+T0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def count(model) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_sale_event_records_customer_and_sale_once_processed(client, signer, queue):
+    assert signer.post(client, sale_completed(amount="1290.50", currency="EUR")).status_code == 202
+    assert count(Sale) == 0  # stored, not yet applied: 202 does not wait for processing
+    queue.drain()
+    sale = db.session.scalar(select(Sale))
+    assert sale.amount == __import__("decimal").Decimal("1290.50") and sale.currency == "EUR"
+    assert sale.customer.name == "Layla Haddad" and sale.customer.timezone == "Asia/Dubai"
+    assert sale.sold_at == T0
+    assert db.session.scalar(select(InboundEvent)).status == "processed"
+
+
+def test_job_run_twice_has_no_second_effect(client, signer, queue):
+    signer.post(client, sale_completed())
+    # the same sale sent again under a new webhook id (a sender's retry with a new id)
+    signer.post(client, sale_completed())
+    from jobs.events import process_events
+
+    process_events()
+    process_events()
+    queue.drain()
+    assert count(Sale) == 1 and count(Customer) == 1
+    statuses = db.session.scalars(select(InboundEvent.status)).all()
+    assert statuses == ["processed", "processed"]
+
+
+def test_older_customer_details_arriving_late_do_not_overwrite_newer(client, signer, queue):
+    newer = sale_completed(cust=customer(name="Layla Haddad-Nasser"), occurred_at=T0)
+    older = event("customer.upserted", {"customer": customer(name="Layla Haddad")},
+                  occurred_at=T0 - dt.timedelta(days=3))
+    signer.post(client, newer)
+    queue.drain()
+    signer.post(client, older)
+    queue.drain()
+    assert db.session.scalar(select(Customer)).name == "Layla Haddad-Nasser"
+    # and a newer update does apply
+    signer.post(client, event("customer.upserted", {"customer": customer(name="Layla N.")},
+                              occurred_at=T0 + dt.timedelta(days=1)))
+    queue.drain()
+    db.session.expire_all()
+    assert db.session.scalar(select(Customer)).name == "Layla N."
+
+
+def test_event_for_a_customer_that_arrives_before_the_customer_waits_then_applies(client, signer, queue):
+    signer.post(client, event("nps.response", {"customer_id": "C9", "score": 10}, occurred_at=T0))
+    signer.post(client, event("sale.delivered", {"sale_id": "S9", "delivered_at": T0.isoformat()}))
+    queue.drain()
+    waiting = db.session.scalars(select(InboundEvent).order_by(InboundEvent.id)).all()
+    assert [e.status for e in waiting] == ["waiting", "waiting"]
+    assert "C9" in waiting[0].last_error
+    signer.post(client, sale_completed("S9", cust=customer("C9"), occurred_at=T0 - dt.timedelta(days=1)))
+    queue.drain()
+    db.session.expire_all()
+    statuses = db.session.scalars(select(InboundEvent.status).order_by(InboundEvent.id)).all()
+    assert statuses == ["processed", "processed", "processed"]
+    delivered = db.session.scalar(select(InboundEvent).where(InboundEvent.type == "sale.delivered"))
+    assert delivered.customer_ref == "C9"  # so it shows on the customer's timeline
+
+
+def test_failed_event_keeps_its_error_and_is_retried_with_backoff(client, signer, queue, monkeypatch):
+    signer.post(client, sale_completed("S1"))
+    signer.post(client, sale_completed("S2", cust=customer("C2")))
+
+    def broken(lookups, ev, now):
+        if ev.data["sale_id"] == "S2":
+            raise RuntimeError("CRM sent something we cannot apply")
+        return original(lookups, ev, now)
+
+    original = processing.HANDLERS["sale.completed"][0]
+    monkeypatch.setitem(processing.HANDLERS, "sale.completed", [broken])
+    service.process_due(db.session, T0, 500)
+    failed = db.session.scalar(select(InboundEvent).where(InboundEvent.status == "failed"))
+    assert failed.data["sale_id"] == "S2" and "CRM sent something" in failed.last_error
+    assert failed.next_attempt_at == T0 + dt.timedelta(seconds=30)
+    assert count(Sale) == 1  # the good event in the same batch still applied
+    # not retried before its time, retried after
+    assert service.process_due(db.session, T0 + dt.timedelta(seconds=10), 500) == 0
+    monkeypatch.setitem(processing.HANDLERS, "sale.completed", [original])
+    assert service.process_due(db.session, T0 + dt.timedelta(seconds=31), 500) == 1
+    assert count(Sale) == 2
+
+
+def test_admin_sees_failed_event_and_replays_it(app, client, signer, queue, auth, monkeypatch):
+    staff(app, "admin@example.com", "admin")
+    signer.post(client, sale_completed())
+    monkeypatch.setitem(processing.HANDLERS, "sale.completed", [lambda *a: 1 / 0])
+    service.process_due(db.session, T0, 500, max_attempts=1)
+    auth.login("admin@example.com")
+    page = client.get("/admin/events/?status=failed").get_data(as_text=True)
+    assert "ZeroDivisionError" in page
+    event_id = db.session.scalar(select(InboundEvent.id))
+    monkeypatch.undo()
+    csrf = auth.csrf("/admin/events/?status=failed")
+    response = client.post(f"/admin/events/{event_id}/replay", data={"csrf_token": csrf})
+    assert response.status_code == 302
+    queue.drain()
+    db.session.expire_all()
+    assert db.session.get(InboundEvent, event_id).status == "processed"
+    assert count(Sale) == 1
+
+
+def test_worker_killed_half_way_loses_nothing(client, signer, queue):
+    signer.post(client, sale_completed())
+    # a worker claimed the event and died before applying it
+    token, ids = service.claim(db.session, T0, 10)
+    assert len(ids) == 1
+    assert service.process_due(db.session, T0, 500) == 0  # leased: nobody else takes it meanwhile
+    later = T0 + service.LEASE + dt.timedelta(seconds=1)
+    assert service.process_due(db.session, later, 500) == 1
+    assert count(Sale) == 1
+
+
+def test_two_workers_at_once_apply_each_event_once(app, client, signer):
+    import threading
+
+    from tests.conftest import make_app
+
+    for n in range(60):
+        signer.post(client, sale_completed(f"S{n}", cust=customer(f"C{n}")))
+    claimed = []
+
+    def work():
+        other = make_app()
+        with other.app_context():
+            claimed.append(service.process_due(db.session, T0, 7))
+            db.session.remove()
+            db.engine.dispose()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(claimed) == 60
+    assert count(Sale) == 60
