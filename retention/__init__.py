@@ -74,7 +74,10 @@ def register_blueprints(app: Flask) -> None:
     """Pages, hooks and the REST API, one blueprint per feature."""
     from flask_smorest import Api
 
+    from retention.calls import views as calls_views
     from retention.customers import api as customers_api
+    from retention.journeys import api as journeys_api
+    from retention.journeys import views as journeys_views
     from retention.customers import views as customers_views
     from retention.hooks import admin as hooks_admin
     from retention.hooks import views as hooks_views
@@ -83,12 +86,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_views.blueprint)
     app.register_blueprint(customers_views.blueprint)
     app.register_blueprint(hooks_admin.blueprint)
+    app.register_blueprint(calls_views.blueprint)
+    app.register_blueprint(journeys_views.blueprint)
+    app.extensions["retention_nav"] = [
+        ("Work ahead", "journeys.work", ("onboarding", "marketing")),
+        ("Journeys", "journeys.index", ("admin",)),
+    ]
     app.register_blueprint(hooks_views.blueprint)
     csrf.exempt(hooks_views.blueprint)
     # flask-smorest's Api keeps per-app state (its spec), so each app gets its own.
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
-    for blp in (customers_api.blueprint,):
+    for blp in (customers_api.blueprint, journeys_api.touchpoints, journeys_api.journeys,
+                journeys_api.enrollments):
         api.register_blueprint(blp)
         csrf.exempt(blp)
 
@@ -106,7 +116,7 @@ def register_errorhandlers(app: Flask) -> None:
                            message=getattr(error, "description", "")), code
         return render_template("error.html", code=code, error=error), code
 
-    for code in (400, 403, 404, 405, 413, 429):
+    for code in (400, 403, 404, 405, 409, 413, 429):
         app.register_error_handler(code, handle)
 
     @app.errorhandler(500)
@@ -128,6 +138,14 @@ def register_template_helpers(app: Flask) -> None:
     from retention.i18n import template_context
 
     app.context_processor(template_context)
+
+    @app.template_filter("money")
+    def money(amount, currency: str) -> str:
+        """An amount in its currency, formatted for the viewer's language."""
+        from babel.numbers import format_currency
+
+        language = template_context()["ui_lang"]
+        return format_currency(amount, currency, locale={"ar": "ar_AE", "fa": "fa_IR"}.get(language, "en_US"))
 
     @login_manager.user_loader
     def load_user(user_id: str):

@@ -99,7 +99,9 @@ def serve_command(host, port):
     start_ticker(app)
     click.echo(f" * Retention engine on http://{host}:{port}/  (sign in: admin@example.com / demo-password)",
                err=True)
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 @click.command("process-events")

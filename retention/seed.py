@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from retention.hooks import service as hooks
 from retention.hooks.models import InboundEvent
+from retention.journeys.handout import hand_out_all
+from retention.journeys.service import ensure_default_journey
 from retention.staff.models import StaffUser
 from retention.staff.service import create_user
 
@@ -70,6 +72,7 @@ def seed(session: Session, app, *, customers: int, now: dt.datetime, seed_value:
         create_user(session, hasher, email=email, role=role, password=DEMO_PASSWORD, name=name, actor="seed",
                     now=now, locale=locale, timezone=zone, country=country,
                     title="Customer care" if role == "onboarding" else "")
+    ensure_default_journey(session, now)
     session.commit()
     rng = random.Random(seed_value)
     for n in range(customers):
@@ -97,6 +100,13 @@ def seed(session: Session, app, *, customers: int, now: dt.datetime, seed_value:
                 webhook_id=f"seed-delivered-{n + 1}", type="sale.delivered", occurred_at=delivered,
                 received_at=delivered, data={"sale_id": f"S{n + 1:05d}", "delivered_at": delivered.isoformat()},
                 customer_ref=None, sale_ref=f"S{n + 1:05d}", status="pending", attempts=0))
+        if rng.random() < 0.25 and (now - sold).days > 31:
+            answered = sold + dt.timedelta(days=31)
+            session.add(InboundEvent(
+                webhook_id=f"seed-nps-{n + 1}", type="nps.response", occurred_at=answered, received_at=answered,
+                data={"customer_id": customer["id"], "score": rng.choice([3, 6, 7, 8, 9, 9, 10, 10])},
+                customer_ref=customer["id"], status="pending", attempts=0))
     session.commit()
     hooks.process_due(session, now, 500)
+    hand_out_all(session, now)
     return True

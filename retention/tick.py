@@ -7,6 +7,7 @@ from flask import current_app
 
 from retention.extensions import db
 from retention.hooks import service as hooks
+from retention.journeys import handout
 from retention.queue import get_queue
 
 
@@ -17,4 +18,5 @@ def run(now: dt.datetime) -> dict:
                                            max_batches=40)}
     # Anything still due (a large backlog, or events stored while Redis was down) goes to the workers.
     summary["swept"] = int(hooks.sweep(db.session, get_queue(), now))
+    summary.update(handout.hand_out_all(db.session, now))
     return summary

@@ -33,6 +33,8 @@ class Customer(db.Model):
     source_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     address_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     churned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Never reached by phone and never answered a survey: silence is not satisfaction.
+    silent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -59,7 +59,34 @@ def inbound_events(session: Session, customer: Customer, limit: int) -> list[Ent
                   detail=_event_detail(e), extra={"status": e.status}) for e in rows]
 
 
-SOURCES = [inbound_events]
+def call_attempts(session: Session, customer: Customer, limit: int) -> list[Entry]:
+    """Calls made to the customer and their outcomes."""
+    from retention.calls.models import CallAttempt
+
+    rows = session.scalars(select(CallAttempt).where(CallAttempt.customer_id == customer.id)
+                           .order_by(CallAttempt.at.desc()).limit(limit))
+    return [Entry(at=a.at, kind="call", title=f"Call: {a.outcome.replace('_', ' ')}",
+                  detail=" · ".join(x for x in (a.sentiment, a.notes, a.staff.display_name if a.staff else "") if x))
+            for a in rows]
+
+
+def handed_touchpoints(session: Session, customer: Customer, limit: int) -> list[Entry]:
+    """Journey steps handed out, skipped or cancelled (calls show as call attempts)."""
+    from retention.journeys.models import CANCELLED, HANDED, SKIPPED, Touchpoint
+
+    rows = session.scalars(select(Touchpoint).where(Touchpoint.customer_id == customer.id,
+                                                    Touchpoint.status.in_((HANDED, SKIPPED, CANCELLED)))
+                           .order_by(Touchpoint.due_at.desc()).limit(limit))
+    entries = []
+    for tp in rows:
+        at = tp.handed_at or tp.completed_at or tp.due_at
+        verb = {"handed": "", "skipped": " skipped", "cancelled": " cancelled"}[tp.status]
+        entries.append(Entry(at=at, kind=f"touchpoint:{tp.kind}", title=f"{tp.step.title}{verb}",
+                             detail=tp.reason or ""))
+    return entries
+
+
+SOURCES = [inbound_events, call_attempts, handed_touchpoints]
 
 
 def timeline(session: Session, customer: Customer, limit: int = 200) -> list[Entry]:

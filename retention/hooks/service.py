@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from retention.customers.service import Lookups, Waiting
+from retention.customers.service import Waiting
 from retention.hooks import processing
 from retention.hooks.models import FAILED, PENDING, PROCESSED, WAITING, InboundEvent
 from retention.hooks.schemas import json_ready
@@ -121,10 +121,10 @@ def _load_claimed(session: Session, ids: list[int], token: str) -> list[InboundE
         .order_by(InboundEvent.occurred_at, InboundEvent.id)))
 
 
-def _apply(lookups: Lookups, event: InboundEvent, now: dt.datetime) -> None:
+def _apply(batch: processing.Batch, event: InboundEvent, now: dt.datetime) -> None:
     """Apply one event and mark it; Waiting parks it until what it refers to arrives."""
     try:
-        processing.apply(lookups, event, now)
+        processing.apply(batch, event, now)
     except Waiting as waiting:
         event.status = WAITING
         event.last_error = str(waiting)
@@ -146,28 +146,30 @@ def process_batch(session: Session, now: dt.datetime, limit: int, max_attempts: 
     if not ids:
         return 0
     events = _load_claimed(session, ids, token)
-    lookups = Lookups(session)
-    lookups.preload([e.customer_ref for e in events], [e.sale_ref for e in events])
+    batch = processing.Batch(session)
+    batch.lookups.preload([e.customer_ref for e in events], [e.sale_ref for e in events])
     try:
         for event in events:
             event.attempts += 1
-            _apply(lookups, event, now)
-        processing.release_waiting(session, lookups, now)
+            _apply(batch, event, now)
+        processing.release_waiting(session, batch, now)
+        batch.finish()
         session.commit()
         return len(ids)
     except Exception:
         session.rollback()
         log.info("batch of %d failed as a whole; applying one by one to isolate the fault", len(ids))
     # One by one, each in a savepoint, so one bad event does not hold back the others.
-    lookups = Lookups(session)
+    batch = processing.Batch(session)
     for event in _load_claimed(session, ids, token):
         event.attempts += 1
         try:
             with session.begin_nested():
-                _apply(lookups, event, now)
-                processing.release_waiting(session, lookups, now)
+                _apply(batch, event, now)
+                processing.release_waiting(session, batch, now)
+                batch.finish()
         except Exception as exc:
-            lookups.forget()
+            batch.forget()
             event.status = FAILED
             event.last_error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
             event.next_attempt_at = now + _backoff(event.attempts) if event.attempts < max_attempts else None

@@ -15,7 +15,7 @@ blueprint = Blueprint("staff", __name__)
 
 
 def _home_for(user) -> str:
-    return url_for("customers.index")
+    return url_for("calls.my_calls") if user.role == "onboarding" else url_for("customers.index")
 
 
 @blueprint.route("/")

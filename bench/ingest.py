@@ -1,0 +1,498 @@
+"""Benchmark of the signed webhook: acceptance under gunicorn, and processing per worker.
+
+Run from the project root (`make bench` does it):
+
+    .venv/bin/python bench/ingest.py [--duration 10] [--connections 16] [--rounds 3] ...
+
+What it measures, in one run:
+
+1. Acceptance. gunicorn serves `wsgi:app` (PostgreSQL database `retention_bench`, dropped and
+   migrated afresh; Redis db 14, flushed) and `bench/bare_app.py` (a Flask endpoint that only
+   reads the body) with identical settings. wrk drives both at the same concurrency with
+   bench/ingest.lua, which replays requests signed just before each run, each with its own
+   webhook-id, sale id and customer id. Rounds alternate bare, app, bare, app, ...; the median
+   round of each is reported. No RQ worker runs, so the queue does not drain meanwhile.
+   Checks: every app response is a 202 and the inbox holds exactly one row per 202.
+2. Processing. With the servers stopped, the inbox is topped up to --events sale.completed
+   events (validated like the hook does, inserted directly) and `process_due` applies them
+   all in this one process (= one worker): claim + apply + commit, end to end. Checks: one
+   sale per event, every event processed.
+
+Goals (from the issue): acceptance >= 0.5x the bare endpoint with p99 <= 50 ms at 16
+connections; processing >= 1,000 sale events/s per worker. The exit code is 0 whether goals
+are met or missed (it is a measurement) and non-zero only when the run itself fails.
+Files (signed requests, server logs, wrk output) go to bench/out/.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import datetime as dt
+import http.client
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+OUT = BENCH / "out"
+LUA = BENCH / "ingest.lua"
+HOOK_PATH = "/hooks/events"
+SECRET = "whsec_" + base64.b64encode(b"bench-secret-of-32-bytes-exactly").decode()
+BASE_TIME = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc)
+
+GOAL_RATIO = 0.5
+GOAL_P99_MS = 50.0
+GOAL_EVENTS_PER_S = 1000.0
+
+sys.path.insert(0, str(ROOT))
+
+
+class BenchError(Exception):
+    """The run itself failed (not a missed goal)."""
+
+
+# --- settings -----------------------------------------------------------------------------
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--base-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432"),
+                   help="PostgreSQL server URL without a database name (env BENCH_PG_URL)")
+    p.add_argument("--database", default=os.environ.get("BENCH_PG_DATABASE", "retention_bench"),
+                   help="database to drop, create and migrate (env BENCH_PG_DATABASE)")
+    p.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+                   help="Redis URL whose db is flushed first (env BENCH_REDIS_URL)")
+    p.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION", 10)),
+                   help="seconds per measured round")
+    p.add_argument("--warmup", type=float, default=3, help="seconds of unmeasured load per server first")
+    p.add_argument("--rounds", type=int, default=3, help="measured rounds per server (alternating)")
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--wrk-threads", type=int, default=2)
+    p.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 4)),
+                   help="gunicorn workers (both servers)")
+    p.add_argument("--worker-class", default=os.environ.get("BENCH_WORKER_CLASS", "gthread"),
+                   help="gunicorn worker class (both servers)")
+    p.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", 4)),
+                   help="gunicorn threads per worker (gthread)")
+    p.add_argument("--events", type=int, default=20_000,
+                   help="sale events to process (the ingested ones, topped up to this many)")
+    p.add_argument("--skip-processing", action="store_true", help="measure acceptance only")
+    p.add_argument("--batch", type=int, default=None, help="process_due batch size (default: the app's)")
+    p.add_argument("--max-requests", type=int, default=400_000, help="cap on pre-signed requests per app round")
+    args = p.parse_args(argv)
+    if not 0 < args.duration <= 600 or not 0 < args.rounds <= 20 or not 0 < args.connections <= 1024:
+        p.error("duration must be in (0, 600], rounds in (0, 20], connections in (0, 1024]")
+    if args.wrk_threads > args.connections:
+        p.error("--wrk-threads cannot exceed --connections")
+    return args
+
+
+def database_url(args) -> str:
+    return f"{args.base_url.rstrip('/')}/{args.database}"
+
+
+def app_env(args) -> dict:
+    """The environment of the app under test (gunicorn, flask db upgrade, and processing here)."""
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": database_url(args),
+        "REDIS_URL": args.redis_url,
+        "SECRET_KEY": "bench-" + "x" * 40,
+        "RETENTION_ENV": "production",
+        "RETENTION_WEBHOOK_SECRETS": SECRET,
+        "RETENTION_INSTANCE_PATH": str(OUT / "instance"),
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+# --- database and Redis -------------------------------------------------------------------
+
+def reset_database(args) -> None:
+    """Drop and create the bench database, then migrate it with Alembic."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{args.base_url.rstrip('/')}/postgres", autocommit=True, connect_timeout=5) as conn:
+        name = sql.Identifier(args.database)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], env=app_env(args), timeout=120)
+
+
+def flush_redis(url: str) -> None:
+    from redis import Redis
+
+    Redis.from_url(url, socket_connect_timeout=2).flushdb()
+
+
+def db_scalar(args, query: str):
+    import psycopg
+
+    with psycopg.connect(database_url(args), connect_timeout=5) as conn:
+        return conn.execute(query).fetchone()[0]
+
+
+def run(cmd, timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, **kwargs)
+    if result.returncode != 0:
+        raise BenchError(f"{' '.join(map(str, cmd))} exited {result.returncode}:\n{result.stderr[-3000:]}")
+    return result
+
+
+# --- gunicorn -------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """One gunicorn master on a free loopback port; stopped (TERM, then KILL) on exit."""
+
+    def __init__(self, name: str, target: str, chdir: Path, args, env: dict):
+        self.name, self.port = name, free_port()
+        self.log = OUT / f"gunicorn-{name}.log"
+        self.cmd = [sys.executable, "-m", "gunicorn", target, "--chdir", str(chdir),
+                    "--bind", f"127.0.0.1:{self.port}", "--workers", str(args.workers),
+                    "--worker-class", args.worker_class, "--threads", str(args.threads),
+                    "--log-level", "warning", "--error-logfile", str(self.log)]
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{HOOK_PATH}"
+
+    def __enter__(self) -> Gunicorn:
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._wait_ready(timeout=30)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Until a POST answers (401 without a signature, 202 on the bare app)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"gunicorn {self.name} exited {self.proc.returncode}; see {self.log}")
+            with contextlib.suppress(OSError):
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("POST", HOOK_PATH, body=b"{}", headers={"Content-Type": "application/json"})
+                conn.getresponse().read()
+                conn.close()
+                return
+            time.sleep(0.2)
+        raise BenchError(f"gunicorn {self.name} not answering after {timeout} s; see {self.log}")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+# --- signed requests ----------------------------------------------------------------------
+
+def sale_event(tag: str, n: int) -> dict:
+    """A valid sale.completed event with its own sale and customer ids."""
+    from tests.factories import customer, sale_completed
+
+    return sale_completed(sale_id=f"S-{tag}-{n}", cust=customer(f"C-{tag}-{n}"),
+                          occurred_at=BASE_TIME + dt.timedelta(seconds=n))
+
+
+def write_requests(prefix: Path, tag: str, count: int, threads: int) -> None:
+    """Sign `count` events now and deal them round-robin into one file per wrk thread."""
+    from retention.hooks.signatures import sign
+
+    timestamp = int(time.time())
+    files = [open(f"{prefix}.{i}", "w", encoding="utf-8") for i in range(threads)]
+    try:
+        for n in range(count):
+            body = json.dumps(sale_event(tag, n), separators=(",", ":"))
+            webhook_id = f"msg_{tag}_{n}"
+            signature = sign(SECRET, webhook_id, timestamp, body.encode())
+            files[n % threads].write(f"{webhook_id}\t{timestamp}\t{signature}\t{body}\n")
+    finally:
+        for f in files:
+            f.close()
+
+
+# --- load ---------------------------------------------------------------------------------
+
+@dataclass
+class Round:
+    """One wrk run against one server."""
+
+    server: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    requests: int
+    statuses: dict
+    socket_errors: int
+    reused: int
+    in_flight: int  # sent but unanswered when wrk stopped: the server may have stored them
+
+    @property
+    def non_202(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status != "202")
+
+    def line(self) -> str:
+        return (f"{self.server:>4}: {self.rps:8.0f} req/s  p50 {self.p50_ms:6.1f} ms  p99 {self.p99_ms:6.1f} ms"
+                f"  max {self.max_ms:7.1f} ms  {self.requests} requests, non-202 {self.non_202},"
+                f" socket errors {self.socket_errors}")
+
+
+def run_wrk(server: Gunicorn, prefix: Path, seconds: float, args, label: str) -> Round:
+    cmd = [shutil.which("wrk") or "/usr/bin/wrk", f"-t{args.wrk_threads}", f"-c{args.connections}",
+           f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "5s", "-s", str(LUA), server.url,
+           "--", str(prefix)]
+    result = run(cmd, timeout=seconds + 60)
+    (OUT / f"wrk-{label}.txt").write_text(result.stdout + result.stderr)
+    lines = [ln for ln in result.stdout.splitlines() if ln.startswith("BENCH_RESULT ")]
+    if not lines:
+        raise BenchError(f"wrk printed no BENCH_RESULT line:\n{result.stdout}\n{result.stderr}")
+    r = json.loads(lines[-1][len("BENCH_RESULT "):])
+    errors = r["errors"]
+    return Round(server=server.name, rps=r["requests"] / (r["duration_us"] / 1e6),
+                 p50_ms=float(r["p50_us"]) / 1000, p99_ms=float(r["p99_us"]) / 1000, max_ms=r["max_us"] / 1000,
+                 requests=r["requests"], statuses=r["statuses"],
+                 socket_errors=errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
+                 reused=r["reused"], in_flight=max(0, r["sent"] - r["requests"]))
+
+
+class Load:
+    """Alternating wrk rounds; signs fresh, unique requests for every run against the app."""
+
+    def __init__(self, args, bare: Gunicorn, app: Gunicorn):
+        self.args, self.bare, self.app = args, bare, app
+        self.tag = f"{int(time.time()):x}"
+        self.bare_prefix = OUT / "requests-bare"
+        self.app_prefix = OUT / "requests-app"
+        self.app_runs: list[Round] = []
+        self.best_rps = 0.0
+
+    def prepare_bare(self) -> None:
+        # Repeats are harmless on the bare endpoint: it stores nothing.
+        write_requests(self.bare_prefix, f"{self.tag}b", 20_000, self.args.wrk_threads)
+
+    def bare_round(self, seconds: float, label: str) -> Round:
+        result = run_wrk(self.bare, self.bare_prefix, seconds, self.args, label)
+        self.best_rps = max(self.best_rps, result.rps)
+        return result
+
+    def app_round(self, seconds: float, label: str) -> Round:
+        # Enough for the app to run as fast as the bare endpoint did, plus a margin.
+        count = min(self.args.max_requests, math.ceil(max(self.best_rps, 1000) * seconds * 1.3) + 2000)
+        write_requests(self.app_prefix, f"{self.tag}-{label}", count, self.args.wrk_threads)
+        result = run_wrk(self.app, self.app_prefix, seconds, self.args, label)
+        self.app_runs.append(result)
+        if result.reused:
+            raise BenchError(f"{label}: {result.reused} requests were sent twice; raise --max-requests")
+        return result
+
+
+def measure_acceptance(args, bare: Gunicorn, app: Gunicorn) -> tuple[list[Round], list[Round], Load]:
+    load = Load(args, bare, app)
+    load.prepare_bare()
+    if args.warmup > 0:
+        load.bare_round(args.warmup, "bare-warmup")
+        load.app_round(args.warmup, "app-warmup")
+        print(f"warm-up done ({args.warmup:g} s each)", flush=True)
+    bare_rounds, app_rounds = [], []
+    for i in range(1, args.rounds + 1):
+        for kind in ("bare", "app"):
+            do = load.bare_round if kind == "bare" else load.app_round
+            result = do(args.duration, f"{kind}-{i}")
+            (bare_rounds if kind == "bare" else app_rounds).append(result)
+            print(f"round {i} {result.line()}", flush=True)
+    return bare_rounds, app_rounds, load
+
+
+def median_round(rounds: list[Round]) -> Round:
+    """The round with the median throughput (the lower middle one for an even count)."""
+    ordered = sorted(rounds, key=lambda r: r.rps)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+# --- processing ---------------------------------------------------------------------------
+
+@dataclass
+class Processing:
+    events: int
+    topped_up: int
+    claimed: int
+    seconds: float
+    sales: int
+    processed: int
+
+    @property
+    def rate(self) -> float:
+        return self.claimed / self.seconds if self.seconds else 0.0
+
+
+def top_up(session, count: int, tag: str) -> None:
+    """Insert `count` pending sale.completed events as the hook stores them, in bulk."""
+    from sqlalchemy import insert
+
+    from retention.hooks.models import PENDING, InboundEvent
+    from retention.hooks.schemas import json_ready, load_event
+    from retention.hooks.service import refs_of
+    from retention.types import utcnow
+
+    now = utcnow()
+    for start in range(0, count, 2000):
+        rows = []
+        for n in range(start, min(count, start + 2000)):
+            event = load_event(sale_event(tag, n))
+            data = json_ready(event["data"])
+            customer_ref, sale_ref = refs_of(event["type"], data)
+            rows.append(dict(webhook_id=f"msg_{tag}_{n}", type=event["type"], occurred_at=event["occurred_at"],
+                             received_at=now, data=data, customer_ref=customer_ref, sale_ref=sale_ref,
+                             status=PENDING, attempts=0))
+        session.execute(insert(InboundEvent), rows)
+        session.commit()
+
+
+def measure_processing(args) -> Processing:
+    """Apply every pending event with process_due in this process, timed end to end."""
+    os.environ.update(app_env(args))
+    from sqlalchemy import func, select, text
+
+    from retention import create_app
+    from retention.customers.models import Sale
+    from retention.extensions import db
+    from retention.hooks import service
+    from retention.hooks.models import PROCESSED, InboundEvent
+    from retention.types import utcnow
+
+    app = create_app()
+    with app.app_context():
+        session = db.session
+        stored = session.scalar(select(func.count()).select_from(InboundEvent))
+        extra = max(0, args.events - stored)
+        if extra:
+            print(f"topping up the inbox with {extra} sale events ...", flush=True)
+            top_up(session, extra, f"{int(time.time()):x}-direct")
+        session.execute(text("ANALYZE"))  # what autovacuum would have done by now
+        session.commit()
+        due = service.due_count(session, utcnow())
+        session.close()
+        batch = args.batch or app.config["EVENT_BATCH_SIZE"]
+        started = time.perf_counter()
+        claimed = service.process_due(db.session, utcnow(), batch, app.config["EVENT_MAX_ATTEMPTS"])
+        seconds = time.perf_counter() - started
+        db.session.close()
+        sales = db.session.scalar(select(func.count()).select_from(Sale))
+        processed = db.session.scalar(select(func.count()).select_from(InboundEvent)
+                                      .where(InboundEvent.status == PROCESSED))
+        db.session.close()
+    return Processing(events=due, topped_up=extra, claimed=claimed, seconds=seconds, sales=sales,
+                      processed=processed)
+
+
+# --- report -------------------------------------------------------------------------------
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def report(args, bare_rounds, app_rounds, load: Load, stored: int, proc: Processing | None) -> list[str]:
+    """Print the summary; return the problems that make the run itself invalid."""
+    problems = []
+    bare, app = median_round(bare_rounds), median_round(app_rounds)
+    ratio = app.rps / bare.rps if bare.rps else 0.0
+    non_202 = sum(r.non_202 for r in app_rounds)
+    socket_errors = sum(r.socket_errors for r in app_rounds)
+    accepted_all = sum(r.statuses.get("202", 0) for r in load.app_runs)
+    in_flight = sum(r.in_flight for r in load.app_runs)
+    if not accepted_all <= stored <= accepted_all + in_flight:
+        problems.append(f"inbox holds {stored} rows but the app answered 202 {accepted_all} times"
+                        f" (+ at most {in_flight} unanswered when wrk stopped)")
+    if proc and (proc.claimed != proc.events or proc.processed != proc.events or proc.sales != proc.events):
+        problems.append(f"processing: {proc.events} due, {proc.claimed} claimed, {proc.processed} processed,"
+                        f" {proc.sales} sales")
+    settings = f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads}"
+    print()
+    print(f"== Summary ({settings}; wrk -t{args.wrk_threads} -c{args.connections}, {args.rounds} x "
+          f"{args.duration:g} s per server, median round) ==")
+    print(f"bare endpoint      {bare.rps:8.0f} req/s   p50 {bare.p50_ms:5.1f} ms  p99 {bare.p99_ms:5.1f} ms")
+    print(f"signed webhook     {app.rps:8.0f} req/s   p50 {app.p50_ms:5.1f} ms  p99 {app.p99_ms:5.1f} ms")
+    print(f"ratio app/bare     {ratio:8.2f}")
+    print(f"app non-202        {non_202:8d}   (socket errors {socket_errors})")
+    print(f"events stored      {stored:8d}   (202 answers incl. warm-up: {accepted_all},"
+          f" + {stored - accepted_all} of {in_flight} in flight when wrk stopped)")
+    if proc:
+        print(f"processing         {proc.rate:8.0f} sale events/s per worker   ({proc.claimed} events in "
+              f"{proc.seconds:.2f} s, {proc.topped_up} inserted directly; sales table {proc.sales})")
+    print(f"goal acceptance >= {GOAL_RATIO}x bare, no rejects:  {verdict(ratio >= GOAL_RATIO and non_202 == 0)}"
+          f"  ({ratio:.2f}x)")
+    print(f"goal p99 <= {GOAL_P99_MS:g} ms at {args.connections} connections:  {verdict(app.p99_ms <= GOAL_P99_MS)}"
+          f"  ({app.p99_ms:.1f} ms)")
+    if proc:
+        print(f"goal processing >= {GOAL_EVENTS_PER_S:,.0f} events/s/worker:   "
+              f"{verdict(proc.rate >= GOAL_EVENTS_PER_S)}  ({proc.rate:.0f}/s)")
+    for problem in problems:
+        print(f"ERROR: {problem}")
+    return problems
+
+
+# --- main ---------------------------------------------------------------------------------
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"database {database_url(args)} (fresh), redis {args.redis_url} (flushed)", flush=True)
+    reset_database(args)
+    flush_redis(args.redis_url)
+    env = app_env(args)
+    with Gunicorn("bare", "bare_app:app", BENCH, args, env) as bare, \
+            Gunicorn("app", "wsgi:app", ROOT, args, env) as app:
+        print(f"servers up: bare {bare.url}, app {app.url}", flush=True)
+        bare_rounds, app_rounds, load = measure_acceptance(args, bare, app)
+    stored = db_scalar(args, "SELECT count(*) FROM inbound_events")
+    proc, failure = None, None
+    try:
+        if not args.skip_processing:
+            print("processing ...", flush=True)
+            proc = measure_processing(args)
+    except Exception as exc:  # still print the acceptance figures, then fail
+        failure = f"processing failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:500]}"
+    problems = report(args, bare_rounds, app_rounds, load, stored, proc)
+    if failure:
+        print(f"ERROR: {failure}")
+    return 1 if problems or failure else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Follow-up calls for onboarding staff: the call queue, outcomes, retries and silence."""

@@ -1,0 +1,214 @@
+"""Rules about follow-up calls: the owner's list, outcomes, retries, snooze, reschedule, reassign, silence."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from retention.calls.models import OUTCOMES, SENTIMENTS, CallAttempt
+from retention.complaints.models import Complaint
+from retention.customers.models import Customer
+from retention.journeys import calendar
+from retention.journeys.models import DONE, OPEN, PAUSED_TP, SCHEDULED, Touchpoint
+from retention.journeys.service import (
+    MAX_CALL_ATTEMPTS, JourneyError, complete_if_finished, customer_window, owner_window,
+)
+from retention.staff.models import StaffUser
+from retention.surveys.models import NpsAnswer
+
+CALLABLE = (SCHEDULED, OPEN)
+
+
+class CallError(ValueError):
+    """A call action that cannot be done; the message names the field."""
+
+
+@dataclass
+class CallCard:
+    """What staff see before dialling: the call and its customer's context."""
+
+    touchpoint: Touchpoint
+    customer: Customer
+    sale: object
+    days_since_sale: int
+    latest_nps: int | None
+    open_complaints: list
+    last_contact: CallAttempt | None
+    silent: bool
+
+
+def _local_day_bounds(day: dt.date, zone: str) -> tuple[dt.datetime, dt.datetime]:
+    tz = calendar._zone(zone or "UTC")
+    start = dt.datetime.combine(day, dt.time(0), tz).astimezone(dt.timezone.utc)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tz).astimezone(dt.timezone.utc)
+    return start, end
+
+
+def my_calls(session: Session, owner: StaffUser, now: dt.datetime, upcoming_days: int = 7) -> dict[str, list[CallCard]]:
+    """The owner's calls: overdue, due today (their own calendar day), upcoming."""
+    today = now.astimezone(calendar._zone(owner.timezone or "UTC")).date()
+    start, end = _local_day_bounds(today, owner.timezone)
+    horizon = end + dt.timedelta(days=upcoming_days)
+    rows = session.scalars(
+        select(Touchpoint).where(Touchpoint.owner_id == owner.id, Touchpoint.kind == "call",
+                                 Touchpoint.status.in_(CALLABLE), Touchpoint.due_at < horizon)
+        .options(joinedload(Touchpoint.customer), joinedload(Touchpoint.step), joinedload(Touchpoint.enrollment))
+        .order_by(Touchpoint.due_at).limit(500)).all()
+    cards = cards_for(session, rows, now)
+    groups = {"overdue": [], "today": [], "upcoming": []}
+    for card in cards:
+        due = card.touchpoint.due_at
+        groups["overdue" if due < start else "today" if due < end else "upcoming"].append(card)
+    return groups
+
+
+def cards_for(session: Session, touchpoints: list[Touchpoint], now: dt.datetime) -> list[CallCard]:
+    """Context cards, loading the context of all the calls in a few queries."""
+    customer_ids = list({tp.customer_id for tp in touchpoints})
+    if not customer_ids:
+        return []
+    nps = {}
+    for cid, score, at in session.execute(select(NpsAnswer.customer_id, NpsAnswer.score, NpsAnswer.answered_at)
+                                          .where(NpsAnswer.customer_id.in_(customer_ids))
+                                          .order_by(NpsAnswer.answered_at)):
+        nps[cid] = score
+    complaints: dict[int, list] = {}
+    for c in session.scalars(select(Complaint).where(Complaint.customer_id.in_(customer_ids),
+                                                     Complaint.status == "open")):
+        complaints.setdefault(c.customer_id, []).append(c)
+    last = {}
+    for attempt in session.scalars(select(CallAttempt).where(CallAttempt.customer_id.in_(customer_ids))
+                                   .order_by(CallAttempt.at)):
+        last[attempt.customer_id] = attempt
+    cards = []
+    for tp in touchpoints:
+        sale = tp.enrollment.sale
+        sold = sale.sold_at if sale else tp.enrollment.anchor_at
+        cards.append(CallCard(tp, tp.customer, sale, (now - sold).days, nps.get(tp.customer_id),
+                              complaints.get(tp.customer_id, []), last.get(tp.customer_id),
+                              tp.customer.silent_at is not None))
+    return cards
+
+
+def _callable(session: Session, touchpoint_id: int) -> Touchpoint:
+    tp = session.get(Touchpoint, touchpoint_id)
+    if tp is None or tp.kind != "call":
+        raise CallError("touchpoint: no call with this id")
+    if tp.status not in CALLABLE:
+        raise CallError(f"touchpoint: this call is {tp.status}, not waiting for an outcome")
+    return tp
+
+
+def _windows(tp: Touchpoint):
+    windows = [customer_window(tp.step, tp.customer)]
+    if tp.owner is not None:
+        windows.append(owner_window(tp.owner))
+    return windows
+
+
+def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outcome: str, now: dt.datetime,
+                notes: str = "", sentiment: str | None = None, call_back_at: dt.datetime | None = None) -> Touchpoint:
+    """Record a call's outcome and what follows from it.
+
+    reached: done. no answer / voicemail: retried on the next business day inside the windows, up to
+    MAX_CALL_ATTEMPTS; then done, and a customer never reached who never answered a survey is flagged
+    silent. wrong number: done. call back: due again at the time the customer gave.
+    """
+    if outcome not in OUTCOMES:
+        raise CallError(f"outcome: must be one of {', '.join(OUTCOMES)}")
+    if sentiment is not None and sentiment not in SENTIMENTS:
+        raise CallError(f"sentiment: must be one of {', '.join(SENTIMENTS)}")
+    if outcome == "call_back":
+        if call_back_at is None or call_back_at.tzinfo is None:
+            raise CallError("call_back_at: a time with its time zone is required for a call back")
+        if call_back_at <= now:
+            raise CallError("call_back_at: must be in the future")
+    if len(notes) > 5000:
+        raise CallError("notes: at most 5000 characters")
+    tp = _callable(session, touchpoint_id)
+    customer = tp.customer
+    session.add(CallAttempt(touchpoint_id=tp.id, customer_id=customer.id, staff_id=staff.id, at=now,
+                            outcome=outcome, sentiment=sentiment, notes=notes, call_back_at=call_back_at))
+    tp.attempts += 1
+    tp.outcome = outcome
+    if outcome == "reached":
+        tp.status, tp.completed_at, tp.reason = DONE, now, None
+        customer.silent_at = None
+    elif outcome in ("no_answer", "voicemail"):
+        if tp.attempts < MAX_CALL_ATTEMPTS:
+            window = customer_window(tp.step, customer)
+            retry = calendar.next_business_morning(now, window)
+            tp.due_at = calendar.earliest_slot(retry, _windows(tp)) or retry
+            tp.status, tp.reason = SCHEDULED, f"retry {tp.attempts + 1} of {MAX_CALL_ATTEMPTS} after {outcome}"
+        else:
+            tp.status, tp.completed_at = DONE, now
+            tp.reason = f"not reached after {MAX_CALL_ATTEMPTS} attempts"
+            _flag_if_silent(session, customer, now)
+    elif outcome == "wrong_number":
+        tp.status, tp.completed_at, tp.reason = DONE, now, "wrong number: check the phone number"
+    else:  # call_back
+        tp.due_at, tp.status, tp.reason = call_back_at, SCHEDULED, "customer asked to be called back"
+    if tp.status == DONE:
+        complete_if_finished(session, tp.enrollment, now)
+    return tp
+
+
+def _flag_if_silent(session: Session, customer: Customer, now: dt.datetime) -> None:
+    session.flush()
+    reached = session.scalar(select(func.count()).select_from(CallAttempt).where(
+        CallAttempt.customer_id == customer.id, CallAttempt.outcome == "reached"))
+    answered = session.scalar(select(func.count()).select_from(NpsAnswer).where(NpsAnswer.customer_id == customer.id))
+    if not reached and not answered:
+        customer.silent_at = customer.silent_at or now
+
+
+def snooze(session: Session, touchpoint_id: int, *, hours: int, now: dt.datetime) -> Touchpoint:
+    """Put a call off for a few hours (to the next moment inside the windows)."""
+    if not 1 <= hours <= 24 * 14:
+        raise CallError("hours: between 1 and 336")
+    tp = _callable(session, touchpoint_id)
+    target = now + dt.timedelta(hours=hours)
+    tp.due_at = calendar.earliest_slot(target, _windows(tp)) or target
+    tp.status, tp.reason = SCHEDULED, f"snoozed {hours} h"
+    return tp
+
+
+def reschedule(session: Session, touchpoint_id: int, *, due_at: dt.datetime, now: dt.datetime) -> Touchpoint:
+    """Move a call to a given time."""
+    if due_at.tzinfo is None:
+        raise CallError("due_at: give the time zone")
+    if due_at <= now:
+        raise CallError("due_at: must be in the future")
+    tp = _callable(session, touchpoint_id)
+    tp.due_at, tp.status, tp.reason = due_at.astimezone(dt.timezone.utc), SCHEDULED, "rescheduled"
+    return tp
+
+
+def reassign(session: Session, touchpoint_ids: list[int], *, owner_id: int, move_customer: bool = True) -> int:
+    """Give one or many calls (and by default their customers) to another onboarding person."""
+    owner = session.get(StaffUser, owner_id)
+    if owner is None or not owner.active or owner.role not in ("onboarding", "admin"):
+        raise CallError("owner_id: not an active onboarding staff member")
+    if not touchpoint_ids:
+        raise CallError("touchpoint_ids: choose at least one call")
+    changed = 0
+    for tid in touchpoint_ids:
+        tp = session.get(Touchpoint, tid)
+        if tp is None or tp.kind != "call":
+            raise CallError(f"touchpoint_ids: {tid} is not a call")
+        if tp.status not in (SCHEDULED, OPEN, PAUSED_TP):
+            continue
+        tp.owner = owner
+        if move_customer:
+            tp.customer.owner = owner
+            for other in session.scalars(select(Touchpoint).where(
+                    Touchpoint.customer_id == tp.customer_id, Touchpoint.kind == "call",
+                    Touchpoint.status.in_((SCHEDULED, OPEN, PAUSED_TP)))):
+                other.owner = owner
+        changed += 1
+    return changed
+
+
+__all__ = ["CallError", "JourneyError", "log_outcome", "my_calls", "reassign", "reschedule", "snooze"]

@@ -1,0 +1,1 @@
+"""Complaints: intake, customer type, priority, solution and verification, trends."""

@@ -1,0 +1,42 @@
+"""Rules about complaint cases (the five-step handling arrives with the complaints feature)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from retention.complaints.models import Complaint
+from retention.customers.service import Waiting
+
+
+def open_case(session: Session, customer, data: dict, opened_at: dt.datetime) -> Complaint:
+    """Open a case once per complaint id."""
+    case = session.scalar(select(Complaint).where(Complaint.external_id == data["complaint_id"]))
+    if case is not None:
+        return case
+    case = Complaint(external_id=data["complaint_id"], customer=customer, channel=data["channel"],
+                     category=data["category"], summary=data["summary"], severity=data.get("severity") or "medium",
+                     public_url=data.get("public_url"), opened_at=opened_at)
+    session.add(case)
+    return case
+
+
+def resolve_case(session: Session, complaint_id: str, resolution: str, resolved_at: dt.datetime) -> Complaint:
+    """Mark the solution offered; waits if the complaint's own event has not arrived yet."""
+    case = session.scalar(select(Complaint).where(Complaint.external_id == complaint_id))
+    if case is None:
+        raise Waiting(f"complaint {complaint_id!r} is not known yet")
+    if case.status == "open":
+        case.status, case.resolved_at, case.resolution = "resolved", resolved_at, resolution
+    return case
+
+
+def customers_with_open_complaints(session: Session, customer_ids) -> set[int]:
+    """Which of these customers have a complaint still open."""
+    ids = list(set(customer_ids))
+    found: set[int] = set()
+    for start in range(0, len(ids), 1000):
+        found.update(session.scalars(select(Complaint.customer_id).where(
+            Complaint.customer_id.in_(ids[start:start + 1000]), Complaint.status == "open")))
+    return found

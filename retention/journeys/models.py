@@ -1,0 +1,136 @@
+"""Journeys (versioned playbooks), their steps, enrollments and the touchpoints they plan."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from retention.extensions import db
+from retention.types import UTCDateTime
+
+STEP_KINDS = ("call", "nps_survey", "letter", "referral_offer", "email")
+ANCHORS = ("sale", "delivery")
+
+# Touchpoint statuses
+SCHEDULED = "scheduled"    # planned, not yet due (or due and not yet handed out)
+OPEN = "open"              # a call handed to its owner's queue, waiting for an outcome
+HANDED = "handed"          # a survey/letter/offer/email work row was created for it
+DONE = "done"              # a call with a final outcome
+SKIPPED = "skipped"        # not done, with a reason (late enrollment, condition false, by staff)
+CANCELLED = "cancelled"    # the journey was exited (refund, churn) or moved to a new version
+PAUSED_TP = "paused"       # its enrollment is paused; resumes shifted by the pause length
+PENDING_STATUSES = (SCHEDULED, OPEN)
+
+# Enrollment statuses
+ACTIVE, PAUSED, COMPLETED, EXITED = "active", "paused", "completed", "exited"
+
+
+class Journey(db.Model):
+    """One version of a playbook; an edit writes a new row with the same key and version + 1."""
+
+    __tablename__ = "journeys"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_journeys_key_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int] = mapped_column(default=1)
+    is_current: Mapped[bool] = mapped_column(default=True)
+    name: Mapped[str] = mapped_column(String(200))
+    trigger: Mapped[str] = mapped_column(String(40), default="sale.completed")
+    anchor: Mapped[str] = mapped_column(String(20), default="sale")
+    exit_events: Mapped[list] = mapped_column(JSON, default=lambda: ["sale.refunded", "customer.churned"])
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(120), default="system")
+
+    steps: Mapped[list["JourneyStep"]] = relationship(back_populates="journey", order_by="JourneyStep.position",
+                                                      cascade="all, delete-orphan")
+
+
+class JourneyStep(db.Model):
+    """A step: what to do (kind), when (day offset from the anchor, in a local window), and if (condition)."""
+
+    __tablename__ = "journey_steps"
+    __table_args__ = (UniqueConstraint("journey_id", "key", name="uq_journey_steps_journey_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"))
+    key: Mapped[str] = mapped_column(String(60))
+    position: Mapped[int] = mapped_column(default=0)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    day_offset: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(20))
+    window_start: Mapped[str] = mapped_column(String(5), default="10:00")
+    window_end: Mapped[str] = mapped_column(String(5), default="18:00")
+    business_days: Mapped[bool] = mapped_column(default=True)
+    condition: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    script: Mapped[str] = mapped_column(Text, default="")
+    template_key: Mapped[str | None] = mapped_column(String(60), nullable=True)
+
+    journey: Mapped[Journey] = relationship(back_populates="steps")
+
+
+class Enrollment(db.Model):
+    """A customer on a journey version, counted from an anchor (the sale or its delivery)."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (Index("ix_enrollments_customer_status", "customer_id", "status"),
+                      Index("ix_enrollments_journey_status", "journey_id", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"), nullable=True, index=True)
+    journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"))
+    status: Mapped[str] = mapped_column(String(12), default=ACTIVE)
+    anchor_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    exit_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+    journey: Mapped[Journey] = relationship()
+    customer = relationship("Customer")
+    sale = relationship("Sale")
+    touchpoints: Mapped[list["Touchpoint"]] = relationship(back_populates="enrollment",
+                                                           order_by="Touchpoint.due_at")
+
+
+class Touchpoint(db.Model):
+    """One planned contact: a row per (enrollment, step), with when it is due and what became of it."""
+
+    __tablename__ = "touchpoints"
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "step_id", name="uq_touchpoints_enrollment_step"),
+        Index("ix_touchpoints_due", "status", "due_at"),
+        Index("ix_touchpoints_owner_due", "owner_id", "due_at"),
+        Index("ix_touchpoints_customer", "customer_id", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"))
+    step_id: Mapped[int] = mapped_column(ForeignKey("journey_steps.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default=SCHEDULED)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    handed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="touchpoints")
+    step: Mapped[JourneyStep] = relationship()
+    customer = relationship("Customer")
+    owner = relationship("StaffUser")
+
+
+class RoundRobin(db.Model):
+    """Who got the last new customer, so the next goes to the next person."""
+
+    __tablename__ = "round_robin"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_staff_id: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,478 @@
+"""The rules of journeys: planning touchpoints at enrollment, re-anchoring, exits, pauses and versions.
+
+Every function takes `now`; nothing here reads the clock.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from retention.customers.models import Customer, Sale
+from retention.journeys import calendar, conditions
+from retention.journeys.models import (
+    ACTIVE, ANCHORS, CANCELLED, COMPLETED, DONE, EXITED, HANDED, OPEN, PAUSED, PAUSED_TP, SCHEDULED, SKIPPED,
+    STEP_KINDS, Enrollment, Journey, JourneyStep, RoundRobin, Touchpoint,
+)
+from retention.staff.models import StaffUser
+
+# A step due more than this long before the customer was enrolled is skipped, not sent late.
+LATE_GRACE = dt.timedelta(hours=24)
+MAX_CALL_ATTEMPTS = 3
+
+
+class JourneyError(ValueError):
+    """A journey definition or change that cannot be accepted; the message names the field."""
+
+
+def parse_hhmm(text: str) -> dt.time:
+    hours, minutes = text.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+def customer_window(step: JourneyStep, customer: Customer) -> calendar.LocalWindow:
+    """The step's local time window in the customer's zone and on their country's business days."""
+    return calendar.LocalWindow(customer.timezone or "UTC", parse_hhmm(step.window_start),
+                                parse_hhmm(step.window_end), customer.country, step.business_days)
+
+
+def owner_window(owner: StaffUser | None) -> calendar.LocalWindow | None:
+    """The owner's working hours in their own zone and country."""
+    if owner is None:
+        return None
+    return calendar.LocalWindow(owner.timezone or "UTC", parse_hhmm(owner.work_start), parse_hhmm(owner.work_end),
+                                owner.country, True)
+
+
+def plan_due(step: JourneyStep, customer: Customer, owner: StaffUser | None, anchor: dt.datetime) -> dt.datetime:
+    """When a step is due: its day from the anchor, in the customer's window, and for calls the owner's hours."""
+    window = customer_window(step, customer)
+    due = calendar.due_at(anchor, step.day_offset, window)
+    if step.kind == "call" and owner is not None:
+        slot = calendar.earliest_slot(due, [window, owner_window(owner)])
+        if slot is not None:  # no overlap within three weeks: keep the customer's own window
+            due = slot
+    return due
+
+
+# --- Assigning owners --------------------------------------------------------------------------
+
+@dataclass
+class OwnerPicker:
+    """Round-robin among active onboarding staff, within each person's daily call capacity.
+
+    When every owner is full on the day, the customer still gets an owner (the least loaded one):
+    nobody is left without a person, and the overload shows on the load chart.
+    """
+
+    session: Session
+    owners: list[StaffUser] = field(default_factory=list)
+    last_id: int = 0
+    load: dict[tuple[int, dt.date], int] = field(default_factory=dict)
+    loaded: bool = False
+
+    def _load(self) -> None:
+        self.owners = list(self.session.scalars(select(StaffUser).where(
+            StaffUser.role == "onboarding", StaffUser.active.is_(True)).order_by(StaffUser.id)))
+        cursor = self.session.get(RoundRobin, "onboarding")
+        self.last_id = cursor.last_staff_id if cursor else 0
+        self.loaded = True
+
+    def calls_on(self, owner: StaffUser, day: dt.date) -> int:
+        """Calls already planned for the owner on that day of their own calendar."""
+        key = (owner.id, day)
+        if key not in self.load:
+            zone = calendar._zone(owner.timezone or "UTC")
+            start = dt.datetime.combine(day, dt.time(0), zone).astimezone(dt.timezone.utc)
+            end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone).astimezone(dt.timezone.utc)
+            self.load[key] = self.session.scalar(
+                select(func.count()).select_from(Touchpoint).where(
+                    Touchpoint.owner_id == owner.id, Touchpoint.kind == "call",
+                    Touchpoint.status.in_((SCHEDULED, OPEN, PAUSED_TP)),
+                    Touchpoint.due_at >= start, Touchpoint.due_at < end)) or 0
+        return self.load[key]
+
+    def pick(self, first_call_at: dt.datetime | None) -> StaffUser | None:
+        """The next owner in turn with room on the day of the first call."""
+        if not self.loaded:
+            self._load()
+        if not self.owners:
+            return None
+        ordered = sorted(self.owners, key=lambda o: (o.id <= self.last_id, o.id))
+        chosen = None
+        if first_call_at is None:
+            chosen = ordered[0]
+        else:
+            for owner in ordered:
+                day = first_call_at.astimezone(calendar._zone(owner.timezone or "UTC")).date()
+                if self.calls_on(owner, day) < owner.daily_call_capacity:
+                    chosen = owner
+                    break
+            if chosen is None:
+                chosen = min(ordered, key=lambda o: (self.calls_on(
+                    o, first_call_at.astimezone(calendar._zone(o.timezone or "UTC")).date()), o.id))
+        self.last_id = chosen.id
+        return chosen
+
+    def count(self, owner: StaffUser, due: dt.datetime) -> None:
+        """Remember a call just planned for the owner."""
+        day = due.astimezone(calendar._zone(owner.timezone or "UTC")).date()
+        self.load[(owner.id, day)] = self.calls_on(owner, day) + 1
+
+    def save(self) -> None:
+        if not self.loaded:
+            return
+        cursor = self.session.get(RoundRobin, "onboarding")
+        if cursor is None:
+            self.session.add(RoundRobin(key="onboarding", last_staff_id=self.last_id))
+        else:
+            cursor.last_staff_id = self.last_id
+
+
+# --- Enrollment --------------------------------------------------------------------------------
+
+@dataclass
+class Planner:
+    """What one batch of events needs to enroll customers: current journeys and the owner picker."""
+
+    session: Session
+    journeys: list[Journey] | None = None
+    picker: OwnerPicker | None = None
+
+    def current_journeys(self, trigger: str) -> list[Journey]:
+        if self.journeys is None:
+            self.journeys = list(self.session.scalars(select(Journey).where(
+                Journey.is_current.is_(True), Journey.active.is_(True)).order_by(Journey.id)))
+        return [j for j in self.journeys if j.trigger == trigger]
+
+    def owners(self) -> OwnerPicker:
+        if self.picker is None:
+            self.picker = OwnerPicker(self.session)
+        return self.picker
+
+    def finish(self) -> None:
+        if self.picker is not None:
+            self.picker.save()
+
+
+def _has_running_enrollment(session: Session, customer: Customer, journey: Journey) -> bool:
+    if customer.id is None:
+        return False
+    return session.scalar(select(func.count()).select_from(Enrollment).join(Journey).where(
+        Enrollment.customer_id == customer.id, Journey.key == journey.key,
+        Enrollment.status.in_((ACTIVE, PAUSED)))) > 0
+
+
+def enroll_on_sale(planner: Planner, sale: Sale, now: dt.datetime) -> list[Enrollment]:
+    """Enroll the sale's customer in every current journey triggered by a sale.
+
+    A second sale during a running journey does not restart it; a sale after it ended starts anew.
+    """
+    session = planner.session
+    customer = sale.customer
+    created = []
+    for journey in planner.current_journeys("sale.completed"):
+        if _has_running_enrollment(session, customer, journey):
+            continue
+        anchor = sale.delivered_at if journey.anchor == "delivery" and sale.delivered_at else sale.sold_at
+        enrollment = Enrollment(customer=customer, sale=sale, journey=journey, status=ACTIVE, anchor_at=anchor,
+                                enrolled_at=now)
+        session.add(enrollment)
+        _plan_touchpoints(planner, enrollment, journey.steps, customer, anchor, now)
+        created.append(enrollment)
+    return created
+
+
+def _plan_touchpoints(planner: Planner, enrollment: Enrollment, steps, customer: Customer,
+                      anchor: dt.datetime, now: dt.datetime, only_future: bool = False) -> list[Touchpoint]:
+    """One touchpoint per step; steps already past are skipped with the reason (late enrollment)."""
+    owner = customer.owner
+    call_steps = [s for s in steps if s.kind == "call"]
+    if owner is None and call_steps:
+        first = plan_due(call_steps[0], customer, None, anchor)
+        owner = planner.owners().pick(first if first >= now - LATE_GRACE else None)
+        customer.owner = owner
+    planned = []
+    for step in steps:
+        due = plan_due(step, customer, owner, anchor)
+        late = due < now - LATE_GRACE
+        if only_future and due <= now:
+            continue
+        tp = Touchpoint(enrollment=enrollment, step=step, customer=customer, kind=step.kind, due_at=due,
+                        status=SKIPPED if late else SCHEDULED, owner=owner if step.kind == "call" else None,
+                        reason=f"enrolled late: was due {due:%Y-%m-%d}" if late else None)
+        planner.session.add(tp)
+        if step.kind == "call" and owner is not None and not late:
+            with planner.session.no_autoflush:
+                planner.owners().count(owner, due)
+        planned.append(tp)
+    return planned
+
+
+def reanchor_on_delivery(session: Session, sale: Sale, delivered_at: dt.datetime, now: dt.datetime) -> int:
+    """Move the planned steps of journeys counted from delivery; returns how many moved."""
+    sale.delivered_at = delivered_at
+    moved = 0
+    enrollments = session.scalars(select(Enrollment).join(Journey).where(
+        Enrollment.sale_id == sale.id, Journey.anchor == "delivery",
+        Enrollment.status.in_((ACTIVE, PAUSED)))).all()
+    for enrollment in enrollments:
+        enrollment.anchor_at = delivered_at
+        customer = enrollment.customer
+        for tp in enrollment.touchpoints:
+            if tp.status not in (SCHEDULED, PAUSED_TP, SKIPPED) or (tp.status == SKIPPED and not (
+                    tp.reason or "").startswith("enrolled late")):
+                continue
+            due = plan_due(tp.step, customer, tp.owner, delivered_at)
+            if due < now - LATE_GRACE:
+                tp.status, tp.reason = SKIPPED, f"enrolled late: was due {due:%Y-%m-%d}"
+            elif tp.status == SKIPPED:
+                tp.status, tp.reason = SCHEDULED, None
+            tp.due_at = due
+            moved += 1
+    return moved
+
+
+def exit_journeys(session: Session, *, event_type: str, now: dt.datetime, sale: Sale | None = None,
+                  customer: Customer | None = None, reason: str = "") -> int:
+    """End the running enrollments whose journey exits on this event; cancel what is pending.
+
+    History (done, handed, skipped touchpoints) stays as it was.
+    """
+    stmt = select(Enrollment).join(Journey).where(Enrollment.status.in_((ACTIVE, PAUSED)))
+    if sale is not None:
+        stmt = stmt.where(Enrollment.sale_id == sale.id)
+    if customer is not None:
+        stmt = stmt.where(Enrollment.customer_id == customer.id)
+    ended = 0
+    for enrollment in session.scalars(stmt).all():
+        if event_type not in (enrollment.journey.exit_events or []):
+            continue
+        enrollment.status, enrollment.ended_at = EXITED, now
+        enrollment.exit_reason = f"{event_type}: {reason}" if reason else event_type
+        session.execute(update(Touchpoint).where(
+            Touchpoint.enrollment_id == enrollment.id,
+            Touchpoint.status.in_((SCHEDULED, OPEN, PAUSED_TP))).values(
+            status=CANCELLED, reason=f"journey exited ({event_type})", completed_at=now)
+            .execution_options(synchronize_session=False))
+        ended += 1
+    return ended
+
+
+# --- Control by staff --------------------------------------------------------------------------
+
+def pause(session: Session, enrollment: Enrollment, now: dt.datetime) -> None:
+    """Hold an enrollment: nothing is handed out while paused; events keep being recorded."""
+    if enrollment.status != ACTIVE:
+        raise JourneyError(f"status: only an active enrollment can be paused (it is {enrollment.status})")
+    enrollment.status, enrollment.paused_at = PAUSED, now
+    session.execute(update(Touchpoint).where(Touchpoint.enrollment_id == enrollment.id,
+                                             Touchpoint.status.in_((SCHEDULED, OPEN)))
+                    .values(status=PAUSED_TP).execution_options(synchronize_session=False))
+    session.expire(enrollment, ["touchpoints"])
+
+
+def resume(session: Session, enrollment: Enrollment, now: dt.datetime) -> dt.timedelta:
+    """Resume a paused enrollment: its future steps move later by the length of the pause."""
+    if enrollment.status != PAUSED or enrollment.paused_at is None:
+        raise JourneyError(f"status: only a paused enrollment can be resumed (it is {enrollment.status})")
+    length = now - enrollment.paused_at
+    for tp in session.scalars(select(Touchpoint).where(Touchpoint.enrollment_id == enrollment.id,
+                                                       Touchpoint.status == PAUSED_TP)):
+        tp.due_at = calendar.shift(tp.due_at, length)
+        tp.status = SCHEDULED
+    enrollment.status, enrollment.paused_at = ACTIVE, None
+    return length
+
+
+def skip(session: Session, touchpoint: Touchpoint, now: dt.datetime, reason: str) -> None:
+    """Skip one planned step, keeping why."""
+    if touchpoint.status not in (SCHEDULED, OPEN, PAUSED_TP):
+        raise JourneyError(f"status: a {touchpoint.status} step cannot be skipped")
+    touchpoint.status, touchpoint.reason, touchpoint.completed_at = SKIPPED, reason or "skipped by staff", now
+    complete_if_finished(session, touchpoint.enrollment, now)
+
+
+def complete_if_finished(session: Session, enrollment: Enrollment, now: dt.datetime) -> bool:
+    """Mark an enrollment completed once nothing is left to do."""
+    if enrollment.status != ACTIVE:
+        return False
+    session.flush()
+    left = session.scalar(select(func.count()).select_from(Touchpoint).where(
+        Touchpoint.enrollment_id == enrollment.id, Touchpoint.status.in_((SCHEDULED, OPEN, PAUSED_TP))))
+    if left == 0:
+        enrollment.status, enrollment.ended_at = COMPLETED, now
+        return True
+    return False
+
+
+# --- Journey definitions and versions ---------------------------------------------------------
+
+EDIT_CHOICES = ("keep", "move", "new_only")
+
+
+def validate_steps(steps: list[dict]) -> list[dict]:
+    """Check step definitions; JourneyError names the step and field at fault."""
+    if not steps:
+        raise JourneyError("steps: a journey needs at least one step")
+    keys = set()
+    clean = []
+    for i, step in enumerate(steps):
+        where = f"steps[{i}]"
+        key = (step.get("key") or "").strip()
+        if not key or len(key) > 60:
+            raise JourneyError(f"{where}.key: required, at most 60 characters")
+        if key in keys:
+            raise JourneyError(f"{where}.key: {key!r} is used twice")
+        keys.add(key)
+        if step.get("kind") not in STEP_KINDS:
+            raise JourneyError(f"{where}.kind: must be one of {', '.join(STEP_KINDS)}")
+        try:
+            day = int(step.get("day_offset", 0))
+        except (TypeError, ValueError):
+            raise JourneyError(f"{where}.day_offset: must be a whole number of days") from None
+        if not 0 <= day <= 365:
+            raise JourneyError(f"{where}.day_offset: between 0 and 365")
+        try:
+            start, end = parse_hhmm(step.get("window_start", "10:00")), parse_hhmm(step.get("window_end", "18:00"))
+        except (ValueError, AttributeError):
+            raise JourneyError(f"{where}.window_start: times are HH:MM") from None
+        if end <= start:
+            raise JourneyError(f"{where}.window_end: must be after window_start")
+        condition = step.get("condition")
+        if isinstance(condition, str):
+            try:
+                condition = conditions.to_json(conditions.parse(condition)) if condition.strip() else None
+            except conditions.RuleError as exc:
+                raise JourneyError(f"{where}.condition: {exc}") from None
+        elif condition:
+            try:
+                conditions.validate(condition)
+            except conditions.RuleError as exc:
+                raise JourneyError(f"{where}.condition: {exc}") from None
+        clean.append({"key": key, "title": (step.get("title") or key.replace("_", " ").capitalize())[:200],
+                      "day_offset": day, "kind": step["kind"], "window_start": f"{start:%H:%M}",
+                      "window_end": f"{end:%H:%M}", "business_days": bool(step.get("business_days", True)),
+                      "condition": condition or None, "script": step.get("script") or "",
+                      "template_key": step.get("template_key") or None})
+    return clean
+
+
+def create_journey(session: Session, *, key: str, name: str, anchor: str, steps: list[dict], now: dt.datetime,
+                   actor: str, exit_events=("sale.refunded", "customer.churned")) -> Journey:
+    """A new journey (version 1)."""
+    if anchor not in ANCHORS:
+        raise JourneyError(f"anchor: must be one of {', '.join(ANCHORS)}")
+    journey = Journey(key=key, version=1, is_current=True, name=name, anchor=anchor, exit_events=list(exit_events),
+                      created_at=now, created_by=actor)
+    for position, spec in enumerate(validate_steps(steps)):
+        journey.steps.append(JourneyStep(position=position, **spec))
+    session.add(journey)
+    return journey
+
+
+def current_version(session: Session, key: str) -> Journey | None:
+    return session.scalar(select(Journey).where(Journey.key == key, Journey.is_current.is_(True)))
+
+
+def _running(session: Session, key: str):
+    return select(Enrollment).join(Journey).where(Journey.key == key, Enrollment.status.in_((ACTIVE, PAUSED)))
+
+
+def _not_started(session: Session, key: str):
+    started = select(Touchpoint.enrollment_id).where(Touchpoint.status.in_((OPEN, HANDED, DONE)))
+    return _running(session, key).where(Enrollment.id.not_in(started))
+
+
+def edit_impact(session: Session, key: str) -> dict[str, int]:
+    """How many customers mid-way each choice would touch: keep / move / new entrants only."""
+    count = lambda stmt: session.scalar(select(func.count()).select_from(stmt.subquery()))  # noqa: E731
+    return {"keep": 0, "move": count(_running(session, key)), "new_only": count(_not_started(session, key))}
+
+
+def edit_journey(session: Session, key: str, *, steps: list[dict], choice: str, now: dt.datetime, actor: str,
+                 name: str | None = None, anchor: str | None = None) -> tuple[Journey, int]:
+    """Save an edit as a new version; apply the admin's choice to customers mid-way.
+
+    keep: everyone mid-way finishes on their version; new entrants get the new one.
+    move: everyone mid-way has their future steps re-planned on the new version.
+    new_only: only those mid-way who have not had a step yet move (they are new entrants in effect).
+    Returns the new version and how many enrollments moved.
+    """
+    if choice not in EDIT_CHOICES:
+        raise JourneyError(f"choice: must be one of {', '.join(EDIT_CHOICES)}")
+    old = current_version(session, key)
+    if old is None:
+        raise JourneyError(f"key: no journey {key!r}")
+    anchor = anchor or old.anchor
+    if anchor not in ANCHORS:
+        raise JourneyError(f"anchor: must be one of {', '.join(ANCHORS)}")
+    clean = validate_steps(steps)
+    new = Journey(key=key, version=old.version + 1, is_current=True, name=name or old.name, trigger=old.trigger,
+                  anchor=anchor, exit_events=list(old.exit_events), active=old.active, created_at=now,
+                  created_by=actor)
+    for position, spec in enumerate(clean):
+        new.steps.append(JourneyStep(position=position, **spec))
+    old.is_current = False
+    session.add(new)
+    session.flush()
+    if choice == "keep":
+        return new, 0
+    stmt = _running(session, key) if choice == "move" else _not_started(session, key)
+    moving = session.scalars(stmt.where(Enrollment.journey_id != new.id)).all()
+    planner = Planner(session)
+    for enrollment in moving:
+        session.execute(update(Touchpoint).where(
+            Touchpoint.enrollment_id == enrollment.id, Touchpoint.status.in_((SCHEDULED, PAUSED_TP)))
+            .values(status=CANCELLED, reason=f"moved to version {new.version}", completed_at=now)
+            .execution_options(synchronize_session=False))
+        done_keys = {tp.step.key for tp in enrollment.touchpoints if tp.status in (OPEN, HANDED, DONE)}
+        enrollment.journey = new
+        future = [s for s in new.steps if s.key not in done_keys]
+        planned = _plan_touchpoints(planner, enrollment, future, enrollment.customer, enrollment.anchor_at, now,
+                                    only_future=True)
+        if enrollment.status == PAUSED:
+            for tp in planned:
+                tp.status = PAUSED_TP
+    planner.finish()
+    return new, len(moving)
+
+
+DEFAULT_JOURNEY = {
+    "key": "first-90-days",
+    "name": "First ninety days",
+    "anchor": "delivery",
+    "steps": [
+        # Calendar days from the anchor; calls land on the next working hours of both sides anyway.
+        {"key": "welcome_letter", "day_offset": 0, "kind": "letter", "template_key": "welcome",
+         "business_days": False, "title": "Welcome letter signed by the owner"},
+        {"key": "check_in_call", "day_offset": 2, "kind": "call", "title": "Check-in call",
+         "script": "Introduce yourself as their contact. Did it arrive well? Any trouble setting it up?"},
+        {"key": "how_is_it_going_call", "business_days": False, "day_offset": 14, "kind": "call", "title": "How is it going?",
+         "script": "Are they using it? What do they like? Anything that disappoints them?"},
+        {"key": "nps_day_30", "business_days": False, "day_offset": 30, "kind": "nps_survey", "title": "NPS survey (day 30)"},
+        {"key": "detractor_recovery_call", "business_days": False, "day_offset": 31, "kind": "call", "title": "Recovery call",
+         "condition": "nps_category == \"detractor\"",
+         "script": "Thank them for their honesty. Ask what went wrong, listen, offer a concrete fix."},
+        {"key": "passive_call", "business_days": False, "day_offset": 32, "kind": "call", "title": "What would make it a 10?",
+         "condition": "nps_category == \"passive\"",
+         "script": "Ask what one thing would make it a 10 for them."},
+        {"key": "check_in_day_45", "business_days": False, "day_offset": 45, "kind": "call", "title": "Day 45 check-in"},
+        {"key": "referral_offer", "business_days": False, "day_offset": 60, "kind": "referral_offer", "title": "Referral offer",
+         "condition": "nps_category == \"promoter\" and not open_complaint"},
+        {"key": "nps_day_90", "business_days": False, "day_offset": 90, "kind": "nps_survey", "title": "NPS survey (day 90)"},
+        {"key": "thank_you_letter", "day_offset": 90, "kind": "letter", "template_key": "thank_you",
+         "business_days": False, "title": "Thank-you letter"},
+    ],
+}
+
+
+def ensure_default_journey(session: Session, now: dt.datetime) -> Journey:
+    """Seed the default journey of DESIGN.md section 5 unless it exists."""
+    existing = current_version(session, DEFAULT_JOURNEY["key"])
+    if existing is not None:
+        return existing
+    return create_journey(session, key=DEFAULT_JOURNEY["key"], name=DEFAULT_JOURNEY["name"],
+                          anchor=DEFAULT_JOURNEY["anchor"], steps=DEFAULT_JOURNEY["steps"], now=now, actor="seed")

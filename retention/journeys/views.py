@@ -1,0 +1,120 @@
+"""Pages: journeys and their versions (admin), enrollment control, and the work charts."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from retention.audit.service import actor_of, record
+from retention.extensions import db
+from retention.journeys import conditions, reports, service
+from retention.journeys.models import STEP_KINDS, Enrollment, Journey, Touchpoint
+from retention.staff.access import roles_required
+from retention.types import utcnow
+
+blueprint = Blueprint("journeys", __name__)
+
+STEP_FIELDS = ("key", "title", "day_offset", "kind", "window_start", "window_end", "condition", "script",
+               "template_key")
+
+
+@blueprint.route("/journeys/")
+@roles_required("admin")
+def index():
+    """Every journey (current versions) with its steps."""
+    journeys = db.session.scalars(select(Journey).where(Journey.is_current.is_(True)).order_by(Journey.key)).all()
+    return render_template("journeys/index.html", journeys=journeys, to_text=conditions.to_text)
+
+
+def _steps_from_form(form) -> list[dict]:
+    rows = []
+    for i in range(int(form.get("rows", "0") or 0)):
+        row = {name: form.get(f"{name}-{i}", "").strip() for name in STEP_FIELDS}
+        if not row["key"]:
+            continue
+        row["business_days"] = form.get(f"business_days-{i}") == "on"
+        rows.append(row)
+    return rows
+
+
+@blueprint.route("/journeys/<key>/edit", methods=["GET", "POST"])
+@roles_required("admin")
+def edit(key: str):
+    """Edit a journey: the form, then a preview of how many customers each choice touches, then save."""
+    journey = service.current_version(db.session, key) or abort(404, description="journey: unknown key")
+    impact = service.edit_impact(db.session, key)
+    if request.method == "GET":
+        steps = [{**{f: getattr(s, f) for f in STEP_FIELDS if f != "condition"},
+                  "condition": conditions.to_text(s.condition) if s.condition else "",
+                  "business_days": s.business_days} for s in journey.steps]
+        return render_template("journeys/edit.html", journey=journey, steps=steps + [{}], kinds=STEP_KINDS,
+                               impact=impact, error=None)
+    steps = _steps_from_form(request.form)
+    choice = request.form.get("choice", "")
+    try:
+        service.validate_steps(steps)
+        if choice not in service.EDIT_CHOICES:
+            raise service.JourneyError("choice: pick what happens to customers mid-way")
+        now = utcnow()
+        new, moved = service.edit_journey(db.session, key, steps=steps, choice=choice, now=now,
+                                          actor=actor_of(current_user), name=request.form.get("name") or None)
+    except service.JourneyError as exc:
+        db.session.rollback()
+        return render_template("journeys/edit.html", journey=journey, steps=steps + [{}], kinds=STEP_KINDS,
+                               impact=impact, error=str(exc)), 422
+    record(db.session, actor=actor_of(current_user), action="journey.edited", entity_type="journey", entity_id=key,
+           now=now, changes={"version": new.version, "choice": choice, "moved": moved})
+    db.session.commit()
+    flash(f"Saved version {new.version}; {moved} customer(s) moved to it.")
+    return redirect(url_for("journeys.index"))
+
+
+@blueprint.route("/enrollments/<int:enrollment_id>/<action>", methods=["POST"])
+@roles_required("onboarding")
+def control(enrollment_id: int, action: str):
+    """Pause or resume an enrollment."""
+    enrollment = db.session.get(Enrollment, enrollment_id) or abort(404, description="enrollment: unknown id")
+    now = utcnow()
+    try:
+        if action == "pause":
+            service.pause(db.session, enrollment, now)
+        elif action == "resume":
+            service.resume(db.session, enrollment, now)
+        else:
+            abort(404)
+    except service.JourneyError as exc:
+        db.session.rollback()
+        flash(str(exc))
+        return redirect(url_for("customers.show", external_id=enrollment.customer.external_id)), 303
+    record(db.session, actor=actor_of(current_user), action=f"enrollment.{action}", entity_type="enrollment",
+           entity_id=enrollment_id, now=now)
+    db.session.commit()
+    return redirect(url_for("customers.show", external_id=enrollment.customer.external_id))
+
+
+@blueprint.route("/touchpoints/<int:touchpoint_id>/skip", methods=["POST"])
+@roles_required("onboarding")
+def skip(touchpoint_id: int):
+    """Skip one planned step."""
+    tp = db.session.get(Touchpoint, touchpoint_id) or abort(404, description="touchpoint: unknown id")
+    now = utcnow()
+    try:
+        service.skip(db.session, tp, now, (request.form.get("reason") or "").strip()[:300])
+    except service.JourneyError as exc:
+        db.session.rollback()
+        flash(str(exc))
+        return redirect(url_for("customers.show", external_id=tp.customer.external_id)), 303
+    record(db.session, actor=actor_of(current_user), action="touchpoint.skipped", entity_type="touchpoint",
+           entity_id=touchpoint_id, now=now)
+    db.session.commit()
+    return redirect(url_for("customers.show", external_id=tp.customer.external_id))
+
+
+@blueprint.route("/reports/work")
+@roles_required("onboarding", "marketing")
+def work():
+    """The call load of the next four weeks against capacity, and the journey report."""
+    now = utcnow()
+    key = request.args.get("journey", service.DEFAULT_JOURNEY["key"])
+    return render_template("journeys/work.html", load=reports.call_load(db.session, now),
+                           report=reports.journey_report(db.session, key))

@@ -1,0 +1,1 @@
+"""Letter templates, queued letters and print batches for the mail room."""

@@ -1,0 +1,1 @@
+"""Value-matched referral incentives."""
