@@ -78,6 +78,8 @@ def register_blueprints(app: Flask) -> None:
     from retention.customers import api as customers_api
     from retention.journeys import api as journeys_api
     from retention.journeys import views as journeys_views
+    from retention.letters_admin import api as letters_api
+    from retention.letters_admin import views as letters_views
     from retention.customers import views as customers_views
     from retention.hooks import admin as hooks_admin
     from retention.hooks import views as hooks_views
@@ -88,9 +90,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(hooks_admin.blueprint)
     app.register_blueprint(calls_views.blueprint)
     app.register_blueprint(journeys_views.blueprint)
+    app.register_blueprint(letters_views.blueprint)
     app.extensions["retention_nav"] = [
         ("Work ahead", "journeys.work", ("onboarding", "marketing")),
         ("Journeys", "journeys.index", ("admin",)),
+        ("Letters", "letters.templates", ("marketing",)),
+        ("Print batches", "letters.mail_room", ("print",)),
     ]
     app.register_blueprint(hooks_views.blueprint)
     csrf.exempt(hooks_views.blueprint)
@@ -98,7 +103,7 @@ def register_blueprints(app: Flask) -> None:
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
     for blp in (customers_api.blueprint, journeys_api.touchpoints, journeys_api.journeys,
-                journeys_api.enrollments):
+                journeys_api.enrollments, letters_api.templates, letters_api.letters, letters_api.batches):
         api.register_blueprint(blp)
         csrf.exempt(blp)
 

@@ -113,6 +113,50 @@ def process_events_command():
     click.echo(f"processed {process_events()}")
 
 
+letters_cli = AppGroup("letters", help="Letters and print batches.")
+
+
+@letters_cli.command("print-batch")
+@click.option("--template", "template_key", default=None, help="only this template key")
+@click.option("--country", default=None, help="only this country (ISO alpha-2)")
+@click.option("--language", default=None)
+@click.option("--since", default=None, help="queued on or after this date (YYYY-MM-DD)")
+@click.option("--until", default=None, help="queued before this date (YYYY-MM-DD)")
+@click.option("--duplex", is_flag=True, help="blank back pages so every letter starts on a front side")
+def print_batch_command(template_key, country, language, since, until, duplex):
+    """Build a print batch of queued letters here and now, with a progress bar."""
+    from pathlib import Path
+
+    from retention.letters_admin import service
+
+    filters = {"template_key": template_key, "country": country, "language": language}
+    for name, value in (("since", since), ("until", until)):
+        if value:
+            try:
+                filters[name] = dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc)
+            except ValueError:
+                raise click.BadParameter(f"--{name}: not a date (YYYY-MM-DD)") from None
+    now = utcnow()
+    try:
+        batch = service.create_batch(db.session, filters=filters, duplex=duplex, actor="cli", now=now)
+    except service.LetterError as exc:
+        raise click.UsageError(str(exc)) from None
+    db.session.commit()
+    with click.progressbar(length=batch.total, label=f"batch {batch.id}", file=sys.stderr) as bar:
+        seen = {"n": 0}
+
+        def progress(done, total):
+            bar.update(done - seen["n"])
+            seen["n"] = done
+
+        batch = service.build_batch(db.session, batch.id, out_dir=Path(current_app.config["PRINT_PATH"]),
+                                    company=service.company_from(current_app.config), today=now.date(), now=now,
+                                    progress=progress)
+    click.echo(f"batch {batch.id}: {batch.done} letters, {batch.pages} pages, {batch.skipped} left out")
+    click.echo(batch.pdf_path)
+    click.echo(batch.manifest_path)
+
+
 def register(app) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(users)
@@ -121,3 +165,4 @@ def register(app) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(serve_command)
     app.cli.add_command(process_events_command)
+    app.cli.add_command(letters_cli)

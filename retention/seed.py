@@ -16,6 +16,7 @@ from retention.hooks import service as hooks
 from retention.hooks.models import InboundEvent
 from retention.journeys.handout import hand_out_all
 from retention.journeys.service import ensure_default_journey
+from retention.letters_admin.service import ensure_default_templates
 from retention.staff.models import StaffUser
 from retention.staff.service import create_user
 
@@ -73,6 +74,7 @@ def seed(session: Session, app, *, customers: int, now: dt.datetime, seed_value:
                     now=now, locale=locale, timezone=zone, country=country,
                     title="Customer care" if role == "onboarding" else "")
     ensure_default_journey(session, now)
+    ensure_default_templates(session, now)
     session.commit()
     rng = random.Random(seed_value)
     for n in range(customers):

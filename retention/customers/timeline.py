@@ -86,7 +86,21 @@ def handed_touchpoints(session: Session, customer: Customer, limit: int) -> list
     return entries
 
 
-SOURCES = [inbound_events, call_attempts, handed_touchpoints]
+def letters(session: Session, customer: Customer, limit: int) -> list[Entry]:
+    """Letters queued, printed, mailed or returned."""
+    from retention.letters_admin.models import Letter
+
+    entries = []
+    for letter in session.scalars(select(Letter).where(Letter.customer_id == customer.id)
+                                  .order_by(Letter.created_at.desc()).limit(limit)):
+        at = letter.returned_at or letter.mailed_at or letter.printed_at or letter.created_at
+        entries.append(Entry(at=at, kind="letter", title=f"Letter {letter.template_key} ({letter.language}): "
+                                                         f"{letter.status}",
+                             detail=letter.error or "", extra={"letter_id": letter.id}))
+    return entries
+
+
+SOURCES = [inbound_events, call_attempts, handed_touchpoints, letters]
 
 
 def timeline(session: Session, customer: Customer, limit: int = 200) -> list[Entry]:

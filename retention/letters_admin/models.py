@@ -1,15 +1,37 @@
-"""Queued letters (the letters feature renders and prints them)."""
+"""Letter templates (versioned, per language), queued letters and print batches."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from retention.extensions import db
 from retention.types import UTCDateTime
 
 QUEUED, PRINTED, MAILED, RETURNED = "queued", "printed", "mailed", "returned"
+BUILDING, READY, FAILED = "building", "ready", "failed"
+
+
+class LetterTemplate(db.Model):
+    """One version of a letter template in one language; an edit writes version + 1."""
+
+    __tablename__ = "letter_templates"
+    __table_args__ = (UniqueConstraint("key", "language", "version", name="uq_letter_templates_key_lang_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60))
+    language: Mapped[str] = mapped_column(String(10))
+    version: Mapped[int] = mapped_column(default=1)
+    is_current: Mapped[bool] = mapped_column(default=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    closing: Mapped[str] = mapped_column(String(200), default="")
+    qr_url: Mapped[str] = mapped_column(String(500), default="")   # a Jinja expression text, may be empty
+    digits: Mapped[str] = mapped_column(String(10), default="latn")
+    handwriting_signature: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(120), default="system")
 
 
 class Letter(db.Model):
@@ -26,5 +48,39 @@ class Letter(db.Model):
     language: Mapped[str] = mapped_column(String(10), default="en")
     status: Mapped[str] = mapped_column(String(12), default=QUEUED)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batches.id"), nullable=True, index=True)
+    first_page: Mapped[int | None] = mapped_column(nullable=True)
+    page_count: Mapped[int | None] = mapped_column(nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)   # why the last batch skipped it
+    printed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    returned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     customer = relationship("Customer")
+    sale = relationship("Sale")
+    batch = relationship("PrintBatch", back_populates="letters")
+
+
+class PrintBatch(db.Model):
+    """One print run: a single PDF and a manifest CSV of the letters it holds, in mailing order."""
+
+    __tablename__ = "print_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), default=BUILDING)
+    filters: Mapped[dict] = mapped_column(JSON, default=dict)
+    duplex: Mapped[bool] = mapped_column(default=False)
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    pages: Mapped[int] = mapped_column(default=0)
+    pdf_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    manifest_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    built_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    printed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    letters: Mapped[list[Letter]] = relationship(back_populates="batch", order_by="Letter.first_page")

@@ -1,0 +1,163 @@
+"""REST API: letter templates (marketing), letters and print batches (mail room)."""
+from __future__ import annotations
+
+from flask import Response, abort, current_app, g, send_file
+from flask_smorest import Blueprint
+from flask_smorest import abort as smorest_abort
+from sqlalchemy import select
+
+from retention.audit.service import actor_of, record
+from retention.extensions import db
+from retention.letters_admin import service
+from retention.letters_admin.models import BUILDING, Letter, LetterTemplate, PrintBatch
+from retention.letters_admin.schemas import BatchIn, BatchOut, LetterOut, LetterQuery, TemplateIn, TemplateOut
+from retention.queue import QueueUnavailable, get_queue
+from retention.staff.access import api_roles
+from retention.types import utcnow
+
+templates = Blueprint("letter_templates_api", __name__, url_prefix="/api/v1/letter-templates",
+                      description="Letter templates, versioned per language")
+letters = Blueprint("letters_api", __name__, url_prefix="/api/v1/letters", description="Personalized letters")
+batches = Blueprint("print_batches_api", __name__, url_prefix="/api/v1/print-batches",
+                    description="Print batches: one PDF and a manifest")
+
+
+@templates.route("/")
+@api_roles("marketing")
+@templates.response(200, TemplateOut(many=True))
+def list_templates():
+    """Current version of every template in every language."""
+    return db.session.scalars(select(LetterTemplate).where(LetterTemplate.is_current.is_(True))
+                              .order_by(LetterTemplate.key, LetterTemplate.language)).all()
+
+
+@templates.route("/<key>/<language>")
+@api_roles("marketing")
+@templates.response(200, TemplateOut)
+def get_template(key: str, language: str):
+    """One template's current version."""
+    found = db.session.scalar(select(LetterTemplate).where(LetterTemplate.key == key, LetterTemplate.language == language,
+                                                           LetterTemplate.is_current.is_(True)))
+    if found is None:
+        abort(404, description=f"template: no {key!r} in {language!r}")
+    return found
+
+
+@templates.route("/<key>/<language>", methods=["PUT"])
+@api_roles("marketing")
+@templates.arguments(TemplateIn)
+@templates.response(200, TemplateOut)
+def put_template(args, key: str, language: str):
+    """Save a new version; refused (422) when the text does not render in the sandbox."""
+    try:
+        saved = service.save_template(db.session, key, {"language": language, **args}, actor=actor_of(g.api_user),
+                                      now=utcnow())
+    except service.LetterError as exc:
+        db.session.rollback()
+        smorest_abort(422, message=str(exc))
+    record(db.session, actor=actor_of(g.api_user), action="letter_template.saved", entity_type="letter_template",
+           entity_id=f"{key}/{language}", now=utcnow(), changes={"version": saved.version})
+    db.session.commit()
+    return saved
+
+
+@letters.route("/")
+@api_roles("print", "marketing")
+@letters.arguments(LetterQuery, location="query")
+@letters.response(200, LetterOut(many=True))
+def list_letters(args):
+    """Letters by status, oldest first."""
+    return db.session.scalars(select(Letter).where(Letter.status == args["status"])
+                              .order_by(Letter.created_at, Letter.id).limit(args["limit"])).all()
+
+
+@letters.route("/<int:letter_id>/pdf")
+@api_roles("print", "marketing")
+@letters.response(200, description="the letter as a PDF")
+def letter_pdf(letter_id: int):
+    """One letter as a PDF (a reprint)."""
+    letter = db.session.get(Letter, letter_id)
+    if letter is None:
+        abort(404, description="letter: no such letter")
+    try:
+        pdf = service.render_one(db.session, letter, service.company_from(current_app.config), utcnow().date())
+    except service.LetterError as exc:
+        smorest_abort(422, message=str(exc))
+    return Response(pdf, mimetype="application/pdf")
+
+
+def _batch(batch_id: int) -> PrintBatch:
+    batch = db.session.get(PrintBatch, batch_id)
+    if batch is None:
+        abort(404, description="batch: no such batch")
+    return batch
+
+
+@batches.route("/", methods=["POST"])
+@api_roles("print")
+@batches.arguments(BatchIn)
+@batches.response(202, BatchOut)
+def create_batch(args):
+    """Take matching queued letters into a batch and queue its build."""
+    duplex = args.pop("duplex")
+    try:
+        batch = service.create_batch(db.session, filters=args, duplex=duplex, actor=actor_of(g.api_user), now=utcnow())
+    except service.LetterError as exc:
+        db.session.rollback()
+        smorest_abort(422, message=str(exc))
+    db.session.commit()
+    try:
+        get_queue().enqueue("jobs.letters.build_print_batch", batch.id)
+    except QueueUnavailable:
+        pass  # the batch stays "building"; POST .../rebuild queues it again
+    return batch
+
+
+@batches.route("/<int:batch_id>")
+@api_roles("print")
+@batches.response(200, BatchOut)
+def get_batch(batch_id: int):
+    """A batch and its progress."""
+    return _batch(batch_id)
+
+
+@batches.route("/<int:batch_id>/<any(pdf, manifest):kind>")
+@api_roles("print")
+@batches.response(200, description="the batch PDF or manifest CSV")
+def download(batch_id: int, kind: str):
+    """Download the batch's PDF or manifest (409 while it builds)."""
+    batch = _batch(batch_id)
+    path = batch.pdf_path if kind == "pdf" else batch.manifest_path
+    if batch.status == BUILDING or not path:
+        abort(409, description="batch: still building")
+    return send_file(path, mimetype="application/pdf" if kind == "pdf" else "text/csv")
+
+
+@batches.route("/<int:batch_id>/<any(printed, mailed, rebuild):action>", methods=["POST"])
+@api_roles("print")
+@batches.response(200, BatchOut)
+def batch_action(batch_id: int, action: str):
+    """Mark printed, mark mailed, or rebuild the batch."""
+    batch = _batch(batch_id)
+    now = utcnow()
+    try:
+        if action == "printed":
+            service.mark_printed(db.session, batch, now)
+        elif action == "mailed":
+            service.mark_mailed(db.session, batch, now)
+        elif batch.status in ("ready", "failed", "building"):
+            batch.status = BUILDING
+        else:
+            raise service.LetterError(f"batch: a {batch.status} batch is not rebuilt")
+    except service.LetterError as exc:
+        db.session.rollback()
+        abort(409, description=str(exc))
+    record(db.session, actor=actor_of(g.api_user), action=f"batch.{action}", entity_type="print_batch",
+           entity_id=batch_id, now=now)
+    db.session.commit()
+    if action == "rebuild":
+        try:
+            get_queue().enqueue("jobs.letters.build_print_batch", batch_id)
+        except QueueUnavailable:
+            pass
+    return batch
