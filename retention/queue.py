@@ -101,7 +101,7 @@ class RedisQueue:
         from rq import Retry
 
         try:
-            self.rq_queue.enqueue(path, *args, kwargs=kwargs or None, retry=Retry(max=3, interval=[5, 30, 120]),
+            self.rq_queue.enqueue(path, args=args, kwargs=kwargs or None, retry=Retry(max=3, interval=[5, 30, 120]),
                                   result_ttl=60, failure_ttl=7 * 24 * 3600)
         except (RedisError, OSError) as exc:
             raise QueueUnavailable(str(exc)) from exc
