@@ -1,13 +1,12 @@
 """Staff sign-in, roles on every page and API route, CSRF and brute-force slowing."""
 from __future__ import annotations
 
-import re
 
 import pytest
 
 from retention.extensions import db
 from tests.conftest import make_app
-from tests.factories import PASSWORD, staff, token_for
+from tests.factories import PASSWORD, staff
 
 PAGES = {  # path -> roles allowed (admin always allowed)
     "/customers/": {"onboarding", "marketing", "print"},

@@ -87,7 +87,6 @@ def test_redis_stopped_mid_run_then_restarted(app):
     client = run_app.test_client()
     signer = Signer(SECRET)
     with run_app.app_context():
-        queue = run_app.extensions["retention_queue"]
         try:
             assert signer.post(client, sale_completed("S1", cust=customer("C1"))).status_code == 202
             redis.terminate()

@@ -70,10 +70,10 @@ def cards_for(session: Session, touchpoints: list[Touchpoint], now: dt.datetime)
     if not customer_ids:
         return []
     nps = {}
-    for cid, score, at in session.execute(select(NpsAnswer.customer_id, NpsAnswer.score, NpsAnswer.answered_at)
-                                          .where(NpsAnswer.customer_id.in_(customer_ids))
-                                          .order_by(NpsAnswer.answered_at)):
-        nps[cid] = score
+    for cid, score in session.execute(select(NpsAnswer.customer_id, NpsAnswer.score)
+                                      .where(NpsAnswer.customer_id.in_(customer_ids))
+                                      .order_by(NpsAnswer.answered_at)):
+        nps[cid] = score  # ordered by time: the latest answer stands
     complaints: dict[int, list] = {}
     for c in session.scalars(select(Complaint).where(Complaint.customer_id.in_(customer_ids),
                                                      Complaint.status == "open")):

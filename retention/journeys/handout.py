@@ -153,7 +153,6 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 2000) -> HandoutRe
 
 def _complete_finished(session: Session, enrollment_ids: set[int], now: dt.datetime) -> None:
     """Enrollments with nothing left to do are completed."""
-    from sqlalchemy import func
 
     ids = list(enrollment_ids)
     for chunk in range(0, len(ids), 1000):
