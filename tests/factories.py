@@ -73,3 +73,33 @@ def token_for(app, user) -> str:
     token = issue_token(db.session, user, actor="test", now=dt.datetime.now(dt.timezone.utc))
     db.session.commit()
     return token
+
+
+def in_other_apps(count: int, work) -> list:
+    """Run `work()` at the same moment in `count` threads, each with an app (and connections) of its own.
+
+    This is how two web processes or two workers meet the same database.
+    """
+    import threading
+
+    from tests.conftest import make_app
+
+    barrier = threading.Barrier(count, timeout=20)
+    results = []
+
+    def run():
+        other = make_app()
+        with other.app_context():
+            try:
+                barrier.wait()
+                results.append(work(other))
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

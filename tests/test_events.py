@@ -9,7 +9,7 @@ from retention.customers.models import Customer, Sale
 from retention.extensions import db
 from retention.hooks import processing, service
 from retention.hooks.models import InboundEvent
-from tests.factories import customer, event, sale_completed, staff
+from tests.factories import customer, event, in_other_apps, sale_completed, staff
 
 T0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -131,25 +131,8 @@ def test_worker_killed_half_way_loses_nothing(client, signer, queue):
 
 
 def test_two_workers_at_once_apply_each_event_once(app, client, signer):
-    import threading
-
-    from tests.conftest import make_app
-
     for n in range(60):
         signer.post(client, sale_completed(f"S{n}", cust=customer(f"C{n}")))
-    claimed = []
-
-    def work():
-        other = make_app()
-        with other.app_context():
-            claimed.append(service.process_due(db.session, T0, 7))
-            db.session.remove()
-            db.engine.dispose()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    claimed = in_other_apps(2, lambda other: service.process_due(db.session, T0, 7))
     assert sum(claimed) == 60
     assert count(Sale) == 60

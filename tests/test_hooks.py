@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 from sqlalchemy import func, select
@@ -10,7 +9,7 @@ from sqlalchemy import func, select
 from retention.extensions import db
 from retention.hooks.models import InboundEvent
 from tests.conftest import make_app
-from tests.factories import OTHER_SECRET, SECRET, Signer, customer, event, sale_completed
+from tests.factories import OTHER_SECRET, SECRET, Signer, customer, event, in_other_apps, sale_completed
 
 
 def stored_events() -> int:
@@ -41,22 +40,7 @@ def test_replayed_id_gets_the_first_answer_and_no_second_row(client, signer):
 def test_two_identical_deliveries_at_the_same_moment_store_one_event(app, signer):
     body = json.dumps(sale_completed()).encode()
     headers = signer.headers(body, msg_id="msg_race")
-    barrier = threading.Barrier(2, timeout=20)
-    results = []
-
-    def deliver():
-        other = make_app()
-        client = other.test_client()
-        barrier.wait()
-        results.append(client.post("/hooks/events", data=body, headers=headers))
-        with other.app_context():
-            db.engine.dispose()
-
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = in_other_apps(2, lambda other: other.test_client().post("/hooks/events", data=body, headers=headers))
     codes = sorted(r.status_code for r in results)
     assert codes == [200, 202]
     assert results[0].get_json() == results[1].get_json()

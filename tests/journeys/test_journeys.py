@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 from sqlalchemy import func, select
 
@@ -13,8 +12,7 @@ from retention.letters_admin.models import Letter
 from retention.referrals.models import ReferralOffer
 from retention.surveys.models import Survey
 from retention.tick import run as tick
-from tests.conftest import make_app
-from tests.factories import customer, event, sale_completed
+from tests.factories import customer, event, in_other_apps, sale_completed
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # Monday 10:00 in Dubai
@@ -162,24 +160,9 @@ def test_two_ticks_at_once_never_hand_out_a_touchpoint_twice(app, client, signer
         signer.post(client, sale_completed(f"S{n}", cust=customer(f"C{n}"), occurred_at=T0))
     tick(T0 - dt.timedelta(days=1))  # events applied, nothing due yet
     due = T0 + dt.timedelta(days=95)
-    results = []
-    barrier = threading.Barrier(2, timeout=20)
+    from retention.journeys.handout import hand_out_all
 
-    def run():
-        other = make_app()
-        with other.app_context():
-            from retention.journeys.handout import hand_out_all
-
-            barrier.wait()
-            results.append(hand_out_all(db.session, due, limit=7))
-            db.session.remove()
-            db.engine.dispose()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = in_other_apps(2, lambda other: hand_out_all(db.session, due, limit=7))
     assert sum(r["claimed"] for r in results) == 30 * 10
     assert db.session.scalar(select(func.count()).select_from(Survey)) == 60  # two surveys each, once
     assert db.session.scalar(select(func.count()).select_from(Letter)) == 60
