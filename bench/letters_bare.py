@@ -41,11 +41,24 @@ def register_bare_fonts() -> None:
     _registered = True
 
 
-def _qr_rects(data: str, x: float, y: float, size: float) -> list[tuple[float, float, float, float]]:
-    """Dark-module runs of the code as rectangles (the matrix is computed outside the clock)."""
-    from letters.qr import qr_matrix
+QR_SECONDS = [0.0]     # time the baseline spent encoding QR codes (inside its timed loop)
 
-    matrix = qr_matrix(data)
+
+def _qr_rects(data: str, x: float, y: float, size: float) -> list[tuple[float, float, float, float]]:
+    """Encode the code (the same `qrcode` call the generator makes, uncached: every letter's URL differs)
+    and return its dark-module runs as rectangles. Part of the timed loop: a page with a QR code cannot
+    be drawn without encoding it."""
+    import time
+
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
+    t0 = time.perf_counter()
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    code.add_data(data)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    QR_SECONDS[0] += time.perf_counter() - t0
     n = len(matrix)
     module = size / n
     rects = []
@@ -63,6 +76,16 @@ def _qr_rects(data: str, x: float, y: float, size: float) -> list[tuple[float, f
     return rects
 
 
+def _draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:
+    path = c.beginPath()
+    for rect in _qr_rects(data, x, y, size):
+        path.rect(*rect)
+    c.saveState()
+    c.setFillColorRGB(0, 0, 0)
+    c.drawPath(path, stroke=0, fill=1)
+    c.restoreState()
+
+
 # --- Latin: strings, wrapped in the timed loop -------------------------------------------------
 
 @dataclass
@@ -77,7 +100,7 @@ class LatinLetter:
     signer_name: str
     signer_title: str
     handwriting: bool
-    qr_matrix_data: str | None
+    qr_url: str | None
     reference: str
 
 
@@ -94,7 +117,7 @@ def prepare_latin(content) -> LatinLetter:
         date=format_letter_date(content.letter_date, content.language, content.digits),
         paragraphs=[p.strip("\n") for p in _PARAGRAPH_SPLIT.split(content.body) if p.strip()],
         closing=content.closing, signer_name=content.signer_name, signer_title=content.signer_title,
-        handwriting=content.handwriting_signature, qr_matrix_data=content.qr_url, reference=content.reference)
+        handwriting=content.handwriting_signature, qr_url=content.qr_url, reference=content.reference)
 
 
 def _marks(c: Canvas, lay, h: float) -> None:
@@ -150,43 +173,15 @@ def draw_latin(c: Canvas, L: LatinLetter) -> None:
     if L.signer_title:
         c.setFont(SANS, 8)
         c.drawString(left, y - 8, L.signer_title)
-    if L.qr_matrix_data:
+    if L.qr_url:
         size = 22 * mm
-        path = c.beginPath()
-        for rect in _qr_rects_cached(L.qr_matrix_data, right - size, block_top - size, size):
-            path.rect(*rect)
-        c.saveState()
-        c.setFillColorRGB(0, 0, 0)
-        c.drawPath(path, stroke=0, fill=1)
-        c.restoreState()
+        _draw_qr(c, L.qr_url, right - size, block_top - size, size)
         c.setFont(SANS, 6.5)
-        c.drawRightString(right, block_top - size - 1.5 * mm - 6.5, L.qr_matrix_data)
+        c.drawRightString(right, block_top - size - 1.5 * mm - 6.5, L.qr_url)
     if L.reference:
         c.setFont(SANS, 7.5)
         c.drawString(left, lay.footer_baseline_from_bottom * mm, L.reference)
     c.showPage()
-
-
-_QR: dict[tuple, list] = {}
-
-
-def _qr_rects_cached(data, x, y, size):
-    # Filled by warm_qr() before the clock starts; the matrix is not what is being compared.
-    key = (data, round(x, 3), round(y, 3), size)
-    rects = _QR.get(key)
-    if rects is None:
-        rects = _QR[key] = _qr_rects(data, x, y, size)
-    return rects
-
-
-def warm_latin(c_items: list[LatinLetter]) -> None:
-    """Compute the QR rectangles outside the clock (dry-run layout on a throwaway canvas)."""
-    import io
-
-    c = Canvas(io.BytesIO(), initialFontName=SANS)
-    for item in c_items:
-        if item.qr_matrix_data:
-            draw_latin(c, item)
 
 
 # --- RTL: pre-shaped visual runs at precomputed positions ---------------------------------------
@@ -195,7 +190,7 @@ def warm_latin(c_items: list[LatinLetter]) -> None:
 class RtlPage:
     pagesize: tuple[float, float]
     layout: object | None                       # for the fold and hole marks (page 1)
-    qr_rects: list | None
+    qr: tuple | None
     texts: list[tuple[float, float, list[tuple[str, float, str, float]]]]   # x, y, runs
 
 
@@ -212,7 +207,7 @@ def prepare_rtl(content) -> list[RtlPage]:
             runs = [(BARE[font], item.size * factor, text, w) for font, text, w, factor in item.line.runs]
             if runs:
                 texts.append((item.x, item.y, runs))
-        qr = _qr_rects(*page.qr) if page.qr is not None else None
+        qr = page.qr          # (data, x, y, size): encoded in the timed loop
         pages.append(RtlPage(composed.layout.pagesize, composed.layout if page.marks else None, qr, texts))
     return pages
 
@@ -222,14 +217,8 @@ def draw_rtl(c: Canvas, pages: list[RtlPage]) -> None:
         c.setPageSize(page.pagesize)
         if page.layout is not None:
             _marks(c, page.layout, page.pagesize[1])
-        if page.qr_rects:
-            path = c.beginPath()
-            for rect in page.qr_rects:
-                path.rect(*rect)
-            c.saveState()
-            c.setFillColorRGB(0, 0, 0)
-            c.drawPath(path, stroke=0, fill=1)
-            c.restoreState()
+        if page.qr is not None:
+            _draw_qr(c, *page.qr)
         current = None
         for x, y, runs in page.texts:
             for font, size, text, w in runs:

@@ -61,7 +61,7 @@ def _owner_expr(col: str, page_owner: int, others: list[int]) -> str:
 
 def statements(n: int, page_owner: int, others: list[int], journey_id: int, steps: list[dict]) -> list[tuple[str, str]]:
     """(label, SQL) pairs; the SQL takes the parameter %(now)s (timestamptz)."""
-    z = lambda i: _arr([row[i] for row in ZONES])  # noqa: E731
+    z = lambda i: _arr([row[i] for row in ZONES])
     nz = len(ZONES)
     step_ids = "(ARRAY[" + ",".join(str(s["id"]) for s in steps) + "])"
     kinds = "(" + _arr([s["kind"] for s in steps]) + ")"
@@ -123,16 +123,16 @@ def statements(n: int, page_owner: int, others: list[int], journey_id: int, step
                CASE WHEN {retried} THEN 'retry 2 of 3 after no_answer' END
         FROM (SELECT id AS g, owner_id FROM customers) c CROSS JOIN generate_series(0, 9) j"""))
 
-    out.append(("call_attempts", f"""
+    out.append(("call_attempts", """
         INSERT INTO call_attempts (id, touchpoint_id, customer_id, staff_id, at, outcome, sentiment, notes)
         SELECT g / 5, (g - 1) * 10 + 2, g, c.owner_id, %(now)s - interval '1 day' - (g % 72) * interval '1 hour',
                'no_answer', NULL, CASE WHEN g % 15 = 0 THEN 'left a message with the front desk' ELSE '' END
         FROM (SELECT id AS g, owner_id FROM customers WHERE id % 5 = 0) c"""))
 
-    customer_json = (f"json_build_object('id', c.external_id, 'name', c.name, 'email', c.email, 'phone', c.phone, "
-                     f"'locale', c.locale, 'timezone', c.timezone, 'address', json_build_object('lines', "
-                     f"c.address_lines, 'city', c.city, 'region', '', 'postal_code', c.postal_code, "
-                     f"'country', c.country))")
+    customer_json = ("json_build_object('id', c.external_id, 'name', c.name, 'email', c.email, 'phone', c.phone, "
+                     "'locale', c.locale, 'timezone', c.timezone, 'address', json_build_object('lines', "
+                     "c.address_lines, 'city', c.city, 'region', '', 'postal_code', c.postal_code, "
+                     "'country', c.country))")
     out.append(("inbound_events", f"""
         INSERT INTO inbound_events (id, webhook_id, type, occurred_at, received_at, data, customer_ref, sale_ref,
                                     status, attempts, processed_at)
@@ -233,9 +233,8 @@ def load(url: str, metadata, n: int, page_owner: int, others: list[int], journey
     import time
 
     import psycopg
-    from sqlalchemy.schema import CreateIndex
-
     from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex
 
     dialect = postgresql.dialect()
     indexes = [ix for name in BULK_TABLES for ix in metadata.tables[name].indexes]

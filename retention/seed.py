@@ -9,7 +9,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from retention.hooks import service as hooks
@@ -77,6 +77,7 @@ def seed(session: Session, app, *, customers: int, now: dt.datetime, seed_value:
     ensure_default_templates(session, now)
     session.commit()
     rng = random.Random(seed_value)
+    events: list[InboundEvent] = []
     for n in range(customers):
         language, country, zone, prefix, streets = PLACES[n % len(PLACES)]
         first, last = PEOPLE[language]
@@ -91,24 +92,67 @@ def seed(session: Session, app, *, customers: int, now: dt.datetime, seed_value:
                     "phone": f"{prefix}{rng.randint(200000000, 999999999)}", "locale": language, "timezone": zone,
                     "address": {"lines": [street], "city": city, "region": region, "postal_code": postal,
                                 "country": country}}
-        session.add(InboundEvent(
+        events.append(InboundEvent(
             webhook_id=f"seed-sale-{n + 1}", type="sale.completed", occurred_at=sold, received_at=sold,
             data={"sale_id": f"S{n + 1:05d}", "customer": customer, "amount": str(amount), "currency": currency,
                   "product": product, "category": category},
             customer_ref=customer["id"], sale_ref=f"S{n + 1:05d}", status="pending", attempts=0))
-        if rng.random() < 0.7 and (now - sold).days > 3:
-            delivered = sold + dt.timedelta(days=rng.uniform(1, 5))
-            session.add(InboundEvent(
+        delivered = sold + dt.timedelta(days=rng.uniform(1, 5))
+        if delivered < now:
+            events.append(InboundEvent(
                 webhook_id=f"seed-delivered-{n + 1}", type="sale.delivered", occurred_at=delivered,
                 received_at=delivered, data={"sale_id": f"S{n + 1:05d}", "delivered_at": delivered.isoformat()},
                 customer_ref=None, sale_ref=f"S{n + 1:05d}", status="pending", attempts=0))
-        if rng.random() < 0.25 and (now - sold).days > 31:
-            answered = sold + dt.timedelta(days=31)
-            session.add(InboundEvent(
+        answered = delivered + dt.timedelta(days=rng.uniform(30, 33))
+        if answered < now and rng.random() < 0.6:
+            events.append(InboundEvent(
                 webhook_id=f"seed-nps-{n + 1}", type="nps.response", occurred_at=answered, received_at=answered,
-                data={"customer_id": customer["id"], "score": rng.choice([3, 6, 7, 8, 9, 9, 10, 10])},
+                data={"customer_id": customer["id"], "score": rng.choice([3, 6, 7, 8, 9, 9, 10, 10, 10])},
                 customer_ref=customer["id"], status="pending", attempts=0))
-    session.commit()
-    hooks.process_due(session, now, 500)
-    hand_out_all(session, now)
+    _replay_history(session, events, now, rng)
     return True
+
+
+def _replay_history(session: Session, events: list[InboundEvent], now: dt.datetime, rng: random.Random) -> None:
+    """Live the last 120 days day by day: events arrive, ticks hand out work, staff log their calls.
+
+    So the demo shows journeys at every stage, not a wall of steps skipped as "enrolled late".
+    """
+    from retention.calls.service import log_outcome
+    from retention.journeys.models import OPEN, Touchpoint
+    from retention.letters_admin.models import Letter
+
+    events.sort(key=lambda e: e.occurred_at)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:  # demo data: not worth an fsync per commit (set back below)
+        session.execute(text("PRAGMA synchronous=OFF"))
+    day = now - dt.timedelta(days=121)
+    i = 0
+    while day < now:
+        day = min(day + dt.timedelta(days=1), now)
+        while i < len(events) and events[i].occurred_at <= day:
+            session.add(events[i])
+            i += 1
+        session.commit()
+        hooks.process_due(session, day, 500)
+        hand_out_all(session, day)
+        # staff call the customers whose calls came up before today (today's stay on the list)
+        if day < now - dt.timedelta(days=1):
+            for tp in session.scalars(select(Touchpoint).where(Touchpoint.status == OPEN,
+                                                               Touchpoint.due_at <= day)).all():
+                outcome = rng.choices(["reached", "no_answer", "voicemail"], [70, 20, 10])[0]
+                log_outcome(session, tp.id, staff=tp.owner, outcome=outcome, now=day,
+                            sentiment=rng.choice(["happy", "happy", "neutral", "unhappy"]) if outcome == "reached"
+                            else None, notes=rng.choice(NOTES) if outcome == "reached" else "")
+            # letters older than two weeks went out in an earlier print run
+            for letter in session.scalars(select(Letter).where(Letter.status == "queued",
+                                                               Letter.created_at < day - dt.timedelta(days=14))):
+                letter.status, letter.printed_at, letter.mailed_at = "mailed", day, day
+        session.commit()
+    if sqlite:
+        session.execute(text("PRAGMA synchronous=FULL"))
+
+
+NOTES = ["Arrived fine, already using it daily.", "Had a question about cleaning; explained.",
+         "Happy so far.", "Delivery was late but product is great.", "Wants a spare part; sent link.",
+         "Asked about warranty; confirmed two years."]

@@ -11,7 +11,7 @@ from retention.calls.models import OUTCOMES, SENTIMENTS, CallAttempt
 from retention.complaints.models import Complaint
 from retention.customers.models import Customer
 from retention.journeys import calendar
-from retention.journeys.models import DONE, OPEN, PAUSED_TP, SCHEDULED, Touchpoint
+from retention.journeys.models import DONE, OPEN, PAUSED_TP, SCHEDULED, Enrollment, Touchpoint
 from retention.journeys.service import (
     MAX_CALL_ATTEMPTS, JourneyError, complete_if_finished, customer_window, owner_window,
 )
@@ -54,7 +54,8 @@ def my_calls(session: Session, owner: StaffUser, now: dt.datetime, upcoming_days
     rows = session.scalars(
         select(Touchpoint).where(Touchpoint.owner_id == owner.id, Touchpoint.kind == "call",
                                  Touchpoint.status.in_(CALLABLE), Touchpoint.due_at < horizon)
-        .options(joinedload(Touchpoint.customer), joinedload(Touchpoint.step), joinedload(Touchpoint.enrollment))
+        .options(joinedload(Touchpoint.customer), joinedload(Touchpoint.step),
+                 joinedload(Touchpoint.enrollment).joinedload(Enrollment.sale))
         .order_by(Touchpoint.due_at).limit(500)).all()
     cards = cards_for(session, rows, now)
     groups = {"overdue": [], "today": [], "upcoming": []}

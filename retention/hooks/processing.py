@@ -26,14 +26,14 @@ class Batch:
 
     def __post_init__(self):
         self.lookups = Lookups(self.session)
-        self.planner = journeys.Planner(self.session)
+        self.planner = journeys.Planner(self.session, bulk=True)
 
     def finish(self) -> None:
         self.planner.finish()
 
     def forget(self) -> None:
         self.lookups.forget()
-        self.planner = journeys.Planner(self.session)
+        self.planner = journeys.Planner(self.session, bulk=True)
 
 
 def _customer_upserted(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
@@ -49,6 +49,7 @@ def _sale_completed(batch: Batch, event: InboundEvent, now: dt.datetime) -> None
 def _sale_delivered(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
     sale = _sale_of(batch, event)
     delivered_at = dt.datetime.fromisoformat(event.data["delivered_at"]).astimezone(dt.timezone.utc)
+    batch.planner.flush_touchpoints()  # the sale may have been enrolled earlier in this batch
     journeys.reanchor_on_delivery(batch.session, sale, delivered_at, now)
 
 
@@ -56,6 +57,7 @@ def _sale_refunded(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
     sale = _sale_of(batch, event)
     sale.refunded_at = sale.refunded_at or event.occurred_at
     sale.refund_reason = event.data.get("reason")
+    batch.planner.flush_touchpoints()
     journeys.exit_journeys(batch.session, event_type="sale.refunded", sale=sale, now=now,
                            reason=event.data.get("reason") or "")
 
@@ -63,6 +65,7 @@ def _sale_refunded(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
 def _customer_churned(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
     customer = customers.require_customer(batch.lookups, event.data["customer_id"])
     customer.churned_at = customer.churned_at or event.occurred_at
+    batch.planner.flush_touchpoints()
     journeys.exit_journeys(batch.session, event_type="customer.churned", customer=customer, now=now,
                            reason=event.data.get("reason") or "")
 

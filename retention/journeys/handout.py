@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Integer, any_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from retention.complaints.service import customers_with_open_complaints
@@ -29,6 +30,13 @@ GATED_KINDS = ("nps_survey", "referral_offer")
 GATE_RETRY = dt.timedelta(hours=24)
 
 
+def _in(session, column, ids):
+    """column IN ids; on PostgreSQL as `= ANY(one array parameter)`, which psycopg can prepare once."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(ids)
+
+
 @dataclass
 class HandoutResult:
     """Counts of one tick's handing out, by what happened."""
@@ -44,10 +52,16 @@ class HandoutResult:
 
 
 def _claim(session: Session, now: dt.datetime, limit: int) -> list:
+    if session.get_bind().dialect.name == "postgresql":
+        # Row locks only: no second row version, and the final UPDATE then skips the FK re-checks
+        # PostgreSQL makes on rows already written by the same transaction.
+        return session.execute(
+            select(Touchpoint.id, Touchpoint.kind, Touchpoint.step_id, Touchpoint.customer_id,
+                   Touchpoint.enrollment_id)
+            .where(Touchpoint.status == SCHEDULED, Touchpoint.due_at <= now)
+            .order_by(Touchpoint.due_at).limit(limit).with_for_update(skip_locked=True)).all()
     pick = (select(Touchpoint.id).where(Touchpoint.status == SCHEDULED, Touchpoint.due_at <= now)
             .order_by(Touchpoint.due_at).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
     return session.execute(
         update(Touchpoint).where(Touchpoint.id.in_(pick.scalar_subquery())).values(status=CLAIMING)
         .returning(Touchpoint.id, Touchpoint.kind, Touchpoint.step_id, Touchpoint.customer_id,
@@ -68,7 +82,7 @@ def _facts(session: Session, rows, steps: dict[int, JourneyStep], now: dt.dateti
         for eid, amount, currency, category, delivered in session.execute(
                 select(Enrollment.id, Sale.amount, Sale.currency, Sale.category, Sale.delivered_at)
                 .join(Sale, Enrollment.sale_id == Sale.id)
-                .where(Enrollment.id.in_(enrollment_ids[chunk:chunk + 1000]))):
+                .where(_in(session, Enrollment.id, enrollment_ids[chunk:chunk + 1000]))):
             sales[eid] = (amount, currency, category, delivered)
     facts = {}
     for r in rows:
@@ -99,11 +113,11 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 2000) -> HandoutRe
     locales = {}
     if any(r.kind == "letter" for r in rows):
         ids = list({r.customer_id for r in rows if r.kind == "letter"})
-        locales = dict(session.execute(select(Customer.id, Customer.locale).where(Customer.id.in_(ids))).all())
+        locales = dict(session.execute(select(Customer.id, Customer.locale).where(_in(session, Customer.id, ids))).all())
     sale_of = {}
     if any(r.kind in ("letter", "referral_offer") for r in rows):
         ids = list({r.enrollment_id for r in rows})
-        sale_of = dict(session.execute(select(Enrollment.id, Enrollment.sale_id).where(Enrollment.id.in_(ids))).all())
+        sale_of = dict(session.execute(select(Enrollment.id, Enrollment.sale_id).where(_in(session, Enrollment.id, ids))).all())
 
     to_open, handed, skipped, waiting = [], [], [], []
     surveys, letters, offers = [], [], []
@@ -135,7 +149,7 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 2000) -> HandoutRe
 
     def set_status(ids, **values):
         for chunk in range(0, len(ids), 1000):
-            session.execute(update(Touchpoint).where(Touchpoint.id.in_(ids[chunk:chunk + 1000])).values(**values)
+            session.execute(update(Touchpoint).where(_in(session, Touchpoint.id, ids[chunk:chunk + 1000])).values(**values)
                             .execution_options(synchronize_session=False))
 
     set_status(to_open, status=OPEN, handed_at=now)
@@ -153,16 +167,16 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 2000) -> HandoutRe
 
 def _complete_finished(session: Session, enrollment_ids: set[int], now: dt.datetime) -> None:
     """Enrollments with nothing left to do are completed."""
-
     ids = list(enrollment_ids)
     for chunk in range(0, len(ids), 1000):
         part = ids[chunk:chunk + 1000]
-        busy = set(session.scalars(select(Touchpoint.enrollment_id).where(
-            Touchpoint.enrollment_id.in_(part), Touchpoint.status.in_((SCHEDULED, OPEN, "paused", CLAIMING)))
-            .group_by(Touchpoint.enrollment_id)))
-        finished = [e for e in part if e not in busy]
+        # Enrollments with no pending touchpoint left; NOT EXISTS stops at the first pending one found.
+        pending = (select(Touchpoint.id).where(Touchpoint.enrollment_id == Enrollment.id,
+                                               Touchpoint.status.in_((SCHEDULED, OPEN, "paused", CLAIMING)))
+                   .exists())
+        finished = list(session.scalars(select(Enrollment.id).where(_in(session, Enrollment.id, part), ~pending)))
         if finished:
-            session.execute(update(Enrollment).where(Enrollment.id.in_(finished), Enrollment.status == ACTIVE)
+            session.execute(update(Enrollment).where(_in(session, Enrollment.id, finished), Enrollment.status == ACTIVE)
                             .values(status="completed", ended_at=now).execution_options(synchronize_session=False))
 
 

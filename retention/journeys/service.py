@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from retention.customers.models import Customer, Sale
 from retention.journeys import calendar, conditions
@@ -135,16 +135,25 @@ class OwnerPicker:
 
 @dataclass
 class Planner:
-    """What one batch of events needs to enroll customers: current journeys and the owner picker."""
+    """What one batch of events needs to enroll customers: current journeys, owners, running enrollments.
+
+    With `bulk`, planned touchpoints are kept as rows and inserted together (`flush_touchpoints`), which
+    is what lets a worker enroll a thousand customers a second; callers that read touchpoints within
+    the batch flush first.
+    """
 
     session: Session
     journeys: list[Journey] | None = None
     picker: OwnerPicker | None = None
+    bulk: bool = False
+    pending_rows: list = field(default_factory=list)
+    running: dict[int, set[str]] = field(default_factory=dict)
 
     def current_journeys(self, trigger: str) -> list[Journey]:
         if self.journeys is None:
-            self.journeys = list(self.session.scalars(select(Journey).where(
-                Journey.is_current.is_(True), Journey.active.is_(True)).order_by(Journey.id)))
+            self.journeys = list(self.session.scalars(
+                select(Journey).where(Journey.is_current.is_(True), Journey.active.is_(True))
+                .options(selectinload(Journey.steps)).order_by(Journey.id)))
         return [j for j in self.journeys if j.trigger == trigger]
 
     def owners(self) -> OwnerPicker:
@@ -152,17 +161,58 @@ class Planner:
             self.picker = OwnerPicker(self.session)
         return self.picker
 
+    def preload_running(self, customer_ids) -> None:
+        """Which journeys each of these customers is on now, in one query."""
+        ids = [i for i in set(customer_ids) if i is not None and i not in self.running]
+        for i in ids:
+            self.running[i] = set()
+        for start in range(0, len(ids), 1000):
+            for cid, key in self.session.execute(
+                    select(Enrollment.customer_id, Journey.key).join(Journey, Journey.id == Enrollment.journey_id)
+                    .where(Enrollment.customer_id.in_(ids[start:start + 1000]),
+                           Enrollment.status.in_((ACTIVE, PAUSED)))):
+                self.running[cid].add(key)
+
+    def is_running(self, customer: Customer, key: str) -> bool:
+        if customer.id is None:
+            return key in self.running.get(id(customer), set())
+        if customer.id not in self.running:
+            with self.session.no_autoflush:
+                self.preload_running([customer.id])
+        return key in self.running[customer.id]
+
+    def mark_running(self, customer: Customer, key: str) -> None:
+        self.running.setdefault(customer.id if customer.id is not None else id(customer), set()).add(key)
+
+    def add(self, enrollment: Enrollment, row: dict) -> Touchpoint | None:
+        """Plan one touchpoint: a row kept for a bulk insert, or an ORM object."""
+        if self.bulk:
+            self.pending_rows.append((enrollment, row))
+            return None
+        tp = Touchpoint(enrollment=enrollment, customer=enrollment.customer, **row)
+        self.session.add(tp)
+        return tp
+
+    def flush_touchpoints(self) -> int:
+        """Insert the planned touchpoint rows (after their enrollments have ids)."""
+        if not self.pending_rows:
+            return 0
+        self.session.flush()
+        rows = []
+        for enrollment, row in self.pending_rows:
+            rows.append({**row, "enrollment_id": enrollment.id, "customer_id": enrollment.customer_id})
+        for start in range(0, len(rows), 2000):
+            self.session.execute(insert(Touchpoint), rows[start:start + 2000])
+        for enrollment in {id(e): e for e, _ in self.pending_rows}.values():
+            self.session.expire(enrollment, ["touchpoints"])
+        count = len(rows)
+        self.pending_rows.clear()
+        return count
+
     def finish(self) -> None:
+        self.flush_touchpoints()
         if self.picker is not None:
             self.picker.save()
-
-
-def _has_running_enrollment(session: Session, customer: Customer, journey: Journey) -> bool:
-    if customer.id is None:
-        return False
-    return session.scalar(select(func.count()).select_from(Enrollment).join(Journey).where(
-        Enrollment.customer_id == customer.id, Journey.key == journey.key,
-        Enrollment.status.in_((ACTIVE, PAUSED)))) > 0
 
 
 def enroll_on_sale(planner: Planner, sale: Sale, now: dt.datetime) -> list[Enrollment]:
@@ -174,12 +224,13 @@ def enroll_on_sale(planner: Planner, sale: Sale, now: dt.datetime) -> list[Enrol
     customer = sale.customer
     created = []
     for journey in planner.current_journeys("sale.completed"):
-        if _has_running_enrollment(session, customer, journey):
+        if planner.is_running(customer, journey.key):
             continue
         anchor = sale.delivered_at if journey.anchor == "delivery" and sale.delivered_at else sale.sold_at
         enrollment = Enrollment(customer=customer, sale=sale, journey=journey, status=ACTIVE, anchor_at=anchor,
                                 enrolled_at=now)
         session.add(enrollment)
+        planner.mark_running(customer, journey.key)
         _plan_touchpoints(planner, enrollment, journey.steps, customer, anchor, now)
         created.append(enrollment)
     return created
@@ -188,27 +239,29 @@ def enroll_on_sale(planner: Planner, sale: Sale, now: dt.datetime) -> list[Enrol
 def _plan_touchpoints(planner: Planner, enrollment: Enrollment, steps, customer: Customer,
                       anchor: dt.datetime, now: dt.datetime, only_future: bool = False) -> list[Touchpoint]:
     """One touchpoint per step; steps already past are skipped with the reason (late enrollment)."""
-    owner = customer.owner
-    call_steps = [s for s in steps if s.kind == "call"]
-    if owner is None and call_steps:
-        first = plan_due(call_steps[0], customer, None, anchor)
-        owner = planner.owners().pick(first if first >= now - LATE_GRACE else None)
-        customer.owner = owner
-    planned = []
-    for step in steps:
-        due = plan_due(step, customer, owner, anchor)
-        late = due < now - LATE_GRACE
-        if only_future and due <= now:
-            continue
-        tp = Touchpoint(enrollment=enrollment, step=step, customer=customer, kind=step.kind, due_at=due,
-                        status=SKIPPED if late else SCHEDULED, owner=owner if step.kind == "call" else None,
-                        reason=f"enrolled late: was due {due:%Y-%m-%d}" if late else None)
-        planner.session.add(tp)
-        if step.kind == "call" and owner is not None and not late:
-            with planner.session.no_autoflush:
+    with planner.session.no_autoflush:
+        owner = customer.owner
+        call_steps = [s for s in steps if s.kind == "call"]
+        if owner is None and call_steps:
+            first = plan_due(call_steps[0], customer, None, anchor)
+            owner = planner.owners().pick(first if first >= now - LATE_GRACE else None)
+            customer.owner = owner
+        planned = []
+        for step in steps:
+            due = plan_due(step, customer, owner, anchor)
+            late = due < now - LATE_GRACE
+            if only_future and due <= now:
+                continue
+            is_call = step.kind == "call"
+            tp = planner.add(enrollment, {
+                "step_id": step.id, "kind": step.kind, "due_at": due, "status": SKIPPED if late else SCHEDULED,
+                "owner_id": owner.id if is_call and owner is not None else None, "attempts": 0,
+                "reason": f"enrolled late: was due {due:%Y-%m-%d}" if late else None})
+            if tp is not None:
+                planned.append(tp)
+            if is_call and owner is not None and not late:
                 planner.owners().count(owner, due)
-        planned.append(tp)
-    return planned
+        return planned
 
 
 def reanchor_on_delivery(session: Session, sale: Sale, delivered_at: dt.datetime, now: dt.datetime) -> int:
