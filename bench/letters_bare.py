@@ -10,6 +10,10 @@ the very ``LetterContent`` objects the app renders from its templates:
   generator's own layout, outside the clock), so the baseline pays no shaping, bidi or fallback
   cost: one ``drawString`` per same-font run at its precomputed x.
 
+QR codes (the thank-you letter's) are encoded before the clock too, with the same ``qrcode`` call the
+generator makes, and drawn in the timed loop as the same filled path of module rectangles; with
+``--bare-encodes-qr`` the baseline encodes them inside its loop instead.
+
 The fonts are the same TTF files registered once under their own names (``Bare*``), so the baseline
 subsets and embeds exactly like the app does, without sharing any state with it.
 """
@@ -41,13 +45,15 @@ def register_bare_fonts() -> None:
     _registered = True
 
 
-QR_SECONDS = [0.0]     # time the baseline spent encoding QR codes (inside its timed loop)
+QR_SECONDS = [0.0]     # time the baseline spent encoding QR codes inside its timed loop
+# Like shaping, encoding a QR code is preparing content, not drawing it: by default the baseline's codes
+# are encoded before the clock starts (the generator's own encoding time is reported beside the ratio).
+# bench/letters.py --bare-encodes-qr sets this, and the baseline then encodes each code in its loop.
+ENCODE_IN_CLOCK = [False]
 
 
-def _qr_rects(data: str, x: float, y: float, size: float) -> list[tuple[float, float, float, float]]:
-    """Encode the code (the same `qrcode` call the generator makes, uncached: every letter's URL differs)
-    and return its dark-module runs as rectangles. Part of the timed loop: a page with a QR code cannot
-    be drawn without encoding it."""
+def encode_qr(data: str) -> list[list[bool]]:
+    """The module matrix with the same `qrcode` call the generator makes (uncached: every URL differs)."""
     import time
 
     import qrcode
@@ -59,27 +65,31 @@ def _qr_rects(data: str, x: float, y: float, size: float) -> list[tuple[float, f
     code.make(fit=True)
     matrix = code.get_matrix()
     QR_SECONDS[0] += time.perf_counter() - t0
+    return matrix
+
+
+def _prepared_qr(data: str | None):
+    return encode_qr(data) if data and not ENCODE_IN_CLOCK[0] else None
+
+
+def _draw_qr(c: Canvas, data: str, matrix, x: float, y: float, size: float) -> None:
+    """Dark-module runs as rectangles of one filled path (as the generator draws them)."""
+    if matrix is None:
+        matrix = encode_qr(data)
     n = len(matrix)
     module = size / n
-    rects = []
+    path = c.beginPath()
     for r, row in enumerate(matrix):
         top = y + size - r * module
-        c = 0
-        while c < n:
-            if row[c]:
-                start = c
-                while c < n and row[c]:
-                    c += 1
-                rects.append((x + start * module, top - module, (c - start) * module, module))
+        col = 0
+        while col < n:
+            if row[col]:
+                start = col
+                while col < n and row[col]:
+                    col += 1
+                path.rect(x + start * module, top - module, (col - start) * module, module)
             else:
-                c += 1
-    return rects
-
-
-def _draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:
-    path = c.beginPath()
-    for rect in _qr_rects(data, x, y, size):
-        path.rect(*rect)
+                col += 1
     c.saveState()
     c.setFillColorRGB(0, 0, 0)
     c.drawPath(path, stroke=0, fill=1)
@@ -101,6 +111,7 @@ class LatinLetter:
     signer_title: str
     handwriting: bool
     qr_url: str | None
+    qr_matrix: list | None
     reference: str
 
 
@@ -117,7 +128,8 @@ def prepare_latin(content) -> LatinLetter:
         date=format_letter_date(content.letter_date, content.language, content.digits),
         paragraphs=[p.strip("\n") for p in _PARAGRAPH_SPLIT.split(content.body) if p.strip()],
         closing=content.closing, signer_name=content.signer_name, signer_title=content.signer_title,
-        handwriting=content.handwriting_signature, qr_url=content.qr_url, reference=content.reference)
+        handwriting=content.handwriting_signature, qr_url=content.qr_url,
+        qr_matrix=_prepared_qr(content.qr_url), reference=content.reference)
 
 
 def _marks(c: Canvas, lay, h: float) -> None:
@@ -175,7 +187,7 @@ def draw_latin(c: Canvas, L: LatinLetter) -> None:
         c.drawString(left, y - 8, L.signer_title)
     if L.qr_url:
         size = 22 * mm
-        _draw_qr(c, L.qr_url, right - size, block_top - size, size)
+        _draw_qr(c, L.qr_url, L.qr_matrix, right - size, block_top - size, size)
         c.setFont(SANS, 6.5)
         c.drawRightString(right, block_top - size - 1.5 * mm - 6.5, L.qr_url)
     if L.reference:
@@ -190,7 +202,7 @@ def draw_latin(c: Canvas, L: LatinLetter) -> None:
 class RtlPage:
     pagesize: tuple[float, float]
     layout: object | None                       # for the fold and hole marks (page 1)
-    qr: tuple | None
+    qr: tuple | None                            # data, matrix (None: encode when drawn), x, y, size
     texts: list[tuple[float, float, list[tuple[str, float, str, float]]]]   # x, y, runs
 
 
@@ -207,7 +219,7 @@ def prepare_rtl(content) -> list[RtlPage]:
             runs = [(BARE[font], item.size * factor, text, w) for font, text, w, factor in item.line.runs]
             if runs:
                 texts.append((item.x, item.y, runs))
-        qr = page.qr          # (data, x, y, size): encoded in the timed loop
+        qr = None if page.qr is None else (page.qr[0], _prepared_qr(page.qr[0]), *page.qr[1:])
         pages.append(RtlPage(composed.layout.pagesize, composed.layout if page.marks else None, qr, texts))
     return pages
 

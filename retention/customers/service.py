@@ -29,6 +29,9 @@ class Lookups:
     session: Session
     customers: dict[str, Customer] = field(default_factory=dict)
     sales: dict[str, Sale] = field(default_factory=dict)
+    # refs looked up and not found: asking again would only cost a query (and an autoflush)
+    missing_customers: set[str] = field(default_factory=set)
+    missing_sales: set[str] = field(default_factory=set)
 
     def preload(self, customer_refs, sale_refs) -> None:
         """Load in two queries every customer and sale the batch mentions."""
@@ -36,12 +39,16 @@ class Lookups:
         if refs:
             for c in self.session.scalars(select(Customer).where(Customer.external_id.in_(refs))):
                 self.customers[c.external_id] = c
+            self.missing_customers.update(r for r in refs if r not in self.customers)
         srefs = [r for r in set(sale_refs) if r and r not in self.sales]
         if srefs:
             for s in self.session.scalars(select(Sale).where(Sale.external_id.in_(srefs))):
                 self.sales[s.external_id] = s
+            self.missing_sales.update(r for r in srefs if r not in self.sales)
 
     def customer(self, ref: str) -> Customer | None:
+        if ref in self.missing_customers:
+            return None
         if ref not in self.customers:
             found = self.session.scalar(select(Customer).where(Customer.external_id == ref))
             if found is None:
@@ -50,6 +57,8 @@ class Lookups:
         return self.customers[ref]
 
     def sale(self, ref: str) -> Sale | None:
+        if ref in self.missing_sales:
+            return None
         if ref not in self.sales:
             found = self.session.scalar(select(Sale).where(Sale.external_id == ref))
             if found is None:
@@ -60,6 +69,8 @@ class Lookups:
     def forget(self) -> None:
         self.customers.clear()
         self.sales.clear()
+        self.missing_customers.clear()
+        self.missing_sales.clear()
 
 
 def upsert_customer(lookups: Lookups, data: dict, occurred_at: dt.datetime, now: dt.datetime) -> tuple[Customer, bool]:
@@ -74,6 +85,7 @@ def upsert_customer(lookups: Lookups, data: dict, occurred_at: dt.datetime, now:
         customer = Customer(external_id=data["id"], created_at=now)
         lookups.session.add(customer)
         lookups.customers[data["id"]] = customer
+        lookups.missing_customers.discard(data["id"])
     elif customer.source_updated_at is not None and occurred_at < customer.source_updated_at:
         return customer, False
     for name in CUSTOMER_FIELDS:
@@ -106,6 +118,7 @@ def record_sale(lookups: Lookups, data: dict, occurred_at: dt.datetime, now: dt.
     )
     lookups.session.add(sale)
     lookups.sales[sale.external_id] = sale
+    lookups.missing_sales.discard(sale.external_id)
     return sale, True
 
 

@@ -148,7 +148,7 @@ def process_batch(session: Session, now: dt.datetime, limit: int, max_attempts: 
     events = _load_claimed(session, ids, token)
     batch = processing.Batch(session)
     batch.lookups.preload([e.customer_ref for e in events], [e.sale_ref for e in events])
-    batch.planner.preload_running([c.id for c in batch.lookups.customers.values()])
+    batch.planner.preload_running(batch.lookups.customers.values())
     try:
         for event in events:
             event.attempts += 1

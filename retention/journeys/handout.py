@@ -158,7 +158,7 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 2000) -> HandoutRe
     set_status(waiting, status=SCHEDULED, due_at=now + GATE_RETRY, reason="waiting: a complaint is open")
     for model, values in ((Survey, surveys), (Letter, letters), (ReferralOffer, offers)):
         if values:
-            session.execute(insert(model), values)
+            session.execute(insert(model.__table__), values)
     result.skipped, result.waiting = len(skipped), len(waiting)
     _complete_finished(session, {r.enrollment_id for r in rows}, now)
     session.commit()

@@ -147,7 +147,18 @@ class Planner:
     picker: OwnerPicker | None = None
     bulk: bool = False
     pending_rows: list = field(default_factory=list)
-    running: dict[int, set[str]] = field(default_factory=dict)
+    running: dict[str, set[str]] = field(default_factory=dict)
+    due_cache: dict[tuple, dt.datetime] = field(default_factory=dict)
+
+    def due(self, step: JourneyStep, customer: Customer, owner: StaffUser | None, anchor: dt.datetime) -> dt.datetime:
+        """plan_due, remembered: customers in one zone and country sold on one day share their dates."""
+        zone = customer.timezone or "UTC"
+        key = (step.id, zone, customer.country, anchor.astimezone(calendar._zone(zone)).date(),
+               owner.id if owner is not None else None)
+        found = self.due_cache.get(key)
+        if found is None:
+            found = self.due_cache[key] = plan_due(step, customer, owner, anchor)
+        return found
 
     def current_journeys(self, trigger: str) -> list[Journey]:
         if self.journeys is None:
@@ -161,28 +172,31 @@ class Planner:
             self.picker = OwnerPicker(self.session)
         return self.picker
 
-    def preload_running(self, customer_ids) -> None:
-        """Which journeys each of these customers is on now, in one query."""
-        ids = [i for i in set(customer_ids) if i is not None and i not in self.running]
-        for i in ids:
-            self.running[i] = set()
+    def preload_running(self, customers) -> None:
+        """Which journeys each of these customers is on now, in one query (keyed by the sender's id)."""
+        by_id = {c.id: c.external_id for c in customers if c is not None and c.id is not None
+                 and c.external_id not in self.running}
+        for ref in by_id.values():
+            self.running[ref] = set()
+        ids = list(by_id)
         for start in range(0, len(ids), 1000):
             for cid, key in self.session.execute(
                     select(Enrollment.customer_id, Journey.key).join(Journey, Journey.id == Enrollment.journey_id)
                     .where(Enrollment.customer_id.in_(ids[start:start + 1000]),
                            Enrollment.status.in_((ACTIVE, PAUSED)))):
-                self.running[cid].add(key)
+                self.running[by_id[cid]].add(key)
 
     def is_running(self, customer: Customer, key: str) -> bool:
-        if customer.id is None:
-            return key in self.running.get(id(customer), set())
-        if customer.id not in self.running:
-            with self.session.no_autoflush:
-                self.preload_running([customer.id])
-        return key in self.running[customer.id]
+        if customer.external_id not in self.running:
+            if customer.id is None:  # new in this batch: on nothing yet
+                self.running[customer.external_id] = set()
+            else:
+                with self.session.no_autoflush:
+                    self.preload_running([customer])
+        return key in self.running[customer.external_id]
 
     def mark_running(self, customer: Customer, key: str) -> None:
-        self.running.setdefault(customer.id if customer.id is not None else id(customer), set()).add(key)
+        self.running.setdefault(customer.external_id, set()).add(key)
 
     def add(self, enrollment: Enrollment, row: dict) -> Touchpoint | None:
         """Plan one touchpoint: a row kept for a bulk insert, or an ORM object."""
@@ -201,8 +215,10 @@ class Planner:
         rows = []
         for enrollment, row in self.pending_rows:
             rows.append({**row, "enrollment_id": enrollment.id, "customer_id": enrollment.customer_id})
+        # Core executemany on the table: every row has the same keys, so one statement per chunk
+        # (the ORM bulk form would split the rows wherever a value is None).
         for start in range(0, len(rows), 2000):
-            self.session.execute(insert(Touchpoint), rows[start:start + 2000])
+            self.session.execute(insert(Touchpoint.__table__), rows[start:start + 2000])
         for enrollment in {id(e): e for e, _ in self.pending_rows}.values():
             self.session.expire(enrollment, ["touchpoints"])
         count = len(rows)
@@ -243,12 +259,12 @@ def _plan_touchpoints(planner: Planner, enrollment: Enrollment, steps, customer:
         owner = customer.owner
         call_steps = [s for s in steps if s.kind == "call"]
         if owner is None and call_steps:
-            first = plan_due(call_steps[0], customer, None, anchor)
+            first = planner.due(call_steps[0], customer, None, anchor)
             owner = planner.owners().pick(first if first >= now - LATE_GRACE else None)
             customer.owner = owner
         planned = []
         for step in steps:
-            due = plan_due(step, customer, owner, anchor)
+            due = planner.due(step, customer, owner, anchor)
             late = due < now - LATE_GRACE
             if only_future and due <= now:
                 continue
