@@ -148,8 +148,11 @@ def register_template_helpers(app: Flask) -> None:
     def money(amount, currency: str) -> str:
         """An amount in its currency, formatted for the viewer's language."""
         from babel.numbers import format_currency
+        from flask import g
 
-        language = template_context()["ui_lang"]
+        if "ui_lang" not in g:
+            g.ui_lang = template_context()["ui_lang"]
+        language = g.ui_lang
         return format_currency(amount, currency, locale={"ar": "ar_AE", "fa": "fa_IR"}.get(language, "en_US"))
 
     @login_manager.user_loader

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from retention.customers.models import Customer
 from retention.hooks.models import InboundEvent
@@ -64,6 +64,7 @@ def call_attempts(session: Session, customer: Customer, limit: int) -> list[Entr
     from retention.calls.models import CallAttempt
 
     rows = session.scalars(select(CallAttempt).where(CallAttempt.customer_id == customer.id)
+                           .options(joinedload(CallAttempt.staff))
                            .order_by(CallAttempt.at.desc()).limit(limit))
     return [Entry(at=a.at, kind="call", title=f"Call: {a.outcome.replace('_', ' ')}",
                   detail=" · ".join(x for x in (a.sentiment, a.notes, a.staff.display_name if a.staff else "") if x))
@@ -76,6 +77,7 @@ def handed_touchpoints(session: Session, customer: Customer, limit: int) -> list
 
     rows = session.scalars(select(Touchpoint).where(Touchpoint.customer_id == customer.id,
                                                     Touchpoint.status.in_((HANDED, SKIPPED, CANCELLED)))
+                           .options(joinedload(Touchpoint.step))
                            .order_by(Touchpoint.due_at.desc()).limit(limit))
     entries = []
     for tp in rows:

@@ -37,9 +37,14 @@ def show(external_id: str):
     customer = db.session.scalar(select(Customer).where(Customer.external_id == external_id))
     if customer is None:
         abort(404, description="customer: no customer with this id")
-    from retention.journeys.models import Enrollment
+    from sqlalchemy.orm import joinedload, selectinload
 
-    enrollments = db.session.scalars(select(Enrollment).where(Enrollment.customer_id == customer.id)
-                                     .order_by(Enrollment.enrolled_at.desc())).all()
+    from retention.journeys.models import Enrollment, Touchpoint
+
+    enrollments = db.session.scalars(
+        select(Enrollment).where(Enrollment.customer_id == customer.id)
+        .options(joinedload(Enrollment.journey),
+                 selectinload(Enrollment.touchpoints).options(joinedload(Touchpoint.step), joinedload(Touchpoint.owner)))
+        .order_by(Enrollment.enrolled_at.desc())).all()
     return render_template("customers/show.html", customer=customer, entries=timeline(db.session, customer),
                            enrollments=enrollments)
