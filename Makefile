@@ -30,8 +30,11 @@ worker: $(BIN)/.installed
 cron: $(BIN)/.installed
 	$(BIN)/rq cron jobs/cron.py --url "$$REDIS_URL"
 
+# Each prints its figures against a baseline measured in the same run (needs local PostgreSQL; ingest needs wrk).
 bench: $(BIN)/.installed
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/tick.py
+	$(BIN)/python bench/letters.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
