@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from retention.customers.service import Waiting
@@ -53,26 +52,29 @@ def find_by_webhook_id(session: Session, webhook_id: str) -> InboundEvent | None
 
 
 def accept(session: Session, webhook_id: str, event: dict, now: dt.datetime) -> Accepted:
-    """Store a validated event durably; the same webhook id again returns the first answer (200)."""
-    existing = find_by_webhook_id(session, webhook_id)
-    if existing is not None:
-        return Accepted(200, existing.answer(), existing.id)
+    """Store a validated event durably; the same webhook id again returns the first answer (200).
+
+    One INSERT ... ON CONFLICT DO NOTHING RETURNING: a repeated id (also two deliveries at the same
+    moment) inserts nothing, and the first row's answer is read back.
+    """
     data = json_ready(event["data"])
     customer_ref, sale_ref = refs_of(event["type"], data)
-    row = InboundEvent(webhook_id=webhook_id, type=event["type"], occurred_at=event["occurred_at"],
-                       received_at=now, data=data, customer_ref=customer_ref, sale_ref=sale_ref,
-                       status=PENDING, attempts=0)
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        # The same id delivered twice at the same moment: the other request stored it first.
-        session.rollback()
-        existing = find_by_webhook_id(session, webhook_id)
-        if existing is None:
-            raise
-        return Accepted(200, existing.answer(), existing.id)
-    return Accepted(202, row.answer(), row.id)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    stmt = (upsert(InboundEvent.__table__)
+            .values(webhook_id=webhook_id, type=event["type"], occurred_at=event["occurred_at"], received_at=now,
+                    data=data, customer_ref=customer_ref, sale_ref=sale_ref, status=PENDING, attempts=0)
+            .on_conflict_do_nothing(index_elements=["webhook_id"])
+            .returning(InboundEvent.__table__.c.id))
+    new_id = session.execute(stmt).scalar()
+    session.commit()
+    if new_id is not None:
+        return Accepted(202, {"id": f"evt_{new_id}", "status": "accepted"}, new_id)
+    existing = find_by_webhook_id(session, webhook_id)
+    return Accepted(200, existing.answer(), existing.id)
 
 
 def nudge(queue) -> bool:

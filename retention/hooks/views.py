@@ -43,9 +43,6 @@ def receive_event():
         return _error(401, str(exc))
     if len(webhook_id) > 200:
         return _error(422, "webhook-id: longer than 200 characters", {"webhook-id": ["Too long."]})
-    existing = service.find_by_webhook_id(db.session, webhook_id)
-    if existing is not None:
-        return jsonify(existing.answer()), 200
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
