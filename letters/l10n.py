@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from functools import lru_cache
 from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
@@ -50,6 +51,7 @@ def to_digits(text: str, digits: str) -> str:
     return text.translate(_TABLES[_check_digits(digits)])
 
 
+@lru_cache(maxsize=64)
 def babel_locale(language: str) -> Locale:
     """A Babel locale for the language code, falling back to English for unknown codes."""
     try:
@@ -66,11 +68,13 @@ def is_rtl(language: str) -> bool:
     return base_language(language) in _RTL_LANGUAGES
 
 
+@lru_cache(maxsize=4096)
 def format_letter_date(d: datetime.date, language: str, digits: str = "latn") -> str:
     """The letter date in the language's long format ("March 15, 2024", "15 مارس 2024")."""
     return to_digits(format_date(d, format="long", locale=babel_locale(language)), digits)
 
 
+@lru_cache(maxsize=8192)
 def format_money(amount: Decimal, currency: str, language: str, digits: str = "latn") -> str:
     """An amount with its currency in the language's format, in the requested digit system."""
     _check_digits(digits)
