@@ -290,7 +290,7 @@ class QrClock:
 def app_build(app, group: str, out_dir: Path, profiler: cProfile.Profile | None = None) -> dict:
     """create_batch + build_batch of the group's queued letters, timed end to end."""
     from retention.extensions import db
-    from retention.letters_admin import service
+    from retention.letters_admin import batches, service
 
     since, until = window(group)
     # Every letter's QR code is its own (the customer's id is in the URL): a worker building a batch meets
@@ -304,9 +304,9 @@ def app_build(app, group: str, out_dir: Path, profiler: cProfile.Profile | None 
             if profiler:
                 profiler.enable()
             t0, c0 = time.perf_counter(), time.process_time()
-            batch = service.create_batch(db.session, filters={"since": since, "until": until}, duplex=False,
+            batch = batches.create_batch(db.session, filters={"since": since, "until": until}, duplex=False,
                                          actor="bench", now=NOW)
-            batch = service.build_batch(db.session, batch.id, out_dir=out_dir, company=company, today=NOW.date(),
+            batch = batches.build_batch(db.session, batch.id, out_dir=out_dir, company=company, today=NOW.date(),
                                         now=NOW)
             seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
             if profiler:

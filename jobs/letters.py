@@ -10,10 +10,10 @@ from retention.types import utcnow
 def build_print_batch(batch_id: int) -> int:
     """Write the batch's PDF and manifest; returns how many letters it holds."""
     from retention.extensions import db
-    from retention.letters_admin import service
+    from retention.letters_admin import batches, service
 
     with app_context() as app:
         now = utcnow()
-        batch = service.build_batch(db.session, batch_id, out_dir=Path(app.config["PRINT_PATH"]),
+        batch = batches.build_batch(db.session, batch_id, out_dir=Path(app.config["PRINT_PATH"]),
                                     company=service.company_from(app.config), today=now.date(), now=now)
         return batch.done

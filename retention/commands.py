@@ -127,7 +127,7 @@ def print_batch_command(template_key, country, language, since, until, duplex):
     """Build a print batch of queued letters here and now, with a progress bar."""
     from pathlib import Path
 
-    from retention.letters_admin import service
+    from retention.letters_admin import batches, service
 
     filters = {"template_key": template_key, "country": country, "language": language}
     for name, value in (("since", since), ("until", until)):
@@ -138,7 +138,7 @@ def print_batch_command(template_key, country, language, since, until, duplex):
                 raise click.BadParameter(f"--{name}: not a date (YYYY-MM-DD)") from None
     now = utcnow()
     try:
-        batch = service.create_batch(db.session, filters=filters, duplex=duplex, actor="cli", now=now)
+        batch = batches.create_batch(db.session, filters=filters, duplex=duplex, actor="cli", now=now)
     except service.LetterError as exc:
         raise click.UsageError(str(exc)) from None
     db.session.commit()
@@ -149,7 +149,7 @@ def print_batch_command(template_key, country, language, since, until, duplex):
             bar.update(done - seen["n"])
             seen["n"] = done
 
-        batch = service.build_batch(db.session, batch.id, out_dir=Path(current_app.config["PRINT_PATH"]),
+        batch = batches.build_batch(db.session, batch.id, out_dir=Path(current_app.config["PRINT_PATH"]),
                                     company=service.company_from(current_app.config), today=now.date(), now=now,
                                     progress=progress)
     click.echo(f"batch {batch.id}: {batch.done} letters, {batch.pages} pages, {batch.skipped} left out")

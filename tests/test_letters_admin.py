@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from retention.customers.models import Customer
 from retention.extensions import db
-from retention.letters_admin import service
+from retention.letters_admin import batches, service
 from retention.letters_admin.models import Letter, PrintBatch
 from retention.tick import run as tick
 from tests.factories import customer, sale_completed, staff, token_for
@@ -143,9 +143,9 @@ def test_missing_variable_is_a_clear_error_and_the_batch_skips_that_letter(app, 
     db.session.commit()
     with pytest.raises(service.LetterError, match="body: unknown variable: .*nickname"):
         render(app, persian)
-    batch = service.create_batch(db.session, filters={}, duplex=False, actor="t", now=NOW)
+    batch = batches.create_batch(db.session, filters={}, duplex=False, actor="t", now=NOW)
     db.session.commit()
-    built = service.build_batch(db.session, batch.id, out_dir=Path(app.config["PRINT_PATH"]),
+    built = batches.build_batch(db.session, batch.id, out_dir=Path(app.config["PRINT_PATH"]),
                                 company=service.company_from(app.config), today=NOW.date(), now=NOW)
     assert built.done == 1 and built.skipped == 1
     db.session.expire_all()
@@ -175,10 +175,10 @@ def test_batch_of_a_few_hundred_letters_manifest_matches_the_pdf(app, client, si
         cust = people[n % 4](f"B{n:03d}")
         signer.post(client, sale_completed(f"SB{n}", cust=cust, occurred_at=NOW))
     tick(NOW + dt.timedelta(hours=12))
-    batch = service.create_batch(db.session, filters={}, duplex=True, actor="t", now=NOW)
+    batch = batches.create_batch(db.session, filters={}, duplex=True, actor="t", now=NOW)
     db.session.commit()
     seen = []
-    built = service.build_batch(db.session, batch.id, out_dir=Path(app.config["PRINT_PATH"]),
+    built = batches.build_batch(db.session, batch.id, out_dir=Path(app.config["PRINT_PATH"]),
                                 company=service.company_from(app.config), today=NOW.date(), now=NOW,
                                 progress=lambda done, total: seen.append((done, total)))
     assert built.done == 240 and seen[-1] == (240, 240)
@@ -198,15 +198,15 @@ def test_batch_of_a_few_hundred_letters_manifest_matches_the_pdf(app, client, si
 
 def test_printed_mailed_and_returned_mail_flags_the_address(app, client, signer, letter_world, auth):
     letter = welcome_letter_for(client, signer, us_customer())
-    batch = service.create_batch(db.session, filters={"country": "US"}, duplex=False, actor="t", now=NOW)
+    batch = batches.create_batch(db.session, filters={"country": "US"}, duplex=False, actor="t", now=NOW)
     db.session.commit()
-    service.build_batch(db.session, batch.id, out_dir=Path(app.config["PRINT_PATH"]),
+    batches.build_batch(db.session, batch.id, out_dir=Path(app.config["PRINT_PATH"]),
                         company=service.company_from(app.config), today=NOW.date(), now=NOW)
     batch = db.session.get(PrintBatch, batch.id)
     with pytest.raises(service.LetterError, match="printed batch"):
-        service.mark_mailed(db.session, batch, NOW)
-    assert service.mark_printed(db.session, batch, NOW) == 1
-    assert service.mark_mailed(db.session, batch, NOW) == 1
+        batches.mark_mailed(db.session, batch, NOW)
+    assert batches.mark_printed(db.session, batch, NOW) == 1
+    assert batches.mark_mailed(db.session, batch, NOW) == 1
     db.session.commit()
     staff(app, "post@example.com", "print")
     auth.login("post@example.com")

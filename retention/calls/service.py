@@ -12,9 +12,8 @@ from retention.complaints.models import Complaint
 from retention.customers.models import Customer
 from retention.journeys import calendar
 from retention.journeys.models import DONE, OPEN, PAUSED_TP, SCHEDULED, Enrollment, Touchpoint
-from retention.journeys.service import (
-    MAX_CALL_ATTEMPTS, JourneyError, complete_if_finished, customer_window, owner_window,
-)
+from retention.journeys.planning import customer_window, owner_window
+from retention.journeys.service import MAX_CALL_ATTEMPTS, JourneyError, complete_if_finished
 from retention.staff.models import StaffUser
 from retention.surveys.models import NpsAnswer
 

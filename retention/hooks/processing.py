@@ -11,7 +11,7 @@ from retention.complaints import service as complaints
 from retention.customers import service as customers
 from retention.customers.service import Lookups
 from retention.hooks.models import PENDING, WAITING, InboundEvent
-from retention.journeys import service as journeys
+from retention.journeys import planning as journeys
 from retention.surveys import service as surveys
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from retention.audit.service import actor_of, record
 from retention.extensions import db
+from retention.letters_admin import batches as print_runs
 from retention.letters_admin import service
 from retention.letters_admin.models import BUILDING, Letter, LetterTemplate, PrintBatch
 from retention.letters_admin.schemas import BatchIn, BatchOut, LetterOut, LetterQuery, TemplateIn, TemplateOut
@@ -101,7 +102,7 @@ def create_batch(args):
     """Take matching queued letters into a batch and queue its build."""
     duplex = args.pop("duplex")
     try:
-        batch = service.create_batch(db.session, filters=args, duplex=duplex, actor=actor_of(g.api_user), now=utcnow())
+        batch = print_runs.create_batch(db.session, filters=args, duplex=duplex, actor=actor_of(g.api_user), now=utcnow())
     except service.LetterError as exc:
         db.session.rollback()
         smorest_abort(422, message=str(exc))
@@ -142,9 +143,9 @@ def batch_action(batch_id: int, action: str):
     now = utcnow()
     try:
         if action == "printed":
-            service.mark_printed(db.session, batch, now)
+            print_runs.mark_printed(db.session, batch, now)
         elif action == "mailed":
-            service.mark_mailed(db.session, batch, now)
+            print_runs.mark_mailed(db.session, batch, now)
         elif batch.status in ("ready", "failed", "building"):
             batch.status = BUILDING
         else:

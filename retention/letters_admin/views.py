@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from retention.audit.service import actor_of, record
 from retention.customers.models import Customer
 from retention.extensions import db
-from retention.letters_admin import service
+from retention.letters_admin import batches, service
 from retention.letters_admin.models import BUILDING, QUEUED, Letter, LetterTemplate, PrintBatch
 from retention.queue import QueueUnavailable, get_queue
 from retention.staff.access import roles_required
@@ -141,7 +141,7 @@ def start_build(batch_id: int) -> None:
 def create_batch():
     """Take the matching queued letters into a batch and start building its PDF."""
     try:
-        batch = service.create_batch(db.session, filters=_filters_from(request.form),
+        batch = batches.create_batch(db.session, filters=_filters_from(request.form),
                                      duplex=request.form.get("duplex") == "on", actor=actor_of(current_user),
                                      now=utcnow())
     except service.LetterError as exc:
@@ -195,9 +195,9 @@ def batch_action(batch_id: int, action: str):
     now = utcnow()
     try:
         if action == "printed":
-            n = service.mark_printed(db.session, b, now)
+            n = batches.mark_printed(db.session, b, now)
         elif action == "mailed":
-            n = service.mark_mailed(db.session, b, now)
+            n = batches.mark_mailed(db.session, b, now)
         else:
             if b.status not in ("ready", "failed", "building"):
                 raise service.LetterError(f"batch: a {b.status} batch is not rebuilt; reprint single letters instead")
@@ -234,7 +234,7 @@ def returned(letter_id: int):
     """Record returned mail; the customer's address is flagged for correction."""
     letter = db.session.get(Letter, letter_id) or abort(404, description="letter: no such letter")
     try:
-        service.record_returned(db.session, letter, utcnow())
+        batches.record_returned(db.session, letter, utcnow())
     except service.LetterError as exc:
         db.session.rollback()
         flash(str(exc))

@@ -1,0 +1,325 @@
+"""Planning a customer's journey: when each step is due, who owns the calls, enrollment, re-anchoring, exits.
+
+Every function takes `now`; nothing here reads the clock.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from retention.customers.models import Customer, Sale
+from retention.journeys import calendar
+from retention.journeys.models import (
+    ACTIVE, CANCELLED, EXITED, OPEN, PAUSED, PAUSED_TP, SCHEDULED, SKIPPED,
+    Enrollment, Journey, JourneyStep, RoundRobin, Touchpoint,
+)
+from retention.staff.models import StaffUser
+
+# A step due more than this long before the customer was enrolled is skipped, not sent late.
+LATE_GRACE = dt.timedelta(hours=24)
+
+
+def parse_hhmm(text: str) -> dt.time:
+    hours, minutes = text.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+def customer_window(step: JourneyStep, customer: Customer) -> calendar.LocalWindow:
+    """The step's local time window in the customer's zone and on their country's business days."""
+    return calendar.LocalWindow(customer.timezone or "UTC", parse_hhmm(step.window_start),
+                                parse_hhmm(step.window_end), customer.country, step.business_days)
+
+
+def owner_window(owner: StaffUser | None) -> calendar.LocalWindow | None:
+    """The owner's working hours in their own zone and country."""
+    if owner is None:
+        return None
+    return calendar.LocalWindow(owner.timezone or "UTC", parse_hhmm(owner.work_start), parse_hhmm(owner.work_end),
+                                owner.country, True)
+
+
+def plan_due(step: JourneyStep, customer: Customer, owner: StaffUser | None, anchor: dt.datetime) -> dt.datetime:
+    """When a step is due: its day from the anchor, in the customer's window, and for calls the owner's hours."""
+    window = customer_window(step, customer)
+    due = calendar.due_at(anchor, step.day_offset, window)
+    if step.kind == "call" and owner is not None:
+        slot = calendar.earliest_slot(due, [window, owner_window(owner)])
+        if slot is not None:  # no overlap within three weeks: keep the customer's own window
+            due = slot
+    return due
+
+
+# --- Assigning owners --------------------------------------------------------------------------
+
+@dataclass
+class OwnerPicker:
+    """Round-robin among active onboarding staff, within each person's daily call capacity.
+
+    When every owner is full on the day, the customer still gets an owner (the least loaded one):
+    nobody is left without a person, and the overload shows on the load chart.
+    """
+
+    session: Session
+    owners: list[StaffUser] = field(default_factory=list)
+    last_id: int = 0
+    load: dict[tuple[int, dt.date], int] = field(default_factory=dict)
+    loaded: bool = False
+
+    def _load(self) -> None:
+        self.owners = list(self.session.scalars(select(StaffUser).where(
+            StaffUser.role == "onboarding", StaffUser.active.is_(True)).order_by(StaffUser.id)))
+        cursor = self.session.get(RoundRobin, "onboarding")
+        self.last_id = cursor.last_staff_id if cursor else 0
+        self.loaded = True
+
+    def calls_on(self, owner: StaffUser, day: dt.date) -> int:
+        """Calls already planned for the owner on that day of their own calendar."""
+        key = (owner.id, day)
+        if key not in self.load:
+            zone = calendar._zone(owner.timezone or "UTC")
+            start = dt.datetime.combine(day, dt.time(0), zone).astimezone(dt.timezone.utc)
+            end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone).astimezone(dt.timezone.utc)
+            self.load[key] = self.session.scalar(
+                select(func.count()).select_from(Touchpoint).where(
+                    Touchpoint.owner_id == owner.id, Touchpoint.kind == "call",
+                    Touchpoint.status.in_((SCHEDULED, OPEN, PAUSED_TP)),
+                    Touchpoint.due_at >= start, Touchpoint.due_at < end)) or 0
+        return self.load[key]
+
+    def pick(self, first_call_at: dt.datetime | None) -> StaffUser | None:
+        """The next owner in turn with room on the day of the first call."""
+        if not self.loaded:
+            self._load()
+        if not self.owners:
+            return None
+        ordered = sorted(self.owners, key=lambda o: (o.id <= self.last_id, o.id))
+        chosen = None
+        if first_call_at is None:
+            chosen = ordered[0]
+        else:
+            for owner in ordered:
+                day = first_call_at.astimezone(calendar._zone(owner.timezone or "UTC")).date()
+                if self.calls_on(owner, day) < owner.daily_call_capacity:
+                    chosen = owner
+                    break
+            if chosen is None:
+                chosen = min(ordered, key=lambda o: (self.calls_on(
+                    o, first_call_at.astimezone(calendar._zone(o.timezone or "UTC")).date()), o.id))
+        self.last_id = chosen.id
+        return chosen
+
+    def count(self, owner: StaffUser, due: dt.datetime) -> None:
+        """Remember a call just planned for the owner."""
+        day = due.astimezone(calendar._zone(owner.timezone or "UTC")).date()
+        self.load[(owner.id, day)] = self.calls_on(owner, day) + 1
+
+    def save(self) -> None:
+        if not self.loaded:
+            return
+        cursor = self.session.get(RoundRobin, "onboarding")
+        if cursor is None:
+            self.session.add(RoundRobin(key="onboarding", last_staff_id=self.last_id))
+        else:
+            cursor.last_staff_id = self.last_id
+
+
+# --- Enrollment --------------------------------------------------------------------------------
+
+@dataclass
+class Planner:
+    """What one batch of events needs to enroll customers: current journeys, owners, running enrollments.
+
+    With `bulk`, planned touchpoints are kept as rows and inserted together (`flush_touchpoints`), which
+    is what lets a worker enroll a thousand customers a second; callers that read touchpoints within
+    the batch flush first.
+    """
+
+    session: Session
+    journeys: list[Journey] | None = None
+    picker: OwnerPicker | None = None
+    bulk: bool = False
+    pending_rows: list = field(default_factory=list)
+    running: dict[str, set[str]] = field(default_factory=dict)
+    due_cache: dict[tuple, dt.datetime] = field(default_factory=dict)
+
+    def due(self, step: JourneyStep, customer: Customer, owner: StaffUser | None, anchor: dt.datetime) -> dt.datetime:
+        """plan_due, remembered: customers in one zone and country sold on one day share their dates."""
+        zone = customer.timezone or "UTC"
+        key = (step.id, zone, customer.country, anchor.astimezone(calendar._zone(zone)).date(),
+               owner.id if owner is not None else None)
+        found = self.due_cache.get(key)
+        if found is None:
+            found = self.due_cache[key] = plan_due(step, customer, owner, anchor)
+        return found
+
+    def current_journeys(self, trigger: str) -> list[Journey]:
+        if self.journeys is None:
+            self.journeys = list(self.session.scalars(
+                select(Journey).where(Journey.is_current.is_(True), Journey.active.is_(True))
+                .options(selectinload(Journey.steps)).order_by(Journey.id)))
+        return [j for j in self.journeys if j.trigger == trigger]
+
+    def owners(self) -> OwnerPicker:
+        if self.picker is None:
+            self.picker = OwnerPicker(self.session)
+        return self.picker
+
+    def preload_running(self, customers) -> None:
+        """Which journeys each of these customers is on now, in one query (keyed by the sender's id)."""
+        by_id = {c.id: c.external_id for c in customers if c is not None and c.id is not None
+                 and c.external_id not in self.running}
+        for ref in by_id.values():
+            self.running[ref] = set()
+        ids = list(by_id)
+        for start in range(0, len(ids), 1000):
+            for cid, key in self.session.execute(
+                    select(Enrollment.customer_id, Journey.key).join(Journey, Journey.id == Enrollment.journey_id)
+                    .where(Enrollment.customer_id.in_(ids[start:start + 1000]),
+                           Enrollment.status.in_((ACTIVE, PAUSED)))):
+                self.running[by_id[cid]].add(key)
+
+    def is_running(self, customer: Customer, key: str) -> bool:
+        if customer.external_id not in self.running:
+            if customer.id is None:  # new in this batch: on nothing yet
+                self.running[customer.external_id] = set()
+            else:
+                with self.session.no_autoflush:
+                    self.preload_running([customer])
+        return key in self.running[customer.external_id]
+
+    def mark_running(self, customer: Customer, key: str) -> None:
+        self.running.setdefault(customer.external_id, set()).add(key)
+
+    def add(self, enrollment: Enrollment, row: dict) -> Touchpoint | None:
+        """Plan one touchpoint: a row kept for a bulk insert, or an ORM object."""
+        if self.bulk:
+            self.pending_rows.append((enrollment, row))
+            return None
+        tp = Touchpoint(enrollment=enrollment, customer=enrollment.customer, **row)
+        self.session.add(tp)
+        return tp
+
+    def flush_touchpoints(self) -> int:
+        """Insert the planned touchpoint rows (after their enrollments have ids)."""
+        if not self.pending_rows:
+            return 0
+        self.session.flush()
+        rows = []
+        for enrollment, row in self.pending_rows:
+            rows.append({**row, "enrollment_id": enrollment.id, "customer_id": enrollment.customer_id})
+        # Core executemany on the table: every row has the same keys, so one statement per chunk
+        # (the ORM bulk form would split the rows wherever a value is None).
+        for start in range(0, len(rows), 2000):
+            self.session.execute(insert(Touchpoint.__table__), rows[start:start + 2000])
+        for enrollment in {id(e): e for e, _ in self.pending_rows}.values():
+            self.session.expire(enrollment, ["touchpoints"])
+        count = len(rows)
+        self.pending_rows.clear()
+        return count
+
+    def finish(self) -> None:
+        self.flush_touchpoints()
+        if self.picker is not None:
+            self.picker.save()
+
+
+def enroll_on_sale(planner: Planner, sale: Sale, now: dt.datetime) -> list[Enrollment]:
+    """Enroll the sale's customer in every current journey triggered by a sale.
+
+    A second sale during a running journey does not restart it; a sale after it ended starts anew.
+    """
+    session = planner.session
+    customer = sale.customer
+    created = []
+    for journey in planner.current_journeys("sale.completed"):
+        if planner.is_running(customer, journey.key):
+            continue
+        anchor = sale.delivered_at if journey.anchor == "delivery" and sale.delivered_at else sale.sold_at
+        enrollment = Enrollment(customer=customer, sale=sale, journey=journey, status=ACTIVE, anchor_at=anchor,
+                                enrolled_at=now)
+        session.add(enrollment)
+        planner.mark_running(customer, journey.key)
+        _plan_touchpoints(planner, enrollment, journey.steps, customer, anchor, now)
+        created.append(enrollment)
+    return created
+
+
+def _plan_touchpoints(planner: Planner, enrollment: Enrollment, steps, customer: Customer,
+                      anchor: dt.datetime, now: dt.datetime, only_future: bool = False) -> list[Touchpoint]:
+    """One touchpoint per step; steps already past are skipped with the reason (late enrollment)."""
+    with planner.session.no_autoflush:
+        owner = customer.owner
+        call_steps = [s for s in steps if s.kind == "call"]
+        if owner is None and call_steps:
+            first = planner.due(call_steps[0], customer, None, anchor)
+            owner = planner.owners().pick(first if first >= now - LATE_GRACE else None)
+            customer.owner = owner
+        planned = []
+        for step in steps:
+            due = planner.due(step, customer, owner, anchor)
+            late = due < now - LATE_GRACE
+            if only_future and due <= now:
+                continue
+            is_call = step.kind == "call"
+            tp = planner.add(enrollment, {
+                "step_id": step.id, "kind": step.kind, "due_at": due, "status": SKIPPED if late else SCHEDULED,
+                "owner_id": owner.id if is_call and owner is not None else None, "attempts": 0,
+                "reason": f"enrolled late: was due {due:%Y-%m-%d}" if late else None})
+            if tp is not None:
+                planned.append(tp)
+            if is_call and owner is not None and not late:
+                planner.owners().count(owner, due)
+        return planned
+
+
+def reanchor_on_delivery(session: Session, sale: Sale, delivered_at: dt.datetime, now: dt.datetime) -> int:
+    """Move the planned steps of journeys counted from delivery; returns how many moved."""
+    sale.delivered_at = delivered_at
+    moved = 0
+    enrollments = session.scalars(select(Enrollment).join(Journey).where(
+        Enrollment.sale_id == sale.id, Journey.anchor == "delivery",
+        Enrollment.status.in_((ACTIVE, PAUSED)))).all()
+    for enrollment in enrollments:
+        enrollment.anchor_at = delivered_at
+        customer = enrollment.customer
+        for tp in enrollment.touchpoints:
+            if tp.status not in (SCHEDULED, PAUSED_TP, SKIPPED) or (tp.status == SKIPPED and not (
+                    tp.reason or "").startswith("enrolled late")):
+                continue
+            due = plan_due(tp.step, customer, tp.owner, delivered_at)
+            if due < now - LATE_GRACE:
+                tp.status, tp.reason = SKIPPED, f"enrolled late: was due {due:%Y-%m-%d}"
+            elif tp.status == SKIPPED:
+                tp.status, tp.reason = SCHEDULED, None
+            tp.due_at = due
+            moved += 1
+    return moved
+
+
+def exit_journeys(session: Session, *, event_type: str, now: dt.datetime, sale: Sale | None = None,
+                  customer: Customer | None = None, reason: str = "") -> int:
+    """End the running enrollments whose journey exits on this event; cancel what is pending.
+
+    History (done, handed, skipped touchpoints) stays as it was.
+    """
+    stmt = select(Enrollment).join(Journey).where(Enrollment.status.in_((ACTIVE, PAUSED)))
+    if sale is not None:
+        stmt = stmt.where(Enrollment.sale_id == sale.id)
+    if customer is not None:
+        stmt = stmt.where(Enrollment.customer_id == customer.id)
+    ended = 0
+    for enrollment in session.scalars(stmt).all():
+        if event_type not in (enrollment.journey.exit_events or []):
+            continue
+        enrollment.status, enrollment.ended_at = EXITED, now
+        enrollment.exit_reason = f"{event_type}: {reason}" if reason else event_type
+        session.execute(update(Touchpoint).where(
+            Touchpoint.enrollment_id == enrollment.id,
+            Touchpoint.status.in_((SCHEDULED, OPEN, PAUSED_TP))).values(
+            status=CANCELLED, reason=f"journey exited ({event_type})", completed_at=now)
+            .execution_options(synchronize_session=False))
+        ended += 1
+    return ended
