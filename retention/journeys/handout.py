@@ -28,6 +28,8 @@ from retention.surveys.service import latest_scores
 CLAIMING = "claiming"
 GATED_KINDS = ("nps_survey", "referral_offer")
 GATE_RETRY = dt.timedelta(hours=24)
+# Ids per statement: PostgreSQL takes them as one array parameter; SQLite caps bound parameters.
+CHUNK = 5000
 
 
 def _in(session, column, ids):
@@ -78,11 +80,11 @@ def _facts(session: Session, rows, steps: dict[int, JourneyStep], now: dt.dateti
     open_complaints = customers_with_open_complaints(session, needing)
     enrollment_ids = [r.enrollment_id for r in rows if r.customer_id in needing]
     sales = {}
-    for chunk in range(0, len(enrollment_ids), 1000):
+    for chunk in range(0, len(enrollment_ids), CHUNK):
         for eid, amount, currency, category, delivered in session.execute(
                 select(Enrollment.id, Sale.amount, Sale.currency, Sale.category, Sale.delivered_at)
                 .join(Sale, Enrollment.sale_id == Sale.id)
-                .where(_in(session, Enrollment.id, enrollment_ids[chunk:chunk + 1000]))):
+                .where(_in(session, Enrollment.id, enrollment_ids[chunk:chunk + CHUNK]))):
             sales[eid] = (amount, currency, category, delivered)
     facts = {}
     for r in rows:
@@ -99,7 +101,7 @@ def _facts(session: Session, rows, steps: dict[int, JourneyStep], now: dt.dateti
     return facts
 
 
-def hand_out(session: Session, now: dt.datetime, limit: int = 2000) -> HandoutResult:
+def hand_out(session: Session, now: dt.datetime, limit: int = 5000) -> HandoutResult:
     """Claim up to `limit` due touchpoints and hand them out, in one transaction."""
     result = HandoutResult()
     rows = _claim(session, now, limit)
@@ -148,8 +150,8 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 2000) -> HandoutRe
         result.handed[r.kind] = result.handed.get(r.kind, 0) + 1
 
     def set_status(ids, **values):
-        for chunk in range(0, len(ids), 1000):
-            session.execute(update(Touchpoint).where(_in(session, Touchpoint.id, ids[chunk:chunk + 1000])).values(**values)
+        for chunk in range(0, len(ids), CHUNK):
+            session.execute(update(Touchpoint).where(_in(session, Touchpoint.id, ids[chunk:chunk + CHUNK])).values(**values)
                             .execution_options(synchronize_session=False))
 
     set_status(to_open, status=OPEN, handed_at=now)
@@ -168,8 +170,8 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 2000) -> HandoutRe
 def _complete_finished(session: Session, enrollment_ids: set[int], now: dt.datetime) -> None:
     """Enrollments with nothing left to do are completed."""
     ids = list(enrollment_ids)
-    for chunk in range(0, len(ids), 1000):
-        part = ids[chunk:chunk + 1000]
+    for chunk in range(0, len(ids), CHUNK):
+        part = ids[chunk:chunk + CHUNK]
         # Enrollments with no pending touchpoint left; NOT EXISTS stops at the first pending one found.
         pending = (select(Touchpoint.id).where(Touchpoint.enrollment_id == Enrollment.id,
                                                Touchpoint.status.in_((SCHEDULED, OPEN, "paused", CLAIMING)))
@@ -180,7 +182,7 @@ def _complete_finished(session: Session, enrollment_ids: set[int], now: dt.datet
                             .values(status="completed", ended_at=now).execution_options(synchronize_session=False))
 
 
-def hand_out_all(session: Session, now: dt.datetime, limit: int = 2000, max_batches: int | None = None) -> dict:
+def hand_out_all(session: Session, now: dt.datetime, limit: int = 5000, max_batches: int | None = None) -> dict:
     """Hand out batch after batch until nothing is due; returns the totals."""
     total = HandoutResult()
     batches = 0
