@@ -64,7 +64,7 @@ def from_environment(overrides: dict | None = None) -> dict:
         "PRINT_PATH": str(instance / "print"),
         "COMPANY_WEBSITE": env.get("RETENTION_COMPANY_WEBSITE", "https://shop.example.com"),
         "COMPANY_PHONE": env.get("RETENTION_COMPANY_PHONE", "+44 20 7946 0000"),
-        "EVENT_BATCH_SIZE": 500,
+        "EVENT_BATCH_SIZE": 2000,
         "EVENT_MAX_ATTEMPTS": 8,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_WINDOW_SECONDS": 15 * 60,

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import traceback
+from contextlib import contextmanager
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, event, func, inspect, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from retention.customers.service import Waiting
@@ -142,11 +143,50 @@ def _backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
+@contextmanager
+def ids_from_sequences(session):
+    """On PostgreSQL, give new rows their ids from their sequences before a flush, one query per table.
+
+    With the ids known the ORM inserts a batch's customers, sales and enrollments with executemany
+    (prepared once) instead of one huge INSERT ... RETURNING per chunk, which psycopg re-parses each time.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    target = session.registry() if hasattr(session, "registry") else session
+
+    def assign(sess, _context, _instances):
+        waiting: dict[str, list] = {}
+        for obj in sess.new:
+            table = inspect(obj).mapper.local_table
+            if "id" in table.c and getattr(obj, "id", 0) is None:
+                waiting.setdefault(table.name, []).append(obj)
+        conn = sess.connection()
+        for table, objs in waiting.items():
+            if len(objs) < 2:
+                continue
+            ids = conn.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                               {"t": table, "n": len(objs)}).scalars().all()
+            for obj, new_id in zip(objs, ids, strict=True):
+                obj.id = new_id
+
+    event.listen(target, "before_flush", assign)
+    try:
+        yield
+    finally:
+        event.remove(target, "before_flush", assign)
+
+
 def process_batch(session: Session, now: dt.datetime, limit: int, max_attempts: int) -> int:
     """Claim and apply one batch; returns how many events were claimed (0 when nothing is due)."""
     token, ids = claim(session, now, limit)
     if not ids:
         return 0
+    with ids_from_sequences(session):
+        return _apply_batch(session, now, token, ids, max_attempts)
+
+
+def _apply_batch(session: Session, now: dt.datetime, token: str, ids: list[int], max_attempts: int) -> int:
     events = _load_claimed(session, ids, token)
     batch = processing.Batch(session)
     batch.lookups.preload([e.customer_ref for e in events], [e.sale_ref for e in events])
