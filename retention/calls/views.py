@@ -70,33 +70,33 @@ def log_outcome(touchpoint_id: int):
     return redirect(request.form.get("next") or url_for("calls.my_calls"))
 
 
-@blueprint.route("/<int:touchpoint_id>/snooze", methods=["POST"])
-@roles_required("onboarding")
-def snooze(touchpoint_id: int):
-    """Put a call off by a few hours."""
+def _apply(change) -> tuple:
+    """Run one call change: committed, or rolled back with its message shown on My calls (303)."""
     try:
-        service.snooze(db.session, touchpoint_id, hours=request.form.get("hours", type=int) or 0, now=utcnow())
+        change()
     except service.CallError as exc:
         db.session.rollback()
         flash(str(exc))
         return redirect(url_for("calls.my_calls")), 303
     db.session.commit()
-    return redirect(url_for("calls.my_calls"))
+    return redirect(url_for("calls.my_calls")), 302
+
+
+@blueprint.route("/<int:touchpoint_id>/snooze", methods=["POST"])
+@roles_required("onboarding")
+def snooze(touchpoint_id: int):
+    """Put a call off by a few hours."""
+    return _apply(lambda: service.snooze(db.session, touchpoint_id, hours=request.form.get("hours", type=int) or 0,
+                                         now=utcnow()))
 
 
 @blueprint.route("/<int:touchpoint_id>/reschedule", methods=["POST"])
 @roles_required("onboarding")
 def reschedule(touchpoint_id: int):
     """Move a call to a chosen time (in the staff member's zone)."""
-    try:
-        due = _parse_local(request.form.get("due_at", ""), current_user.timezone)
-        service.reschedule(db.session, touchpoint_id, due_at=due, now=utcnow())
-    except service.CallError as exc:
-        db.session.rollback()
-        flash(str(exc))
-        return redirect(url_for("calls.my_calls")), 303
-    db.session.commit()
-    return redirect(url_for("calls.my_calls"))
+    return _apply(lambda: service.reschedule(
+        db.session, touchpoint_id, due_at=_parse_local(request.form.get("due_at", ""), current_user.timezone),
+        now=utcnow()))
 
 
 @blueprint.route("/reassign", methods=["POST"])

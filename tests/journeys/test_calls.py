@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -164,3 +165,22 @@ def test_work_page_draws_the_load_chart_and_journey_report(app, client, auth, si
     page = client.get("/reports/work").get_data(as_text=True)
     assert '<svg id="load-chart"' in page and '<svg id="journey-chart"' in page
     assert 'data-step="check_in_call" data-count="1"' in page
+
+
+def test_snooze_and_reschedule_from_the_page(app, client, auth, signer, berlin):
+    signer.post(client, sale_completed(cust=berlin_customer(), occurred_at=dt.datetime.now(UTC)))
+    tick(dt.datetime.now(UTC))
+    auth.login("lena@example.com")
+    csrf = auth.csrf("/calls/")
+    call = the_call()
+    past = client.post(f"/calls/{call.id}/reschedule", data={"csrf_token": csrf, "due_at": "2020-01-01T10:00"})
+    assert past.status_code == 303
+    assert "due_at: must be in the future" in client.get("/calls/").get_data(as_text=True)
+    later = (dt.datetime.now(UTC) + dt.timedelta(days=5)).astimezone(
+        ZoneInfo("Europe/Berlin")).replace(hour=11, minute=0, second=0, microsecond=0)
+    ok = client.post(f"/calls/{call.id}/reschedule",
+                     data={"csrf_token": csrf, "due_at": later.strftime("%Y-%m-%dT%H:%M")})
+    assert ok.status_code == 302 and the_call().due_at == later.astimezone(UTC)
+    assert client.post(f"/calls/{call.id}/snooze", data={"csrf_token": csrf, "hours": "0"}).status_code == 303
+    assert client.post(f"/calls/{call.id}/snooze", data={"csrf_token": csrf, "hours": "4"}).status_code == 302
+    assert the_call().reason == "snoozed 4 h"
