@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from retention.complaints.models import Complaint
 from retention.customers.service import Waiting
+from retention.queries import id_in
 
 
 def open_case(session: Session, customer, data: dict, opened_at: dt.datetime) -> Complaint:
@@ -36,7 +37,7 @@ def customers_with_open_complaints(session: Session, customer_ids) -> set[int]:
     """Which of these customers have a complaint still open."""
     ids = list(set(customer_ids))
     found: set[int] = set()
-    for start in range(0, len(ids), 1000):
+    for start in range(0, len(ids), 5000):
         found.update(session.scalars(select(Complaint.customer_id).where(
-            Complaint.customer_id.in_(ids[start:start + 1000]), Complaint.status == "open")))
+            id_in(session, Complaint.customer_id, ids[start:start + 5000]), Complaint.status == "open")))
     return found

@@ -10,8 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, any_, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from retention.complaints.service import customers_with_open_complaints
@@ -21,6 +20,7 @@ from retention.journeys.models import (
     ACTIVE, HANDED, OPEN, SCHEDULED, SKIPPED, Enrollment, JourneyStep, Touchpoint,
 )
 from retention.letters_admin.models import Letter
+from retention.queries import id_in
 from retention.referrals.models import ReferralOffer
 from retention.surveys.models import Survey, nps_category
 from retention.surveys.service import latest_scores
@@ -32,11 +32,7 @@ GATE_RETRY = dt.timedelta(hours=24)
 CHUNK = 5000
 
 
-def _in(session, column, ids):
-    """column IN ids; on PostgreSQL as `= ANY(one array parameter)`, which psycopg can prepare once."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
-    return column.in_(ids)
+_in = id_in
 
 
 @dataclass
@@ -71,26 +67,32 @@ def _claim(session: Session, now: dt.datetime, limit: int) -> list:
         .execution_options(synchronize_session=False)).all()
 
 
-def _facts(session: Session, rows, steps: dict[int, JourneyStep], now: dt.datetime) -> dict[int, dict]:
+def _sales_of(session: Session, enrollment_ids) -> dict[int, tuple]:
+    """Each enrollment's sale: id, amount, currency, category, delivery time (one query per chunk)."""
+    ids = list(set(enrollment_ids))
+    sales = {}
+    for chunk in range(0, len(ids), CHUNK):
+        for eid, sale_id, amount, currency, category, delivered in session.execute(
+                select(Enrollment.id, Sale.id, Sale.amount, Sale.currency, Sale.category, Sale.delivered_at)
+                .join(Sale, Enrollment.sale_id == Sale.id)
+                .where(_in(session, Enrollment.id, ids[chunk:chunk + CHUNK]))):
+            sales[eid] = (sale_id, amount, currency, category, delivered)
+    return sales
+
+
+def _facts(session: Session, rows, steps: dict[int, JourneyStep], sales: dict[int, tuple],
+           now: dt.datetime) -> dict[int, dict]:
     """Facts for the conditions, loaded for the whole batch (only customers whose step needs them)."""
     needing = {r.customer_id for r in rows if steps[r.step_id].condition or r.kind in GATED_KINDS}
     if not needing:
         return {}
     scores = latest_scores(session, needing)
     open_complaints = customers_with_open_complaints(session, needing)
-    enrollment_ids = [r.enrollment_id for r in rows if r.customer_id in needing]
-    sales = {}
-    for chunk in range(0, len(enrollment_ids), CHUNK):
-        for eid, amount, currency, category, delivered in session.execute(
-                select(Enrollment.id, Sale.amount, Sale.currency, Sale.category, Sale.delivered_at)
-                .join(Sale, Enrollment.sale_id == Sale.id)
-                .where(_in(session, Enrollment.id, enrollment_ids[chunk:chunk + CHUNK]))):
-            sales[eid] = (amount, currency, category, delivered)
     facts = {}
     for r in rows:
         if r.customer_id not in needing:
             continue
-        amount, currency, category, delivered = sales.get(r.enrollment_id, (None, None, None, None))
+        _, amount, currency, category, delivered = sales.get(r.enrollment_id, (None, None, None, None, None))
         score = scores.get(r.customer_id)
         facts[r.id] = {
             "latest_nps": score, "nps_category": nps_category(score), "purchase_value": amount,
@@ -111,15 +113,14 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 5000) -> HandoutRe
     result.claimed = len(rows)
     step_ids = {r.step_id for r in rows}
     steps = {s.id: s for s in session.scalars(select(JourneyStep).where(JourneyStep.id.in_(step_ids)))}
-    facts = _facts(session, rows, steps, now)
+    sales = _sales_of(session, [r.enrollment_id for r in rows
+                                if steps[r.step_id].condition or r.kind in (*GATED_KINDS, "letter")])
+    facts = _facts(session, rows, steps, sales, now)
     locales = {}
     if any(r.kind == "letter" for r in rows):
         ids = list({r.customer_id for r in rows if r.kind == "letter"})
         locales = dict(session.execute(select(Customer.id, Customer.locale).where(_in(session, Customer.id, ids))).all())
-    sale_of = {}
-    if any(r.kind in ("letter", "referral_offer") for r in rows):
-        ids = list({r.enrollment_id for r in rows})
-        sale_of = dict(session.execute(select(Enrollment.id, Enrollment.sale_id).where(_in(session, Enrollment.id, ids))).all())
+    sale_of = {eid: sale[0] for eid, sale in sales.items()}
 
     to_open, handed, skipped, waiting = [], [], [], []
     surveys, letters, offers = [], [], []
@@ -162,7 +163,9 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 5000) -> HandoutRe
         if values:
             session.execute(insert(model.__table__), values)
     result.skipped, result.waiting = len(skipped), len(waiting)
-    _complete_finished(session, {r.enrollment_id for r in rows}, now)
+    # Only a journey whose step was just handed out or skipped can have finished (an open call is pending).
+    closed = set(handed) | set(skipped)
+    _complete_finished(session, {r.enrollment_id for r in rows if r.id in closed}, now)
     session.commit()
     return result
 
