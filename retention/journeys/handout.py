@@ -32,7 +32,6 @@ GATE_RETRY = dt.timedelta(hours=24)
 CHUNK = 5000
 
 
-_in = id_in
 
 
 @dataclass
@@ -75,7 +74,7 @@ def _sales_of(session: Session, enrollment_ids) -> dict[int, tuple]:
         for eid, sale_id, amount, currency, category, delivered in session.execute(
                 select(Enrollment.id, Sale.id, Sale.amount, Sale.currency, Sale.category, Sale.delivered_at)
                 .join(Sale, Enrollment.sale_id == Sale.id)
-                .where(_in(session, Enrollment.id, ids[chunk:chunk + CHUNK]))):
+                .where(id_in(session, Enrollment.id, ids[chunk:chunk + CHUNK]))):
             sales[eid] = (sale_id, amount, currency, category, delivered)
     return sales
 
@@ -119,7 +118,7 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 5000) -> HandoutRe
     locales = {}
     if any(r.kind == "letter" for r in rows):
         ids = list({r.customer_id for r in rows if r.kind == "letter"})
-        locales = dict(session.execute(select(Customer.id, Customer.locale).where(_in(session, Customer.id, ids))).all())
+        locales = dict(session.execute(select(Customer.id, Customer.locale).where(id_in(session, Customer.id, ids))).all())
     sale_of = {eid: sale[0] for eid, sale in sales.items()}
 
     to_open, handed, skipped, waiting = [], [], [], []
@@ -152,7 +151,7 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 5000) -> HandoutRe
 
     def set_status(ids, **values):
         for chunk in range(0, len(ids), CHUNK):
-            session.execute(update(Touchpoint).where(_in(session, Touchpoint.id, ids[chunk:chunk + CHUNK])).values(**values)
+            session.execute(update(Touchpoint).where(id_in(session, Touchpoint.id, ids[chunk:chunk + CHUNK])).values(**values)
                             .execution_options(synchronize_session=False))
 
     set_status(to_open, status=OPEN, handed_at=now)
@@ -179,9 +178,9 @@ def _complete_finished(session: Session, enrollment_ids: set[int], now: dt.datet
         pending = (select(Touchpoint.id).where(Touchpoint.enrollment_id == Enrollment.id,
                                                Touchpoint.status.in_((SCHEDULED, OPEN, "paused", CLAIMING)))
                    .exists())
-        finished = list(session.scalars(select(Enrollment.id).where(_in(session, Enrollment.id, part), ~pending)))
+        finished = list(session.scalars(select(Enrollment.id).where(id_in(session, Enrollment.id, part), ~pending)))
         if finished:
-            session.execute(update(Enrollment).where(_in(session, Enrollment.id, finished), Enrollment.status == ACTIVE)
+            session.execute(update(Enrollment).where(id_in(session, Enrollment.id, finished), Enrollment.status == ACTIVE)
                             .values(status="completed", ended_at=now).execution_options(synchronize_session=False))
 
 

@@ -285,15 +285,16 @@ def reanchor_on_delivery(session: Session, sale: Sale, delivered_at: dt.datetime
     for enrollment in enrollments:
         enrollment.anchor_at = delivered_at
         customer = enrollment.customer
+        waiting = PAUSED_TP if enrollment.status == PAUSED else SCHEDULED
         for tp in enrollment.touchpoints:
-            if tp.status not in (SCHEDULED, PAUSED_TP, SKIPPED) or (tp.status == SKIPPED and not (
-                    tp.reason or "").startswith("enrolled late")):
-                continue
+            skipped_late = tp.status == SKIPPED and (tp.reason or "").startswith("enrolled late")
+            if tp.status not in (SCHEDULED, PAUSED_TP) and not skipped_late:
+                continue  # done, handed out, or skipped for another reason: history stays
             due = plan_due(tp.step, customer, tp.owner, delivered_at)
             if due < now - LATE_GRACE:
                 tp.status, tp.reason = SKIPPED, f"enrolled late: was due {due:%Y-%m-%d}"
-            elif tp.status == SKIPPED:
-                tp.status, tp.reason = SCHEDULED, None
+            elif skipped_late:  # a later delivery brings a step back into the future
+                tp.status, tp.reason = waiting, None
             tp.due_at = due
             moved += 1
     return moved
