@@ -14,8 +14,12 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
+# The flask CLI reads .env (python-dotenv), so the README's commands work as written after `make run`.
+.env:
+	printf '# Written by make run: a local development checkout (the flask CLI reads this file).\nRETENTION_ENV=development\n' > $@
+
 # Embedded defaults unless DATABASE_URL / REDIS_URL say otherwise.
-run: $(BIN)/.installed
+run: $(BIN)/.installed .env
 	RETENTION_ENV=$${RETENTION_ENV:-development} $(BIN)/flask db upgrade
 	RETENTION_ENV=$${RETENTION_ENV:-development} $(BIN)/flask seed
 	RETENTION_ENV=$${RETENTION_ENV:-development} HOST=$(HOST) PORT=$(PORT) $(BIN)/flask serve

@@ -27,6 +27,8 @@ def from_environment(overrides: dict | None = None) -> dict:
     env = os.environ
     overrides = dict(overrides or {})
     instance = Path(overrides.get("INSTANCE_PATH") or _instance_path())
+    # The embedded database, the outbox and print files live here, whichever way the key is given.
+    instance.mkdir(parents=True, exist_ok=True)
     run_env = overrides.get("RETENTION_ENV") or env.get("RETENTION_ENV", "production")
     testing = bool(overrides.get("TESTING"))
     database_url = overrides.get("DATABASE_URL") or env.get("DATABASE_URL") or f"sqlite:///{instance / 'retention.db'}"
