@@ -12,7 +12,8 @@ from .batch import LetterRenderError, write_batch
 from .l10n import format_letter_date, format_money, page_label, to_digits
 from .layouts import LAYOUTS, Layout, get_layout
 from .model import Address, BatchEntry, LetterContent
-from .render import compose, render_letter
+from .qr import QrTooLong
+from .render import LetterTooLong, compose, render_letter
 
 __all__ = [
     "Address",
@@ -21,6 +22,8 @@ __all__ = [
     "Layout",
     "LetterContent",
     "LetterRenderError",
+    "LetterTooLong",
+    "QrTooLong",
     "compose",
     "format_letter_date",
     "format_money",

@@ -33,6 +33,8 @@ def write_batch(
     total: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     on_letter: Callable[[int, BatchEntry], None] | None = None,
+    on_error: Callable[[int, Exception], None] | None = None,
+    max_pages: int | None = None,
 ) -> list[BatchEntry]:
     """Write all letters into one PDF at ``path`` and return where each one landed.
 
@@ -40,6 +42,11 @@ def write_batch(
     starts on a front side. ``progress(done, total)`` is called after each letter (``total`` is
     taken from ``len(letters)`` when not given, and is 0 if unknown). ``on_letter(index, entry)``
     is called as soon as a letter is in the file, e.g. to append a manifest row.
+
+    A letter that cannot be laid out (any error while composing it, e.g. over ``max_pages`` or a QR
+    link too long for a code) is left out of the file and reported to ``on_error(index, exc)``; the
+    batch goes on. Without ``on_error`` it stops the batch (LetterRenderError). Layout happens before
+    anything is drawn, so a letter left out leaves nothing behind in the file.
     """
     if total is None:
         try:
@@ -56,7 +63,13 @@ def write_batch(
         for index, content in enumerate(letters):
             first_page = pdf.page_count + 1
             try:
-                composed = compose(content)
+                composed = compose(content, max_pages)
+            except Exception as exc:
+                if on_error is None:
+                    raise LetterRenderError(index, exc) from exc
+                on_error(index, exc)
+                continue
+            try:
                 count = draw(canvas, composed)
             except Exception as exc:
                 raise LetterRenderError(index, exc) from exc

@@ -6,6 +6,11 @@ from functools import lru_cache
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
+from qrcode.exceptions import DataOverflowError
+
+
+class QrTooLong(ValueError):
+    """The link is longer than the largest QR code holds (at the error correction used)."""
 
 
 @lru_cache(maxsize=256)
@@ -15,7 +20,11 @@ def qr_matrix(data: str) -> tuple[tuple[bool, ...], ...]:
     # every letter's link is different; any mask is valid to a reader, and print is high-contrast.
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=0)
     code.add_data(data)
-    code.make(fit=True)
+    try:
+        code.make(fit=True)
+    except (DataOverflowError, ValueError) as exc:
+        raise QrTooLong(f"the QR link of {len(data.encode('utf-8')):,} bytes is longer than a QR code holds") \
+            from exc
     return tuple(tuple(bool(v) for v in row) for row in code.get_matrix())
 
 

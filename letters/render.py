@@ -19,6 +19,7 @@ from .l10n import format_letter_date, is_rtl, page_label
 from .layouts import Layout, get_layout
 from .model import LetterContent
 from .pdfstream import StreamingPdf
+from . import qr as _qr
 from .qr import draw_qr
 from .textlayout import Line, TextStyle, single_line, wrap_text
 from .typefaces import FontStack, base_language, handwriting_stack, register_fonts, stack_for_language
@@ -37,6 +38,14 @@ SIGNATURE_SPACE_MM = 14.0     # room for the signature, drawn or written by hand
 QR_SIZE_MM = 22.0
 QR_URL_SIZE = 6.5
 QR_URL_MAX_WIDTH_MM = 60.0
+
+
+class LetterTooLong(ValueError):
+    """The letter would run over its page limit (layout stops there, it does not lay out the rest)."""
+
+    def __init__(self, max_pages: int):
+        super().__init__(f"the letter runs over {max_pages} pages")
+        self.max_pages = max_pages
 
 
 @dataclass(slots=True)
@@ -85,14 +94,17 @@ class _Cursor:
 
     def new_page(self) -> None:
         """Continue on a fresh page, at its top margin."""
+        if self.c.max_pages is not None and len(self.c.pages) >= self.c.max_pages:
+            raise LetterTooLong(self.c.max_pages)
         self.c.pages.append(_Page())
         self.top = self.c.layout.margin_top * mm
 
 
 class _Composer:
-    def __init__(self, content: LetterContent):
+    def __init__(self, content: LetterContent, max_pages: int | None = None):
         register_fonts()
         self.content = content
+        self.max_pages = max_pages
         self.layout = get_layout(content.paper)
         self.rtl = is_rtl(content.language)
         lang = base_language(content.language)
@@ -274,6 +286,7 @@ class _Composer:
         url_lines: list[Line] = []
         url_style = TextStyle(self.body_stack, QR_URL_SIZE, QR_URL_SIZE * 1.25)
         if c.qr_url:
+            _qr.qr_matrix(c.qr_url)   # a link too long for a code fails here, before anything is drawn
             url_lines = wrap_text(c.qr_url, url_style, QR_URL_MAX_WIDTH_MM * mm, rtl=False)
             qr_h = QR_SIZE_MM * mm + 1.5 * mm + len(url_lines) * url_style.leading
         if not items and not qr_h:
@@ -316,9 +329,10 @@ class _Composer:
                               {"footer": self.footer})
 
 
-def compose(content: LetterContent) -> ComposedLetter:
-    """Lay out a letter into pages without drawing it."""
-    return _Composer(content).compose()
+def compose(content: LetterContent, max_pages: int | None = None) -> ComposedLetter:
+    """Lay out a letter into pages without drawing it; LetterTooLong past ``max_pages``, QrTooLong for a
+    link no QR code holds."""
+    return _Composer(content, max_pages).compose()
 
 
 def _draw_marks(canvas, layout: Layout) -> None:
@@ -376,9 +390,9 @@ def draw(canvas, letter: ComposedLetter) -> int:
     return total
 
 
-def render_letter(content: LetterContent) -> bytes:
+def render_letter(content: LetterContent, max_pages: int | None = None) -> bytes:
     """Render one letter to PDF bytes (preview, reprint)."""
-    composed = compose(content)
+    composed = compose(content, max_pages)
     out = io.BytesIO()
     pdf = StreamingPdf(out, composed.layout.pagesize, title=content.reference or "Letter")
     draw(pdf.canvas, composed)

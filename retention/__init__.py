@@ -15,11 +15,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=cfg["INSTANCE_PATH"])
     app.config.update(cfg)
+    from retention import request_input
+
+    request_input.install(app)  # before any route: ids bounded, control characters refused
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
+    register_security(app)
     from retention.queue import init_queue
     from retention.ticker import init_ticker
 
@@ -86,6 +90,9 @@ def register_blueprints(app: Flask) -> None:
     from retention.staff import views as staff_views
 
     app.register_blueprint(staff_views.blueprint)
+    from retention.staff import admin as staff_admin
+
+    app.register_blueprint(staff_admin.blueprint)
     app.register_blueprint(customers_views.blueprint)
     app.register_blueprint(hooks_admin.blueprint)
     app.register_blueprint(calls_views.blueprint)
@@ -97,11 +104,16 @@ def register_blueprints(app: Flask) -> None:
         ("Letters", "letters.templates", ("marketing",)),
         ("Print batches", "letters.mail_room", ("print",)),
     ]
+    app.extensions["retention_nav"] += [("Staff", "staff_admin.staff_index", ("admin",)),
+                                        ("API tokens", "staff_admin.tokens_index", ("admin",))]
     app.register_blueprint(hooks_views.blueprint)
     csrf.exempt(hooks_views.blueprint)
     # flask-smorest's Api keeps per-app state (its spec), so each app gets its own.
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
+    from retention.request_input import document_converters
+
+    document_converters(api)
     for blp in (customers_api.blueprint, journeys_api.touchpoints, journeys_api.journeys,
                 journeys_api.enrollments, letters_api.templates, letters_api.letters, letters_api.batches):
         api.register_blueprint(blp)
@@ -116,10 +128,13 @@ def register_errorhandlers(app: Flask) -> None:
 
     def handle(error):
         code = getattr(error, "code", 500) or 500
+        # Keep the error's own headers (Allow on 405, Retry-After, WWW-Authenticate).
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"] \
+            if hasattr(error, "get_headers") else []
         if wants_json():
             return jsonify(code=code, status=getattr(error, "name", "Error"),
-                           message=getattr(error, "description", "")), code
-        return render_template("error.html", code=code, error=error), code
+                           message=getattr(error, "description", "")), code, headers
+        return render_template("error.html", code=code, error=error), code, headers
 
     for code in (400, 403, 404, 405, 409, 413, 429):
         app.register_error_handler(code, handle)
@@ -157,6 +172,14 @@ def register_template_helpers(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from retention.staff.models import StaffUser
+        # Only while the server-side session is live: sign-out and deactivation end copies of the cookie too.
+        from retention.staff.sessions import load_user_for_request
 
-        return db.session.get(StaffUser, int(user_id))
+        return load_user_for_request(user_id)
+
+
+def register_security(app: Flask) -> None:
+    """The client address behind trusted proxies, and the security headers of every answer."""
+    from retention.security import install
+
+    install(app)

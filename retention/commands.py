@@ -1,4 +1,4 @@
-"""Command-line commands: `flask --app wsgi users create`, `tokens create`, `seed`, `tick`, `serve`."""
+"""Command-line commands: `flask --app wsgi users ...`, `tokens ...`, `seed`, `tick`, `serve`, `letters`."""
 from __future__ import annotations
 
 import datetime as dt
@@ -40,17 +40,133 @@ def create_user(email, role, password, name, locale):
 @tokens.command("create")
 @click.argument("email")
 @click.option("--label", default="cli")
-def create_token(email, label):
+@click.option("--expires", "expires_text", default=None, help="ISO 8601 time with offset when it stops working")
+def create_token(email, label, expires_text):
     """Issue an API token for a staff user; the token alone is printed on stdout."""
     from retention.staff.models import StaffUser
-    from retention.staff.service import issue_token
+    from retention.staff.service import StaffError, issue_token
 
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None:
         raise click.UsageError(f"email: no staff user {email}")
-    token = issue_token(db.session, user, actor="cli", now=utcnow(), label=label)
+    try:
+        token = issue_token(db.session, user, actor="cli", now=utcnow(), label=label,
+                            expires_at=_parse_now(expires_text) if expires_text else None)
+    except StaffError as exc:
+        raise click.UsageError(str(exc)) from None
     db.session.commit()
     click.echo(token)
+
+
+def _staff_or_fail(email):
+    from retention.staff.service import StaffError, find_staff
+
+    try:
+        return find_staff(db.session, email)
+    except StaffError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _staff_change(change, done: str) -> None:
+    """Run one account or token change of the service; its error is a usage error (exit 2), nothing changed."""
+    from retention.staff.service import StaffError
+
+    try:
+        change()
+    except StaffError as exc:
+        db.session.rollback()
+        raise click.UsageError(str(exc)) from None
+    db.session.commit()
+    click.echo(done, err=True)
+
+
+@users.command("list")
+def list_users():
+    """Every staff account: email, role, active or not."""
+    from retention.staff.service import list_staff
+
+    for user in list_staff(db.session):
+        click.echo(f"{user.id}\t{user.email}\t{user.role}\t{'active' if user.active else 'deactivated'}")
+
+
+@users.command("deactivate")
+@click.argument("email")
+def deactivate_user(email):
+    """Stop a staff member signing in or using the API; their sessions end now."""
+    from retention.staff.service import deactivate
+
+    user = _staff_or_fail(email)
+    _staff_change(lambda: deactivate(db.session, user, actor="cli", now=utcnow()), f"deactivated {user.email}")
+
+
+@users.command("reactivate")
+@click.argument("email")
+def reactivate_user(email):
+    """Let a deactivated staff member sign in again."""
+    from retention.staff.service import reactivate
+
+    user = _staff_or_fail(email)
+    _staff_change(lambda: reactivate(db.session, user, actor="cli", now=utcnow()), f"reactivated {user.email}")
+
+
+@users.command("set-role")
+@click.argument("email")
+@click.argument("role")
+def set_role(email, role):
+    """Change a staff member's role (onboarding, marketing, print or admin); their sessions end."""
+    from retention.staff.service import change_role
+
+    user = _staff_or_fail(email)
+    _staff_change(lambda: change_role(db.session, user, role, actor="cli", now=utcnow()),
+                  f"{user.email} is now {role}")
+
+
+@users.command("reset-password")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def reset_password(email, password):
+    """Set a new password for a staff member; their sessions end."""
+    from retention.staff.service import reset_password as reset
+
+    user = _staff_or_fail(email)
+    _staff_change(lambda: reset(db.session, current_app.extensions["password_hasher"], user, password,
+                                actor="cli", now=utcnow()), f"new password set for {user.email}")
+
+
+@tokens.command("list")
+@click.option("--email", default=None, help="only this staff member's tokens")
+def list_tokens(email):
+    """API tokens: id, owner, label, state, created, last used, expiry."""
+    from retention.staff.service import list_tokens as listed
+
+    user_id = _staff_or_fail(email).id if email else None
+    now = utcnow()
+    for t in listed(db.session, user_id):
+        click.echo("\t".join([str(t.id), t.user.email, t.label, t.status(now), t.created_at.isoformat(),
+                              t.last_used_at.isoformat() if t.last_used_at else "never",
+                              t.expires_at.isoformat() if t.expires_at else "-"]))
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=click.IntRange(1, 2**31 - 1))
+def revoke_token(token_id):
+    """Stop a token working, now and for good."""
+    from retention.staff.service import revoke_token as revoke
+
+    _staff_change(lambda: revoke(db.session, token_id, actor="cli", now=utcnow()), f"revoked token {token_id}")
+
+
+@tokens.command("expire")
+@click.argument("token_id", type=click.IntRange(1, 2**31 - 1))
+@click.option("--at", "at_text", default=None, help="ISO 8601 time with offset (default: now)")
+def expire_token(token_id, at_text):
+    """Set when a token stops working (default: now)."""
+    from retention.staff.service import expire_token as expire
+
+    now = utcnow()
+    at = _parse_now(at_text) if at_text else now
+    _staff_change(lambda: expire(db.session, token_id, at=at, actor="cli", now=now),
+                  f"token {token_id} expires {at.isoformat()}")
 
 
 def _parse_now(value: str | None) -> dt.datetime:
@@ -99,6 +215,9 @@ def serve_command(host, port):
     start_ticker(app)
     click.echo(f" * Retention engine on http://{host}:{port}/  (sign in: admin@example.com / demo-password)",
                err=True)
+    if app.config.get("WEBHOOK_SECRET_GENERATED"):
+        click.echo(f" * Development webhook secret (instance/webhook_secret): {app.config['WEBHOOK_SECRETS'][0]}\n"
+                   f"   try it: flask --app wsgi events send-sample", err=True)
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, use_reloader=False)
@@ -111,6 +230,60 @@ def process_events_command():
     from jobs.events import process_events
 
     click.echo(f"processed {process_events()}")
+
+
+events_cli = AppGroup("events", help="Inbound events.")
+
+
+@events_cli.command("send-sample")
+@click.option("--type", "types", multiple=True, metavar="TYPE",
+              help="only this event type (repeatable); default: one of each type")
+@click.option("--url", default=lambda: "http://{}:{}/hooks/events".format(
+    os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")), show_default="the local `make run`",
+    help="the hook to post to")
+@click.option("--in-process", is_flag=True, help="post through this app directly, no server needed")
+def send_sample_command(types, url, in_process):
+    """Sign and send a sample event of each type (docs/events.md), as the shop, CRM and helpdesk do."""
+    import json
+    import time
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    from retention.hooks.contract import sample_events
+    from retention.hooks.schemas import EVENT_TYPES
+    from retention.hooks.signatures import SECRETS_SETTING, sign
+
+    unknown = [t for t in types if t not in EVENT_TYPES]
+    if unknown:
+        raise click.BadParameter(f"{unknown[0]!r} is not one of {', '.join(EVENT_TYPES)}", param_hint="--type")
+    secrets = current_app.config["WEBHOOK_SECRETS"]
+    if not secrets:
+        raise click.UsageError(f"{SECRETS_SETTING} is not set: there is no secret to sign with")
+    client = current_app.test_client() if in_process else None
+    refused = 0
+    for body in sample_events(utcnow(), types or EVENT_TYPES):
+        raw = json.dumps(body).encode()
+        msg_id, timestamp = f"sample_{uuid.uuid4().hex}", int(time.time())
+        headers = {"content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+                   "webhook-signature": sign(secrets[0], msg_id, timestamp, raw)}
+        if client is not None:
+            answer = client.post("/hooks/events", data=raw, headers=headers)
+            status, text = answer.status_code, answer.get_data(as_text=True)
+        else:
+            request = urllib.request.Request(url, data=raw, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (a URL the user gave)
+                    status, text = answer.status, answer.read().decode("utf-8", "replace")
+            except urllib.error.HTTPError as exc:
+                status, text = exc.code, exc.read().decode("utf-8", "replace")
+            except (urllib.error.URLError, OSError) as exc:
+                raise click.ClickException(f"--url: cannot reach {url} ({getattr(exc, 'reason', exc)}); "
+                                           "start the app with `make run`, or use --in-process") from None
+        refused += status >= 300
+        click.echo(f"{body['type']:<20} {status} {text.strip()}")
+    if refused:
+        raise click.ClickException(f"{refused} sample event(s) refused")
 
 
 letters_cli = AppGroup("letters", help="Letters and print batches.")
@@ -166,3 +339,4 @@ def register(app) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(process_events_command)
     app.cli.add_command(letters_cli)
+    app.cli.add_command(events_cli)

@@ -1,6 +1,7 @@
 """Settings read from the environment, in one place."""
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -20,6 +21,31 @@ def _development_secret(instance: Path) -> str:
         instance.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def _development_webhook_secret(instance: Path) -> str:
+    """A webhook secret kept under instance/ so `make run` accepts signed events from the first minute."""
+    from retention.hooks.signatures import new_secret
+
+    path = instance / "webhook_secret"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(new_secret())
+    return path.read_text().strip()
+
+
+def _webhook_secrets(config: dict, generated: bool) -> None:
+    """Refuse to start on a malformed or short secret; warn loudly when none is set."""
+    from retention.hooks.signatures import SECRETS_SETTING, check_secrets
+
+    configured = config["WEBHOOK_SECRETS"]
+    if isinstance(configured, str):
+        configured = configured.split()
+    config["WEBHOOK_SECRETS"] = check_secrets(configured)
+    config["WEBHOOK_SECRET_GENERATED"] = generated and bool(config["WEBHOOK_SECRETS"])
+    if not config["WEBHOOK_SECRETS"]:
+        logging.getLogger(__name__).warning(
+            "%s is not set: every event sent to POST /hooks/events will be refused with 401.", SECRETS_SETTING)
 
 
 def from_environment(overrides: dict | None = None) -> dict:
@@ -47,6 +73,12 @@ def from_environment(overrides: dict | None = None) -> dict:
                 "(set RETENTION_ENV=development for a local run)."
             )
 
+    webhook_secrets = env.get("RETENTION_WEBHOOK_SECRETS", "").split()
+    webhook_secret_generated = False
+    if not webhook_secrets and run_env == DEVELOPMENT and not testing and "WEBHOOK_SECRETS" not in overrides:
+        webhook_secrets = [_development_webhook_secret(instance)]
+        webhook_secret_generated = True
+
     config = {
         "RETENTION_ENV": run_env,
         "INSTANCE_PATH": str(instance),
@@ -58,7 +90,7 @@ def from_environment(overrides: dict | None = None) -> dict:
         # The embedded queue runs jobs on a thread of the web process; tests drain it by hand.
         "EMBEDDED_WORKER_THREAD": not testing,
         "TICK_SECONDS": int(env.get("RETENTION_TICK_SECONDS", "60")),
-        "WEBHOOK_SECRETS": env.get("RETENTION_WEBHOOK_SECRETS", "").split(),
+        "WEBHOOK_SECRETS": webhook_secrets,
         "WEBHOOK_TOLERANCE_SECONDS": 300,
         "WEBHOOK_MAX_BYTES": 256 * 1024,
         "SMTP_URL": env.get("SMTP_URL") or None,
@@ -70,6 +102,12 @@ def from_environment(overrides: dict | None = None) -> dict:
         "EVENT_MAX_ATTEMPTS": 8,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_WINDOW_SECONDS": 15 * 60,
+        # Failures counted per (account, address) use LOGIN_MAX_FAILURES; one address across all accounts this:
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("RETENTION_LOGIN_MAX_FAILURES_PER_ADDRESS", "30")),
+        # How many proxies in front of the app set X-Forwarded-For/-Proto (0: use the socket's address).
+        "TRUSTED_PROXIES": int(env.get("RETENTION_TRUSTED_PROXIES", "0")),
+        # A staff session ends after this long without a request (default: a working day, 10 hours).
+        "SESSION_IDLE_SECONDS": int(float(env.get("RETENTION_SESSION_IDLE_HOURS", "10")) * 3600),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": run_env != DEVELOPMENT and not testing,
@@ -86,7 +124,14 @@ def from_environment(overrides: dict | None = None) -> dict:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "COMPANY_NAME": env.get("RETENTION_COMPANY_NAME", "Demo Shop"),
+        # Letter templates (retention/letters_admin/sandbox.py): enforced in preview, save and print batches.
+        "LETTER_MAX_TEMPLATE_CHARS": int(env.get("RETENTION_LETTER_MAX_TEMPLATE_CHARS", "20000")),
+        "LETTER_MAX_OUTPUT_CHARS": int(env.get("RETENTION_LETTER_MAX_OUTPUT_CHARS", "100000")),
+        "LETTER_MAX_PAGES": int(env.get("RETENTION_LETTER_MAX_PAGES", "10")),
+        "LETTER_MAX_LOOP_STEPS": int(env.get("RETENTION_LETTER_MAX_LOOP_STEPS", "10000")),
+        "LETTER_MAX_RENDER_SECONDS": float(env.get("RETENTION_LETTER_MAX_RENDER_SECONDS", "2")),
     }
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = database_url
+    _webhook_secrets(config, generated=webhook_secret_generated)
     return config

@@ -2,7 +2,7 @@
 from retention.audit.models import AuditEntry  # noqa: F401
 from retention.customers.models import Customer, Sale  # noqa: F401
 from retention.hooks.models import InboundEvent  # noqa: F401
-from retention.staff.models import ApiToken, LoginAttempt, StaffUser  # noqa: F401
+from retention.staff.models import ApiToken, LoginThrottle, StaffSession, StaffUser  # noqa: F401
 from retention.calls.models import CallAttempt  # noqa: F401
 from retention.journeys.models import Enrollment, Journey, JourneyStep, RoundRobin, Touchpoint  # noqa: F401
 from retention.letters_admin.models import Letter, LetterTemplate, PrintBatch  # noqa: F401

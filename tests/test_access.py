@@ -8,10 +8,6 @@ from retention.extensions import db
 from tests.conftest import make_app
 from tests.factories import PASSWORD, staff
 
-PAGES = {  # path -> roles allowed (admin always allowed)
-    "/customers/": {"onboarding", "marketing", "print"},
-    "/admin/events/": set(),
-}
 
 
 def test_sign_in_and_out(app, client, auth):
@@ -66,22 +62,6 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch):
         make_app(RETENTION_ENV="production", TESTING=False)
 
 
-@pytest.mark.parametrize("role", ["onboarding", "marketing", "print", "admin"])
-def test_each_role_sees_only_its_pages(app, client, auth, role):
-    staff(app, f"{role}@example.com", role)
-    auth.login(f"{role}@example.com")
-    for path, allowed in PAGES.items():
-        code = client.get(path).status_code
-        expected = 200 if role == "admin" or role in allowed else 403
-        assert code == expected, (path, role, code)
-
-
-def test_pages_send_anonymous_visitors_to_sign_in(client):
-    for path in PAGES:
-        response = client.get(path)
-        assert response.status_code == 302 and "/login" in response.headers["Location"]
-
-
 def test_api_requires_a_bearer_token(client):
     response = client.get("/api/v1/customers/")
     assert response.status_code == 401
@@ -104,3 +84,156 @@ def test_openapi_document_lists_the_customer_routes(client):
     spec = client.get("/api/openapi.json").get_json()
     assert "/api/v1/customers/{customer_id}" in spec["paths"]
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The role table: every route (pages and API) x anonymous and every role, with the expected answer.
+# A route added without a row here fails test_every_route_is_in_the_role_table: add its row.
+# Ids in the URLs name nothing, so a permitted role gets 404 (or a validation answer) and changes nothing.
+
+ROLES = ("onboarding", "marketing", "print", "admin")
+WHO = ("anonymous",) + ROLES
+JOURNEY_BODY = {"steps": [{"key": "a", "day_offset": 1, "kind": "call"}], "choice": "keep"}
+
+
+def page(allowed, ok=200):
+    """A staff page: anonymous -> sign-in (302), a role outside `allowed` (admin is always in) -> 403."""
+    return {"anonymous": 302, **{r: ok if r == "admin" or r in allowed else 403 for r in ROLES}}
+
+
+def api(allowed, ok=200):
+    """An API route: no token -> 401, a role outside `allowed` -> 403."""
+    return {"anonymous": 401, **{r: ok if r == "admin" or r in allowed else 403 for r in ROLES}}
+
+
+def everyone(code):
+    return {who: code for who in WHO}
+
+
+ONB, MKT, PRT = {"onboarding"}, {"marketing"}, {"print"}
+# (method, rule) -> (url, request body (form for pages, JSON for the API), expected answer per role)
+ROLE_TABLE = {
+    ("GET", "/"): ("/", None, everyone(302)),
+    ("GET", "/login"): ("/login", None, everyone(200)),
+    ("POST", "/login"): ("/login", {"email": "nobody@example.com", "password": "x"}, everyone(401)),
+    ("POST", "/logout"): ("/logout", {}, everyone(302)),
+    ("GET", "/static/<path:filename>"): ("/static/app.css", None, everyone(200)),
+    ("POST", "/hooks/events"): ("/hooks/events", None, everyone(401)),  # unsigned
+    ("GET", "/api/openapi.json"): ("/api/openapi.json", None, everyone(200)),
+    # Customers
+    ("GET", "/customers/"): ("/customers/", None, page(ONB | MKT | PRT)),
+    ("GET", "/customers/<external_id:external_id>"): ("/customers/NOPE/x", None, page(ONB | MKT | PRT, 404)),
+    ("GET", "/api/v1/customers/"): ("/api/v1/customers/", None, api(ONB | MKT | PRT)),
+    ("GET", "/api/v1/customers/<external_id:customer_id>"): ("/api/v1/customers/NOPE", None,
+                                                             api(ONB | MKT | PRT, 404)),
+    ("GET", "/api/v1/customers/<external_id:customer_id>/touchpoints"): (
+        "/api/v1/customers/NOPE/touchpoints", None, api(ONB | MKT, 404)),
+    # Calls
+    ("GET", "/calls/"): ("/calls/", None, page(ONB)),
+    ("POST", "/calls/<int:touchpoint_id>/outcome"): ("/calls/999/outcome", {"outcome": "reached"}, page(ONB, 303)),
+    ("POST", "/calls/<int:touchpoint_id>/snooze"): ("/calls/999/snooze", {"hours": "2"}, page(ONB, 303)),
+    ("POST", "/calls/<int:touchpoint_id>/reschedule"): ("/calls/999/reschedule", {"due_at": "2031-01-01T10:00"},
+                                                        page(ONB, 303)),
+    ("POST", "/calls/reassign"): ("/calls/reassign", {"touchpoint_id": "999", "owner_id": "999"}, page(ONB, 303)),
+    ("GET", "/api/v1/touchpoints/"): ("/api/v1/touchpoints/", None, api(ONB | MKT)),
+    ("POST", "/api/v1/touchpoints/<int:touchpoint_id>/outcome"): ("/api/v1/touchpoints/999/outcome",
+                                                                  {"outcome": "reached"}, api(ONB, 404)),
+    # Journeys
+    ("GET", "/journeys/"): ("/journeys/", None, page(set())),
+    ("GET", "/journeys/<key>/edit"): ("/journeys/nope/edit", None, page(set(), 404)),
+    ("POST", "/journeys/<key>/edit"): ("/journeys/nope/edit", {}, page(set(), 404)),
+    ("POST", "/enrollments/<int:enrollment_id>/<action>"): ("/enrollments/999/pause", {}, page(ONB, 404)),
+    ("POST", "/touchpoints/<int:touchpoint_id>/skip"): ("/touchpoints/999/skip", {}, page(ONB, 404)),
+    ("GET", "/reports/work"): ("/reports/work", None, page(ONB | MKT)),
+    ("POST", "/api/v1/enrollments/<int:enrollment_id>/<any(pause, resume):action>"): (
+        "/api/v1/enrollments/999/pause", None, api(ONB, 404)),
+    ("GET", "/api/v1/journeys/"): ("/api/v1/journeys/", None, api(ONB | MKT)),
+    ("GET", "/api/v1/journeys/<key>"): ("/api/v1/journeys/nope", None, api(ONB | MKT, 404)),
+    ("PUT", "/api/v1/journeys/<key>"): ("/api/v1/journeys/nope", JOURNEY_BODY, api(set(), 404)),
+    ("GET", "/api/v1/journeys/<key>/impact"): ("/api/v1/journeys/nope/impact", None, api(set(), 404)),
+    ("POST", "/api/v1/journeys/<key>/impact"): ("/api/v1/journeys/nope/impact", {"steps": JOURNEY_BODY["steps"]},
+                                                api(set(), 404)),
+    # Letters and the mail room
+    ("GET", "/letters/"): ("/letters/", None, page(PRT)),
+    ("GET", "/letters/<int:letter_id>.pdf"): ("/letters/999.pdf", None, page(PRT | MKT | ONB, 404)),
+    ("POST", "/letters/<int:letter_id>/returned"): ("/letters/999/returned", {}, page(PRT, 404)),
+    ("POST", "/letters/batches"): ("/letters/batches", {"status": "nope"}, page(PRT, 303)),  # refused, shown
+    ("GET", "/letters/batches/<int:batch_id>"): ("/letters/batches/999", None, page(PRT, 404)),
+    ("GET", "/letters/batches/<int:batch_id>/status"): ("/letters/batches/999/status", None, page(PRT, 404)),
+    ("GET", "/letters/batches/<int:batch_id>/<any(pdf, manifest):kind>"): ("/letters/batches/999/pdf", None,
+                                                                          page(PRT, 404)),
+    ("POST", "/letters/batches/<int:batch_id>/<any(printed, mailed, rebuild):action>"): (
+        "/letters/batches/999/printed", {}, page(PRT, 404)),
+    ("GET", "/letters/templates/"): ("/letters/templates/", None, page(MKT)),
+    ("GET", "/letters/templates/<key>/<language>"): ("/letters/templates/nope/xx", None, page(MKT, 404)),
+    ("POST", "/letters/templates/<key>/<language>"): ("/letters/templates/nope/xx", {}, page(MKT, 404)),
+    ("POST", "/letters/templates/<key>/<language>/preview"): ("/letters/templates/nope/xx/preview", {},
+                                                              page(MKT, 422)),
+    ("GET", "/api/v1/letter-templates/"): ("/api/v1/letter-templates/", None, api(MKT)),
+    ("GET", "/api/v1/letter-templates/<key>/<language>"): ("/api/v1/letter-templates/nope/xx", None,
+                                                           api(MKT, 404)),
+    ("PUT", "/api/v1/letter-templates/<key>/<language>"): ("/api/v1/letter-templates/nope/xx", {}, api(MKT, 422)),
+    ("GET", "/api/v1/letters/"): ("/api/v1/letters/", None, api(PRT | MKT)),
+    ("GET", "/api/v1/letters/<int:letter_id>/pdf"): ("/api/v1/letters/999/pdf", None, api(PRT | MKT, 404)),
+    ("POST", "/api/v1/print-batches/"): ("/api/v1/print-batches/", {"status": "nope"}, api(PRT, 422)),
+    ("GET", "/api/v1/print-batches/<int:batch_id>"): ("/api/v1/print-batches/999", None, api(PRT, 404)),
+    ("GET", "/api/v1/print-batches/<int:batch_id>/<any(pdf, manifest):kind>"): (
+        "/api/v1/print-batches/999/pdf", None, api(PRT, 404)),
+    ("POST", "/api/v1/print-batches/<int:batch_id>/<any(printed, mailed, rebuild):action>"): (
+        "/api/v1/print-batches/999/printed", None, api(PRT, 404)),
+    # Admin
+    ("GET", "/admin/events/"): ("/admin/events/", None, page(set())),
+    ("POST", "/admin/events/<int:event_id>/replay"): ("/admin/events/999/replay", {}, page(set(), 404)),
+    ("GET", "/admin/staff/"): ("/admin/staff/", None, page(set())),
+    ("POST", "/admin/staff/<int:user_id>/deactivate"): ("/admin/staff/999/deactivate", {}, page(set(), 404)),
+    ("POST", "/admin/staff/<int:user_id>/reactivate"): ("/admin/staff/999/reactivate", {}, page(set(), 404)),
+    ("POST", "/admin/staff/<int:user_id>/role"): ("/admin/staff/999/role", {"role": "print"}, page(set(), 404)),
+    ("POST", "/admin/staff/<int:user_id>/password"): ("/admin/staff/999/password", {"password": "x" * 20},
+                                                      page(set(), 404)),
+    ("GET", "/admin/tokens/"): ("/admin/tokens/", None, page(set())),
+    ("POST", "/admin/tokens/"): ("/admin/tokens/", {"user_id": "999"}, page(set(), 422)),
+    ("POST", "/admin/tokens/<int:token_id>/revoke"): ("/admin/tokens/999/revoke", {}, page(set(), 404)),
+    ("POST", "/admin/tokens/<int:token_id>/expire"): ("/admin/tokens/999/expire", {}, page(set(), 404)),
+}
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield method, rule.rule
+
+
+def test_every_route_is_in_the_role_table(app):
+    missing = sorted(set(_routes(app)) - set(ROLE_TABLE))
+    assert not missing, f"routes without a row in ROLE_TABLE (tests/test_access.py): {missing}"
+    stale = sorted(set(ROLE_TABLE) - set(_routes(app)))
+    assert not stale, f"rows for routes that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_role_table(app, client, auth, who):
+    """Walk every route as `who` and compare each answer with the table."""
+    from tests.factories import token_for
+
+    bearer = {}
+    if who != "anonymous":
+        user = staff(app, f"{who}@example.com", who)
+        bearer = {"Authorization": f"Bearer {token_for(app, user)}"}
+        auth.login(f"{who}@example.com")
+        token = auth.csrf(client.get("/", follow_redirects=True).request.path)
+    else:
+        token = auth.csrf("/login")
+    wrong = []
+    for (method, rule), (url, body, expected) in ROLE_TABLE.items():
+        if url.startswith("/api/v1/"):
+            response = client.open(url, method=method, headers=bearer, json=body)
+        elif method == "POST" and body is not None:
+            response = client.open(url, method=method, data={**body, "csrf_token": token})
+        else:
+            response = client.open(url, method=method)
+        if response.status_code != expected[who]:
+            wrong.append(f"{method} {url}: {response.status_code}, expected {expected[who]}")
+        if (method, rule) == ("POST", "/logout") and who != "anonymous":
+            auth.login(f"{who}@example.com")  # signed out by the row above: sign in again
+            token = auth.csrf(client.get("/", follow_redirects=True).request.path)
+    assert not wrong, "\n".join(wrong)

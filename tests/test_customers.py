@@ -1,6 +1,8 @@
 """The customer list, the customer page with its timeline, and the customers API."""
 from __future__ import annotations
 
+import pytest
+
 from tests.factories import customer, event, sale_completed, staff, token_for
 
 
@@ -56,3 +58,45 @@ def test_api_returns_customer_with_sales_and_404_when_unknown(app, client, signe
     listing = client.get("/api/v1/customers/?q=olivia", headers=headers).get_json()
     assert listing["total"] == 1
     assert client.get("/api/v1/customers/?page=0", headers=headers).status_code == 422
+
+
+def test_search_takes_percent_and_underscore_literally(app, client, auth, signer, queue):
+    for i, name in enumerate(["50% Off Outlet", "Anna_Maria Rossi", "Olivia Smith"]):
+        signer.post(client, sale_completed(f"S{i}", cust=customer(f"C{i}", name=name, email=f"c{i}@example.net")))
+    queue.drain()
+    token = token_for(app, staff(app, "sara@example.com", "onboarding"))
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def names(q):
+        body = client.get("/api/v1/customers/", query_string={"q": q}, headers=headers).get_json()
+        return sorted(item["name"] for item in body["items"])
+
+    assert names("%") == ["50% Off Outlet"]
+    assert names("_") == ["Anna_Maria Rossi"]
+    assert names("a_m") == ["Anna_Maria Rossi"]
+    assert names("o%i") == []  # no wildcard: "Olivia" does not match
+    assert names("%00") == []
+    assert names("\\") == []
+    auth.login("sara@example.com")
+    page = client.get("/customers/", query_string={"q": "%"}).get_data(as_text=True)
+    assert "50% Off Outlet" in page and "Olivia Smith" not in page
+
+
+@pytest.mark.parametrize("q", ["x" * 201, "ab\x00", "ab\x1b"])
+def test_a_search_that_cannot_be_run_is_refused_naming_q(app, client, auth, q):
+    token = token_for(app, staff(app, "sara@example.com", "onboarding"))
+    api = client.get("/api/v1/customers/", query_string={"q": q}, headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code in (400, 422) and "q" in api.get_data(as_text=True)
+    auth.login("sara@example.com")
+    page = client.get("/customers/", query_string={"q": q})
+    assert page.status_code == 400
+    assert "q" in page.get_data(as_text=True)
+
+
+def test_search_service_refuses_what_no_database_can_search(session):
+    from retention.customers import service
+
+    for bad in ("x" * 201, "a\x00b", "\udc80"):
+        with pytest.raises(service.InvalidSearch, match="^q: "):
+            service.search(session, bad, 1)
+    assert service.search(session, "  " + "x" * 200 + "  ", 1) == ([], 0)

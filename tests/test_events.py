@@ -136,3 +136,78 @@ def test_two_workers_at_once_apply_each_event_once(app, client, signer):
     claimed = in_other_apps(2, lambda other: service.process_due(db.session, T0, 7))
     assert sum(claimed) == 60
     assert count(Sale) == 60
+
+
+# --- The event contract in the repository, and sample events for a newcomer (issue 7: D21) ---
+
+
+def test_docs_events_md_is_written_from_the_schemas_and_up_to_date():
+    from retention.hooks.contract import DOC_PATH, render_markdown
+    from retention.hooks.schemas import EVENT_TYPES
+
+    written = DOC_PATH.read_text(encoding="utf-8")
+    assert written == render_markdown(), "docs/events.md is stale: run python -m retention.hooks.contract"
+    for event_type in EVENT_TYPES:
+        assert f"### `{event_type}`" in written
+    assert "from 2000-01-01 up to 2100-01-01" in written  # the accepted range of dates is part of the contract
+
+
+def test_every_sample_event_is_valid_by_the_contract():
+    from retention.hooks.contract import sample_events
+    from retention.hooks.schemas import EVENT_TYPES, load_event
+
+    samples = sample_events(T0)
+    assert [s["type"] for s in samples] == list(EVENT_TYPES)
+    for sample in samples:
+        load_event(sample)
+
+
+def _serve(app):
+    """The app behind a real HTTP server on a free port, in a thread; returns (url, server)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/hooks/events", server
+
+
+def test_send_sample_signs_and_posts_one_event_of_each_type_over_http(app, queue):
+    from retention.hooks.schemas import EVENT_TYPES
+
+    url, server = _serve(app)
+    try:
+        result = app.test_cli_runner().invoke(args=["events", "send-sample", "--url", url])
+    finally:
+        server.shutdown()
+    assert result.exit_code == 0, result.output
+    assert result.output.count(" 202 ") == len(EVENT_TYPES)
+    queue.drain()
+    db.session.expire_all()
+    rows = db.session.scalars(select(InboundEvent).order_by(InboundEvent.id)).all()
+    assert [r.type for r in rows] == list(EVENT_TYPES)
+    assert {(r.status, r.last_error) for r in rows} == {("processed", None)}
+    assert db.session.scalar(select(Sale)).external_id == "SAMPLE-S1"
+
+
+def test_send_sample_of_one_type_in_process(app, queue):
+    result = app.test_cli_runner().invoke(args=["events", "send-sample", "--type", "customer.upserted",
+                                                "--in-process"])
+    assert result.exit_code == 0, result.output
+    assert "customer.upserted" in result.output and " 202 " in result.output
+    assert count(InboundEvent) == 1
+    queue.drain()
+    assert db.session.scalar(select(Customer)).external_id == "SAMPLE-C1"
+
+
+def test_send_sample_explains_what_is_wrong(app):
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["events", "send-sample", "--type", "sale.exploded", "--in-process"])
+    assert unknown.exit_code != 0 and "--type" in unknown.output
+    nobody = runner.invoke(args=["events", "send-sample", "--url", "http://127.0.0.1:9/hooks/events"])
+    assert nobody.exit_code != 0 and "--url" in nobody.output and "make run" in nobody.output
+    app.config["WEBHOOK_SECRETS"] = []
+    unsigned = runner.invoke(args=["events", "send-sample", "--in-process"])
+    assert unsigned.exit_code != 0 and "RETENTION_WEBHOOK_SECRETS" in unsigned.output
+    assert count(InboundEvent) == 0

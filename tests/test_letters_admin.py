@@ -182,7 +182,7 @@ def test_batch_of_a_few_hundred_letters_manifest_matches_the_pdf(app, client, si
                                 company=service.company_from(app.config), today=NOW.date(), now=NOW,
                                 progress=lambda done, total: seen.append((done, total)))
     assert built.done == 240 and seen[-1] == (240, 240)
-    rows = list(csv.DictReader(open(built.manifest_path, encoding="utf-8")))
+    rows = list(csv.DictReader(open(built.manifest_path, encoding="utf-8-sig")))
     assert len(rows) == 240
     # mailing order: by country, then postal code
     keys = [(r["country"], r["postal_code"]) for r in rows]
@@ -224,7 +224,7 @@ def test_batch_api_builds_and_serves_pdf_and_manifest(app, client, signer, lette
     welcome_letter_for(client, signer, us_customer())
     headers = {"Authorization": f"Bearer {token_for(app, staff(app, 'post@example.com', 'print'))}"}
     none = client.post("/api/v1/print-batches/", json={"country": "FR"}, headers=headers)
-    assert none.status_code == 422 and "no queued letter" in none.get_json()["message"]
+    assert none.status_code == 409 and "no queued letter" in none.get_json()["message"]
     created = client.post("/api/v1/print-batches/", json={"duplex": True}, headers=headers)
     assert created.status_code == 202
     batch_id = created.get_json()["id"]

@@ -21,7 +21,35 @@ CALLABLE = (SCHEDULED, OPEN)
 
 
 class CallError(ValueError):
-    """A call action that cannot be done; the message names the field."""
+    """A call action that cannot be done (422); the message names the field."""
+
+
+class CallNotFound(CallError):
+    """No call with this id (404)."""
+
+
+class CallConflict(CallError):
+    """The call is not waiting for this action, e.g. it is already done (409)."""
+
+
+# A time a person sets for a call: now (a few minutes' slack for a slow form) up to about a year ahead.
+PAST_TOLERANCE = dt.timedelta(minutes=5)
+MAX_AHEAD = dt.timedelta(days=366)
+MAX_REASSIGN = 500
+
+
+def check_call_time(field: str, when: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """A call-back or reschedule time with its zone, from now to a year ahead, in UTC; CallError otherwise."""
+    latest = now + MAX_AHEAD
+    if when is None or when.tzinfo is None or when.utcoffset() is None:
+        raise CallError(f"{field}: a date and time with its time zone is required")
+    try:
+        when = when.astimezone(dt.timezone.utc)
+    except (OverflowError, ValueError):
+        when = None
+    if when is None or not now - PAST_TOLERANCE <= when <= latest:
+        raise CallError(f"{field}: must be between now and {latest:%Y-%m-%d} (at most a year ahead)")
+    return when
 
 
 @dataclass
@@ -93,11 +121,11 @@ def cards_for(session: Session, touchpoints: list[Touchpoint], now: dt.datetime)
 
 
 def _callable(session: Session, touchpoint_id: int) -> Touchpoint:
-    tp = session.get(Touchpoint, touchpoint_id)
+    tp = session.get(Touchpoint, touchpoint_id) if 0 < touchpoint_id < 2**31 else None
     if tp is None or tp.kind != "call":
-        raise CallError("touchpoint: no call with this id")
+        raise CallNotFound("touchpoint: no call with this id")
     if tp.status not in CALLABLE:
-        raise CallError(f"touchpoint: this call is {tp.status}, not waiting for an outcome")
+        raise CallConflict(f"touchpoint: this call is {tp.status}, not waiting for an outcome")
     return tp
 
 
@@ -116,18 +144,19 @@ def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outco
     MAX_CALL_ATTEMPTS; then done, and a customer never reached who never answered a survey is flagged
     silent. wrong number: done. call back: due again at the time the customer gave.
     """
+    tp = _callable(session, touchpoint_id)  # an unknown call is 404 whatever was sent
     if outcome not in OUTCOMES:
         raise CallError(f"outcome: must be one of {', '.join(OUTCOMES)}")
     if sentiment is not None and sentiment not in SENTIMENTS:
         raise CallError(f"sentiment: must be one of {', '.join(SENTIMENTS)}")
     if outcome == "call_back":
-        if call_back_at is None or call_back_at.tzinfo is None:
-            raise CallError("call_back_at: a time with its time zone is required for a call back")
-        if call_back_at <= now:
-            raise CallError("call_back_at: must be in the future")
+        call_back_at = check_call_time("call_back_at", call_back_at, now)
+    else:
+        call_back_at = None  # a time is only kept for a call back
+    if not isinstance(notes, str):
+        raise CallError("notes: must be text")
     if len(notes) > 5000:
         raise CallError("notes: at most 5000 characters")
-    tp = _callable(session, touchpoint_id)
     customer = tp.customer
     session.add(CallAttempt(touchpoint_id=tp.id, customer_id=customer.id, staff_id=staff.id, at=now,
                             outcome=outcome, sentiment=sentiment, notes=notes, call_back_at=call_back_at))
@@ -142,6 +171,7 @@ def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outco
             retry = calendar.next_business_morning(now, window)
             tp.due_at = calendar.earliest_slot(retry, _windows(tp)) or retry
             tp.status, tp.reason = SCHEDULED, f"retry {tp.attempts + 1} of {MAX_CALL_ATTEMPTS} after {outcome}"
+            tp.held_at = None  # the retry time is the rule's, not a person's (the attempts keep it held)
         else:
             tp.status, tp.completed_at = DONE, now
             tp.reason = f"not reached after {MAX_CALL_ATTEMPTS} attempts"
@@ -150,6 +180,7 @@ def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outco
         tp.status, tp.completed_at, tp.reason = DONE, now, "wrong number: check the phone number"
     else:  # call_back
         tp.due_at, tp.status, tp.reason = call_back_at, SCHEDULED, "customer asked to be called back"
+        tp.held_at = now
     if tp.status == DONE:
         complete_if_finished(session, tp.enrollment, now)
     return tp
@@ -166,36 +197,35 @@ def _flag_if_silent(session: Session, customer: Customer, now: dt.datetime) -> N
 
 def snooze(session: Session, touchpoint_id: int, *, hours: int, now: dt.datetime) -> Touchpoint:
     """Put a call off for a few hours (to the next moment inside the windows)."""
-    if not 1 <= hours <= 24 * 14:
-        raise CallError("hours: between 1 and 336")
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24 * 14:
+        raise CallError("hours: a whole number between 1 and 336")
     tp = _callable(session, touchpoint_id)
     target = now + dt.timedelta(hours=hours)
     tp.due_at = calendar.earliest_slot(target, _windows(tp)) or target
-    tp.status, tp.reason = SCHEDULED, f"snoozed {hours} h"
+    tp.status, tp.reason, tp.held_at = SCHEDULED, f"snoozed {hours} h", now
     return tp
 
 
 def reschedule(session: Session, touchpoint_id: int, *, due_at: dt.datetime, now: dt.datetime) -> Touchpoint:
     """Move a call to a given time."""
-    if due_at.tzinfo is None:
-        raise CallError("due_at: give the time zone")
-    if due_at <= now:
-        raise CallError("due_at: must be in the future")
+    due_at = check_call_time("due_at", due_at, now)
     tp = _callable(session, touchpoint_id)
-    tp.due_at, tp.status, tp.reason = due_at.astimezone(dt.timezone.utc), SCHEDULED, "rescheduled"
+    tp.due_at, tp.status, tp.reason, tp.held_at = due_at, SCHEDULED, "rescheduled", now
     return tp
 
 
 def reassign(session: Session, touchpoint_ids: list[int], *, owner_id: int, move_customer: bool = True) -> int:
     """Give one or many calls (and by default their customers) to another onboarding person."""
-    owner = session.get(StaffUser, owner_id)
+    owner = session.get(StaffUser, owner_id) if isinstance(owner_id, int) and 0 < owner_id < 2**31 else None
     if owner is None or not owner.active or owner.role not in ("onboarding", "admin"):
         raise CallError("owner_id: not an active onboarding staff member")
     if not touchpoint_ids:
         raise CallError("touchpoint_ids: choose at least one call")
+    if len(touchpoint_ids) > MAX_REASSIGN:
+        raise CallError(f"touchpoint_ids: at most {MAX_REASSIGN} calls at once")
     changed = 0
     for tid in touchpoint_ids:
-        tp = session.get(Touchpoint, tid)
+        tp = session.get(Touchpoint, tid) if 0 < tid < 2**31 else None
         if tp is None or tp.kind != "call":
             raise CallError(f"touchpoint_ids: {tid} is not a call")
         if tp.status not in (SCHEDULED, OPEN, PAUSED_TP):
@@ -211,4 +241,4 @@ def reassign(session: Session, touchpoint_ids: list[int], *, owner_id: int, move
     return changed
 
 
-__all__ = ["CallError", "JourneyError", "log_outcome", "my_calls", "reassign", "reschedule", "snooze"]
+__all__ = ["CallConflict", "CallError", "CallNotFound", "JourneyError", "check_call_time", "log_outcome", "my_calls", "reassign", "reschedule", "snooze"]

@@ -12,7 +12,10 @@ from retention.calls import service
 from retention.calls.models import OUTCOMES, SENTIMENTS
 from retention.extensions import db
 from retention.journeys import calendar
+from retention.request_input import int_arg
+from retention.staff import policy
 from retention.staff.access import roles_required
+from retention.staff.redirects import safe_next
 from retention.staff.models import StaffUser
 from retention.types import utcnow
 
@@ -30,32 +33,37 @@ def my_calls():
     """Today's calls, overdue ones and the week ahead, each with its context card."""
     owner = current_user
     if current_user.role == "admin" and request.args.get("owner"):
-        owner = db.session.get(StaffUser, request.args.get("owner", type=int)) or abort(404)
+        owner = db.session.get(StaffUser, int_arg(request.args, "owner")) or abort(404)
     groups = service.my_calls(db.session, owner, utcnow())
     return render_template("calls/my_calls.html", groups=groups, owner=owner, outcomes=OUTCOMES,
                            sentiments=SENTIMENTS, staff=_onboarding_staff(),
                            zone=calendar._zone(owner.timezone or "UTC"))
 
 
-def _parse_local(text: str, zone: str) -> dt.datetime:
-    """A datetime-local form value read in the staff member's own zone."""
+def _parse_local(text: str, zone: str, field: str) -> dt.datetime:
+    """A datetime-local form value read in the staff member's own zone (its range is the service's rule)."""
+    text = (text or "").strip()
     try:
+        if not text.isascii() or len(text) > 40:
+            raise ValueError(text)
         value = dt.datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise service.CallError("when: not a date and time") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=calendar._zone(zone or "UTC"))
-    return value.astimezone(dt.timezone.utc)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=calendar._zone(zone or "UTC"))
+        return value.astimezone(dt.timezone.utc)
+    except (TypeError, ValueError, OverflowError):
+        raise service.CallError(f"{field}: not a date and time (e.g. 2026-03-04T10:30)") from None
 
 
 @blueprint.route("/<int:touchpoint_id>/outcome", methods=["POST"])
 @roles_required("onboarding")
 def log_outcome(touchpoint_id: int):
-    """Record what came of a call."""
+    """Record what came of a call (its owner, or an admin on the owner's behalf: staff/policy.py)."""
     now = utcnow()
     form = request.form
+    on_behalf_of = _check_call_action(touchpoint_id)
     try:
-        call_back_at = _parse_local(form["call_back_at"], current_user.timezone) if form.get("call_back_at") else None
+        call_back_at = (_parse_local(form["call_back_at"], current_user.timezone, "call_back_at")
+                        if form.get("call_back_at") else None)
         tp = service.log_outcome(db.session, touchpoint_id, staff=current_user, outcome=form.get("outcome", ""),
                                  now=now, notes=form.get("notes", "").strip(), sentiment=form.get("sentiment") or None,
                                  call_back_at=call_back_at)
@@ -64,10 +72,25 @@ def log_outcome(touchpoint_id: int):
         flash(str(exc))
         return redirect(url_for("calls.my_calls")), 303
     record(db.session, actor=actor_of(current_user), action="call.outcome", entity_type="touchpoint",
-           entity_id=tp.id, now=now, changes={"outcome": tp.outcome})
+           entity_id=tp.id, now=now, changes={"outcome": tp.outcome,
+                                              **({"on_behalf_of": on_behalf_of} if on_behalf_of else {})})
     db.session.commit()
     flash(f"Saved: {tp.outcome.replace('_', ' ')} for {tp.customer.name}.")
-    return redirect(request.form.get("next") or url_for("calls.my_calls"))
+    return redirect(safe_next(request.form.get("next"), url_for("calls.my_calls")))
+
+
+def _whole(text: str | None) -> int:
+    """A whole number from a form (ASCII digits), or 0 when it is not one (the service names the field)."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else 0
+
+
+def _check_call_action(touchpoint_id: int) -> str | None:
+    """403 unless the signed-in person may work this call; the owner's email when an admin acts for them."""
+    try:
+        return policy.check_call_action(db.session, current_user, touchpoint_id)
+    except policy.NotYourCall as exc:
+        abort(403, description=str(exc))
 
 
 def _apply(change) -> tuple:
@@ -86,7 +109,8 @@ def _apply(change) -> tuple:
 @roles_required("onboarding")
 def snooze(touchpoint_id: int):
     """Put a call off by a few hours."""
-    return _apply(lambda: service.snooze(db.session, touchpoint_id, hours=request.form.get("hours", type=int) or 0,
+    _check_call_action(touchpoint_id)
+    return _apply(lambda: service.snooze(db.session, touchpoint_id, hours=_whole(request.form.get("hours")),
                                          now=utcnow()))
 
 
@@ -94,8 +118,9 @@ def snooze(touchpoint_id: int):
 @roles_required("onboarding")
 def reschedule(touchpoint_id: int):
     """Move a call to a chosen time (in the staff member's zone)."""
+    _check_call_action(touchpoint_id)
     return _apply(lambda: service.reschedule(
-        db.session, touchpoint_id, due_at=_parse_local(request.form.get("due_at", ""), current_user.timezone),
+        db.session, touchpoint_id, due_at=_parse_local(request.form.get("due_at", ""), current_user.timezone, "due_at"),
         now=utcnow()))
 
 
@@ -103,9 +128,12 @@ def reschedule(touchpoint_id: int):
 @roles_required("onboarding")
 def reassign():
     """Hand one or many calls (and their customers) to a colleague."""
-    ids = [int(i) for i in request.form.getlist("touchpoint_id") if i.isdigit()]
+    raw = request.form.getlist("touchpoint_id")
+    ids = [int(i) for i in raw[:service.MAX_REASSIGN + 1] if i.isascii() and i.isdigit() and len(i) <= 10]
     try:
-        n = service.reassign(db.session, ids, owner_id=request.form.get("owner_id", type=int) or 0)
+        if len(ids) != len(raw[:service.MAX_REASSIGN + 1]):
+            raise service.CallError("touchpoint_id: must be call ids")
+        n = service.reassign(db.session, ids, owner_id=_whole(request.form.get("owner_id")))
     except service.CallError as exc:
         db.session.rollback()
         flash(str(exc))

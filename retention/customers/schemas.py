@@ -1,6 +1,7 @@
 """API schemas of customers and sales."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
+from retention.request_input import PageField, QueryText
 from retention.types import money_str
 
 
@@ -55,8 +56,8 @@ class CustomerSummaryOut(CustomerOut):
 
 
 class CustomerListArgs(Schema):
-    q = fields.String(load_default="")
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    q = QueryText(load_default="")
+    page = PageField()
 
 
 class CustomerPage(Schema):

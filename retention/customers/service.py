@@ -9,8 +9,23 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from retention.customers.models import Customer, Sale
+from retention.validation import bad_character
 
 CUSTOMER_FIELDS = ("name", "email", "phone", "locale", "timezone")
+
+
+# A search is a few words of a name, an email, a phone number or an id: longer is not a search.
+SEARCH_MAX_LENGTH = 200
+
+
+class InvalidSearch(ValueError):
+    """The search text cannot be searched for (too long, or a control character); the message names `q`."""
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % _ and \\ taken literally (escape character \\)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class Waiting(Exception):
@@ -139,12 +154,24 @@ def require_sale(lookups: Lookups, ref: str) -> Sale:
 
 
 def search(session: Session, query: str, page: int, per_page: int = 50, owner_id: int | None = None):
-    """One page of customers matching a free-text query on name, email, phone or id, newest first."""
+    """One page of customers matching a free-text query on name, email, phone or id, newest first.
+
+    The text is matched literally (a % or _ in it is no wildcard); InvalidSearch when it is too long or
+    holds a control character.
+    """
+    query = query.strip()
+    if len(query) > SEARCH_MAX_LENGTH:
+        raise InvalidSearch(f"q: at most {SEARCH_MAX_LENGTH} characters")
+    problem = bad_character(query)
+    if problem:
+        raise InvalidSearch(f"q: {problem}")
     stmt = select(Customer)
     if query:
-        like = f"%{query.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(Customer.name).like(like), func.lower(Customer.email).like(like),
-                              Customer.phone.like(like), func.lower(Customer.external_id).like(like)))
+        like = like_pattern(query.lower())
+        stmt = stmt.where(or_(func.lower(Customer.name).like(like, escape="\\"),
+                              func.lower(Customer.email).like(like, escape="\\"),
+                              Customer.phone.like(like, escape="\\"),
+                              func.lower(Customer.external_id).like(like, escape="\\")))
     if owner_id is not None:
         stmt = stmt.where(Customer.owner_id == owner_id)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))

@@ -34,21 +34,25 @@ class Entry:
     title: str
     detail: str = ""
     extra: dict = field(default_factory=dict)
+    # Free text written by or about the customer (complaints, NPS comments, call notes): shown only to
+    # viewers the access policy lets read it (retention/staff/policy.py).
+    private: str = ""
 
 
-def _event_detail(event: InboundEvent) -> str:
+def _event_detail(event: InboundEvent) -> tuple[str, str]:
+    """(detail, private text) of one event."""
     data = event.data or {}
     if event.type == "sale.completed":
-        return f"{data.get('product')} · {data.get('amount')} {data.get('currency')}"
+        return f"{data.get('product')} · {data.get('amount')} {data.get('currency')}", ""
     if event.type == "nps.response":
-        return f"score {data.get('score')}" + (f" · {data['comment']}" if data.get("comment") else "")
+        return f"score {data.get('score')}", data.get("comment") or ""
     if event.type == "complaint.opened":
-        return f"{data.get('category')} via {data.get('channel')}: {data.get('summary')}"
+        return f"{data.get('category')} via {data.get('channel')}", data.get("summary") or ""
     if event.type in ("sale.refunded", "customer.churned"):
-        return data.get("reason") or ""
+        return data.get("reason") or "", ""
     if event.type == "complaint.resolved":
-        return data.get("resolution") or ""
-    return ""
+        return "", data.get("resolution") or ""
+    return "", ""
 
 
 def inbound_events(session: Session, customer: Customer, limit: int) -> list[Entry]:
@@ -56,7 +60,8 @@ def inbound_events(session: Session, customer: Customer, limit: int) -> list[Ent
     rows = session.scalars(select(InboundEvent).where(InboundEvent.customer_ref == customer.external_id)
                            .order_by(InboundEvent.occurred_at.desc()).limit(limit))
     return [Entry(at=e.occurred_at, kind="event:" + e.type, title=EVENT_TITLES.get(e.type, e.type),
-                  detail=_event_detail(e), extra={"status": e.status}) for e in rows]
+                  detail=detail, private=private, extra={"status": e.status})
+            for e in rows for detail, private in [_event_detail(e)]]
 
 
 def call_attempts(session: Session, customer: Customer, limit: int) -> list[Entry]:
@@ -67,7 +72,8 @@ def call_attempts(session: Session, customer: Customer, limit: int) -> list[Entr
                            .options(joinedload(CallAttempt.staff))
                            .order_by(CallAttempt.at.desc()).limit(limit))
     return [Entry(at=a.at, kind="call", title=f"Call: {a.outcome.replace('_', ' ')}",
-                  detail=" · ".join(x for x in (a.sentiment, a.notes, a.staff.display_name if a.staff else "") if x))
+                  detail=" · ".join(x for x in (a.sentiment, a.staff.display_name if a.staff else "") if x),
+                  private=a.notes or "")
             for a in rows]
 
 
@@ -102,13 +108,25 @@ def letters(session: Session, customer: Customer, limit: int) -> list[Entry]:
     return entries
 
 
-SOURCES = [inbound_events, call_attempts, handed_touchpoints, letters]
+def journey_moves(session: Session, customer: Customer, limit: int) -> list[Entry]:
+    """One entry per journey edit that moved the customer to a new version (see retention/journeys/timeline.py)."""
+    from retention.journeys.timeline import journey_moves as source
+
+    return source(session, customer, limit)
 
 
-def timeline(session: Session, customer: Customer, limit: int = 200) -> list[Entry]:
-    """Every source's entries for the customer, newest first."""
+SOURCES = [inbound_events, call_attempts, handed_touchpoints, letters, journey_moves]
+
+
+def timeline(session: Session, customer: Customer, limit: int = 200, access=None) -> list[Entry]:
+    """Every source's entries for the customer, newest first, cut to what `access` sees (default: all)."""
     entries: list[Entry] = []
     for source in SOURCES:
         entries.extend(source(session, customer, limit))
+    if access is not None:
+        entries = [e for e in entries if access.sees_entry(e.kind)]
+        if not access.private_text:
+            for e in entries:
+                e.private = ""
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]

@@ -1,13 +1,15 @@
 """Marshmallow schemas of the inbound event contract (DESIGN.md section 4)."""
 from __future__ import annotations
 
-import zoneinfo
 from decimal import Decimal
 
 import phonenumbers
 from babel import Locale
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import get_currency_precision
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
+
+from retention.validation import (  # noqa: F401 (CURRENCIES, ZONES, EARLIEST, LATEST: part of the contract)
+    CURRENCIES, EARLIEST, LATEST, ZONES, Amount, BoundedDateTime, Currency, Email, Identifier, Text, TimeZone, Url)
 
 EVENT_TYPES = (
     "customer.upserted", "sale.completed", "sale.delivered", "sale.refunded",
@@ -17,8 +19,6 @@ CHANNELS = ("phone", "email", "social", "letter", "in_person", "chat")
 SEVERITIES = ("low", "medium", "high", "critical")
 COUNTRIES = frozenset(code for code in Locale("en").territories
                       if len(code) == 2 and code.isalpha() and code not in {"ZZ", "QO", "EU", "EZ", "UN"})
-CURRENCIES = frozenset(list_currencies())
-ZONES = frozenset(zoneinfo.available_timezones())
 
 
 class AddressSchema(Schema):
@@ -27,12 +27,12 @@ class AddressSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    lines = fields.List(fields.String(validate=validate.Length(max=200)), load_default=list,
-                        validate=validate.Length(max=5))
-    city = fields.String(load_default="", validate=validate.Length(max=120))
-    region = fields.String(load_default="", validate=validate.Length(max=120))
-    postal_code = fields.String(load_default="", validate=validate.Length(max=20))
-    country = fields.String(required=True)
+    lines = fields.List(Text(200, blank=True), load_default=list, validate=validate.Length(max=5))
+    city = Text(120, blank=True, load_default="")
+    region = Text(120, blank=True, load_default="")
+    postal_code = Text(20, blank=True, load_default="")
+    country = fields.String(required=True, validate=validate.Length(equal=2),
+                            metadata={"description": "ISO 3166 alpha-2 country code, e.g. AE, DE"})
 
     @validates("country")
     def _country(self, value, **_):
@@ -51,18 +51,17 @@ class CustomerSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    id = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    email = fields.Email(load_default=None, allow_none=True)
-    phone = fields.String(load_default=None, allow_none=True)
-    locale = fields.String(load_default="en", validate=validate.Regexp(r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$"))
-    timezone = fields.String(load_default="UTC")
+    id = Identifier(120, required=True)
+    name = Text(200, required=True)
+    email = Email(load_default=None, allow_none=True)
+    phone = Text(40, blank=True, load_default=None, allow_none=True,
+                 metadata={"description": "a possible phone number, stored in E.164 (+971501234567); without a "
+                                          "leading + it is read in the address's country"})
+    # fullmatch: "$" alone would let a trailing newline through
+    locale = fields.String(load_default="en", validate=validate.Regexp(r"[a-z]{2,3}([-_][A-Za-z]{2,4})?\Z"),
+                           metadata={"description": "language tag, e.g. en, ar, fa, en-GB"})
+    timezone = TimeZone(load_default="UTC")
     address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
-
-    @validates("timezone")
-    def _zone(self, value, **_):
-        if value not in ZONES:
-            raise ValidationError("Not an IANA time zone.")
 
     @validates_schema
     def _phone(self, data, **_):
@@ -83,85 +82,76 @@ class SaleCompletedSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    sale_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    sale_id = Identifier(120, required=True)
     customer = fields.Nested(CustomerSchema, required=True)
-    amount = fields.Decimal(required=True, as_string=True)
-    currency = fields.String(required=True)
-    product = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
-    referral_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-
-    @validates("currency")
-    def _currency(self, value, **_):
-        if value not in CURRENCIES:
-            raise ValidationError("Not an ISO 4217 currency code.")
+    amount = Amount(required=True)
+    currency = Currency(required=True)
+    product = Text(200, required=True)
+    category = Text(120, blank=True, load_default=None, allow_none=True)
+    referral_code = Text(40, blank=True, load_default=None, allow_none=True)
 
     @validates_schema
     def _amount(self, data, **_):
         amount, currency = data.get("amount"), data.get("currency")
         if amount is None or currency not in CURRENCIES:
             return
-        if not amount.is_finite() or amount < 0:
-            raise ValidationError("Must be a non-negative decimal amount.", "amount")
         places = get_currency_precision(currency)
         if -amount.as_tuple().exponent > places:
             raise ValidationError(f"{currency} has {places} decimal places.", "amount")
-        if amount >= Decimal("1e15"):
-            raise ValidationError("Amount is too large.", "amount")
 
 
 class SaleDeliveredSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    sale_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    delivered_at = fields.AwareDateTime(required=True, format="iso")
+    sale_id = Identifier(120, required=True)
+    delivered_at = BoundedDateTime(required=True)
 
 
 class SaleRefundedSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    sale_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    sale_id = Identifier(120, required=True)
+    reason = Text(500, blank=True, load_default=None, allow_none=True)
 
 
 class ComplaintOpenedSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    complaint_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    customer_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    complaint_id = Identifier(120, required=True)
+    customer_id = Identifier(120, required=True)
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
-    category = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    summary = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    category = Text(120, required=True)
+    summary = Text(5000, required=True, multiline=True)
     severity = fields.String(load_default="medium", validate=validate.OneOf(SEVERITIES))
-    public_url = fields.Url(load_default=None, allow_none=True)
+    public_url = Url(500, load_default=None, allow_none=True)
 
 
 class ComplaintResolvedSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    complaint_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    resolution = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    complaint_id = Identifier(120, required=True)
+    resolution = Text(5000, required=True, multiline=True)
 
 
 class NpsResponseSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    customer_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    customer_id = Identifier(120, required=True)
     score = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10))
-    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    comment = Text(5000, blank=True, load_default=None, allow_none=True, multiline=True)
 
 
 class CustomerChurnedSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    customer_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    customer_id = Identifier(120, required=True)
+    reason = Text(500, blank=True, load_default=None, allow_none=True)
 
 
 class CustomerUpsertedSchema(Schema):
@@ -191,7 +181,7 @@ class EnvelopeSchema(Schema):
         unknown = EXCLUDE
 
     type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
-    occurred_at = fields.AwareDateTime(required=True, format="iso")
+    occurred_at = BoundedDateTime(required=True)
     data = fields.Dict(required=True)
 
 

@@ -2,13 +2,54 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable
+
+# Unix seconds as ASCII digits; twelve digits reach past the year 30000, so anything longer is not a time.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+# Standard Webhooks secrets are 24 to 64 random bytes; a shorter key can be guessed, an empty one
+# makes every HMAC "valid" for anyone.
+MIN_SECRET_BYTES = 24
+SECRETS_SETTING = "RETENTION_WEBHOOK_SECRETS"
 
 
 class SignatureError(Exception):
     """The request is not signed by a sender we trust, or not recently enough."""
+
+
+class SecretError(RuntimeError):
+    """A configured webhook secret cannot be used: the app refuses to start with it."""
+
+
+def check_secrets(secrets: Iterable[str]) -> list[str]:
+    """The secrets, each `whsec_` + base64 of at least MIN_SECRET_BYTES bytes; SecretError naming the setting."""
+    checked = []
+    for number, secret in enumerate(secrets, start=1):
+        where = f"{SECRETS_SETTING}: secret {number}"
+        if not secret.startswith("whsec_"):
+            raise SecretError(f"{where} does not start with whsec_ (format: whsec_<base64 of random bytes>)")
+        try:
+            key = base64.b64decode(secret[len("whsec_"):], validate=True)
+        except (binascii.Error, ValueError):
+            raise SecretError(f"{where} is not valid base64 after whsec_") from None
+        if len(key) < MIN_SECRET_BYTES:
+            raise SecretError(f"{where} is {len(key)} bytes long once decoded; at least {MIN_SECRET_BYTES} "
+                              f"are needed (make one: python -c \"import base64, secrets; "
+                              f"print('whsec_' + base64.b64encode(secrets.token_bytes(32)).decode())\")")
+        checked.append(secret)
+    return checked
+
+
+def new_secret() -> str:
+    """A fresh random secret in the Standard Webhooks form."""
+    import secrets
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def secret_bytes(secret: str) -> bytes:
@@ -30,10 +71,9 @@ def verify(secrets: Iterable[str], msg_id: str | None, timestamp: str | None, si
     """Raise SignatureError unless one of the signatures matches one of the secrets in time."""
     if not msg_id or not timestamp or not signature_header:
         raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature header")
-    try:
-        ts = int(timestamp)
-    except ValueError:
-        raise SignatureError("webhook-timestamp is not a Unix time in seconds") from None
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise SignatureError("webhook-timestamp is not a Unix time in seconds")
+    ts = int(timestamp)
     if abs(now_unix - ts) > tolerance:
         raise SignatureError("webhook-timestamp is more than 5 minutes away from now")
     offered = []

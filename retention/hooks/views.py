@@ -13,6 +13,12 @@ from retention.hooks.schemas import load_event
 from retention.hooks.signatures import SignatureError, verify
 from retention.queue import get_queue
 from retention.types import utcnow
+from retention.validation import bad_character
+
+# The deepest an event body nests is 4 (data.customer.address.lines); a body nested deeper than this
+# is not an event, and refusing it early keeps recursion out of parsing and validation.
+MAX_DEPTH = 16
+WEBHOOK_ID_MAX = 200
 
 blueprint = Blueprint("hooks", __name__, url_prefix="/hooks")
 
@@ -41,14 +47,23 @@ def receive_event():
                current_app.config["WEBHOOK_TOLERANCE_SECONDS"])
     except SignatureError as exc:
         return _error(401, str(exc))
-    if len(webhook_id) > 200:
-        return _error(422, "webhook-id: longer than 200 characters", {"webhook-id": ["Too long."]})
+    if len(webhook_id) > WEBHOOK_ID_MAX:
+        return _error(422, f"webhook-id: longer than {WEBHOOK_ID_MAX} characters", {"webhook-id": ["Too long."]})
+    problem = bad_character(webhook_id)
+    if problem:
+        return _error(422, f"webhook-id: {problem}", {"webhook-id": [problem]})
     try:
         payload = json.loads(body)
+    except RecursionError:
+        return _error(422, f"body: nested deeper than {MAX_DEPTH} levels",
+                      {"body": [f"Nested deeper than {MAX_DEPTH} levels."]})
     except (ValueError, UnicodeDecodeError):
         return _error(422, "body: not valid JSON", {"body": ["Not valid JSON."]})
     if not isinstance(payload, dict):
         return _error(422, "body: must be a JSON object", {"body": ["Must be a JSON object."]})
+    if _deeper_than(payload, MAX_DEPTH):
+        return _error(422, f"body: nested deeper than {MAX_DEPTH} levels",
+                      {"body": [f"Nested deeper than {MAX_DEPTH} levels."]})
     try:
         event = load_event(payload)
     except ValidationError as err:
@@ -58,6 +73,18 @@ def receive_event():
     if accepted.status == 202:
         service.nudge(get_queue())  # after the commit: the job never runs before its row exists
     return jsonify(accepted.body), accepted.status
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """Whether JSON containers nest deeper than `limit` (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _paths(messages, prefix=""):

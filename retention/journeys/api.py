@@ -11,8 +11,10 @@ from retention.extensions import db
 from retention.journeys import service
 from retention.journeys.models import Enrollment, Journey, Touchpoint
 from retention.journeys.schemas import (
-    EditResultOut, EnrollmentOut, ImpactOut, JourneyEditIn, JourneyOut, OutcomeIn, TouchpointOut, TouchpointQuery,
+    EditResultOut, EnrollmentOut, ImpactIn, ImpactOut, JourneyEditIn, JourneyOut, OutcomeIn, TouchpointOut,
+    TouchpointQuery,
 )
+from retention.staff import policy
 from retention.staff.access import api_roles
 from retention.staff.models import StaffUser
 from retention.types import utcnow
@@ -31,6 +33,21 @@ def _unprocessable(message: str):
     smorest_abort(422, message=message)
 
 
+def _refuse(exc: Exception):
+    """The HTTP answer for a service error, chosen by its class: 404 not found, 409 wrong state, else 422."""
+    db.session.rollback()
+    if isinstance(exc, (calls.CallNotFound, service.JourneyNotFound)):
+        abort(404, description=str(exc))
+    if isinstance(exc, (calls.CallConflict, service.JourneyStateError)):
+        abort(409, description=str(exc))
+    _unprocessable(str(exc))
+
+
+def _impact_out(plans: dict) -> dict:
+    return {**{choice: plan.customers for choice, plan in plans.items()},
+            "plans": {choice: plan.as_dict() for choice, plan in plans.items()}}
+
+
 @touchpoints.route("/")
 @api_roles("onboarding", "marketing")
 @touchpoints.arguments(TouchpointQuery, location="query")
@@ -41,7 +58,7 @@ def list_touchpoints(args):
     if args["owner"]:
         owner = db.session.scalar(select(StaffUser).where(StaffUser.email == args["owner"].lower()))
         if owner is None:
-            _unprocessable(f"owner: no staff member {args['owner']}")
+            return []  # nobody with that email owns any touchpoint
         stmt = stmt.where(Touchpoint.owner_id == owner.id)
     if args["status"]:
         stmt = stmt.where(Touchpoint.status == args["status"])
@@ -59,17 +76,21 @@ def list_touchpoints(args):
 @touchpoints.arguments(OutcomeIn)
 @touchpoints.response(200, TouchpointOut)
 def post_outcome(args, touchpoint_id: int):
-    """Log a call's outcome (reached, no_answer, voicemail, wrong_number, call_back)."""
+    """Log a call's outcome (reached, no_answer, voicemail, wrong_number, call_back).
+
+    Only the call's owner, or an admin (recorded as on the owner's behalf); anyone else gets 403.
+    """
     now = utcnow()
+    try:
+        on_behalf_of = policy.check_call_action(db.session, g.api_user, touchpoint_id)
+    except policy.NotYourCall as exc:
+        abort(403, description=str(exc))
     try:
         tp = calls.log_outcome(db.session, touchpoint_id, staff=g.api_user, now=now, **args)
     except calls.CallError as exc:
-        db.session.rollback()
-        if "no call with this id" in str(exc) or "not waiting" in str(exc):
-            abort(404 if "no call" in str(exc) else 409, description=str(exc))
-        _unprocessable(str(exc))
+        _refuse(exc)
     record(db.session, actor=actor_of(g.api_user), action="call.outcome", entity_type="touchpoint", entity_id=tp.id,
-           now=now, changes={"outcome": tp.outcome})
+           now=now, changes={"outcome": tp.outcome, **({"on_behalf_of": on_behalf_of} if on_behalf_of else {})})
     db.session.commit()
     return tp
 
@@ -86,8 +107,7 @@ def control(enrollment_id: int, action: str):
     try:
         (service.pause if action == "pause" else service.resume)(db.session, enrollment, now)
     except service.JourneyError as exc:
-        db.session.rollback()
-        abort(409, description=str(exc))
+        _refuse(exc)
     record(db.session, actor=actor_of(g.api_user), action=f"enrollment.{action}", entity_type="enrollment",
            entity_id=enrollment_id, now=now)
     db.session.commit()
@@ -117,10 +137,25 @@ def get_journey(key: str):
 @api_roles("admin")
 @journeys.response(200, ImpactOut)
 def impact(key: str):
-    """How many customers mid-way each edit choice would touch."""
-    if service.current_version(db.session, key) is None:
-        abort(404, description=f"journey: no journey {key!r}")
-    return service.edit_impact(db.session, key)
+    """How many customers mid-way each edit choice would touch, saving the current steps unchanged."""
+    try:
+        return _impact_out(service.edit_impact(db.session, key, utcnow()))
+    except service.JourneyError as exc:
+        _refuse(exc)
+
+
+@journeys.route("/<key>/impact", methods=["POST"])
+@api_roles("admin")
+@journeys.arguments(ImpactIn)
+@journeys.response(200, ImpactOut)
+def impact_of_edit(args, key: str):
+    """What each edit choice would do if these steps were saved (nothing is saved): the counts the PUT then applies."""
+    try:
+        plans = service.edit_impact(db.session, key, utcnow(), steps=args["steps"])
+    except service.JourneyError as exc:
+        _refuse(exc)
+    db.session.rollback()
+    return _impact_out(plans)
 
 
 @journeys.route("/<key>", methods=["PUT"])
@@ -129,16 +164,11 @@ def impact(key: str):
 @journeys.response(200, EditResultOut)
 def put_journey(args, key: str):
     """Save an edit as a new version, applying the choice to customers mid-way."""
-    if service.current_version(db.session, key) is None:
-        abort(404, description=f"journey: no journey {key!r}")
     now = utcnow()
     try:
-        new, moved = service.edit_journey(db.session, key, steps=args["steps"], choice=args["choice"], now=now,
-                                          actor=actor_of(g.api_user), name=args["name"], anchor=args["anchor"])
+        new, summary = service.edit_journey(db.session, key, steps=args["steps"], choice=args["choice"], now=now,
+                                            actor=actor_of(g.api_user), name=args["name"], anchor=args["anchor"])
     except service.JourneyError as exc:
-        db.session.rollback()
-        _unprocessable(str(exc))
-    record(db.session, actor=actor_of(g.api_user), action="journey.edited", entity_type="journey", entity_id=key,
-           now=now, changes={"version": new.version, "choice": args["choice"], "moved": moved})
+        _refuse(exc)
     db.session.commit()
-    return {"journey": new, "moved": moved}
+    return {"journey": new, "moved": summary.customers, "summary": summary.as_dict()}

@@ -120,6 +120,11 @@ class Touchpoint(db.Model):
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     handed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When a person set this call's time (a call-back the customer asked for, a snooze, a reschedule):
+    # automated re-plans (journey edits, delivery re-anchor, resume) keep that time.
+    held_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The status it had when its enrollment was paused, restored on resume (an open call goes back open).
+    paused_from: Mapped[str | None] = mapped_column(String(12), nullable=True)
 
     enrollment: Mapped[Enrollment] = relationship(back_populates="touchpoints")
     step: Mapped[JourneyStep] = relationship()

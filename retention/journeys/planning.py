@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from retention.customers.models import Customer, Sale
@@ -20,6 +20,16 @@ from retention.staff.models import StaffUser
 
 # A step due more than this long before the customer was enrolled is skipped, not sent late.
 LATE_GRACE = dt.timedelta(hours=24)
+
+
+def is_held(tp: Touchpoint, now: dt.datetime) -> bool:
+    """Work a person holds or was promised, or that is already due: automated re-plans keep it as it is.
+
+    An open call (also one paused while open), a time a person set (call-back, snooze, reschedule),
+    a call already tried, and anything due or overdue keep their row, time, owner and attempts.
+    """
+    return (tp.status == OPEN or tp.paused_from == OPEN or tp.held_at is not None or tp.attempts > 0
+            or tp.due_at <= now)
 
 
 def parse_hhmm(text: str) -> dt.time:
@@ -290,6 +300,8 @@ def reanchor_on_delivery(session: Session, sale: Sale, delivered_at: dt.datetime
             skipped_late = tp.status == SKIPPED and (tp.reason or "").startswith("enrolled late")
             if tp.status not in (SCHEDULED, PAUSED_TP) and not skipped_late:
                 continue  # done, handed out, or skipped for another reason: history stays
+            if not skipped_late and is_held(tp, now):
+                continue  # due, open or held by a person: keeps its time
             due = plan_due(tp.step, customer, tp.owner, delivered_at)
             if due < now - LATE_GRACE:
                 tp.status, tp.reason = SKIPPED, f"enrolled late: was due {due:%Y-%m-%d}"
@@ -302,9 +314,10 @@ def reanchor_on_delivery(session: Session, sale: Sale, delivered_at: dt.datetime
 
 def exit_journeys(session: Session, *, event_type: str, now: dt.datetime, sale: Sale | None = None,
                   customer: Customer | None = None, reason: str = "") -> int:
-    """End the running enrollments whose journey exits on this event; cancel what is pending.
+    """End the running enrollments whose journey exits on this event; cancel what is planned.
 
-    History (done, handed, skipped touchpoints) stays as it was.
+    History (done, handed, skipped touchpoints) stays as it was, and so does work a person holds: an
+    open call, a call already tried or whose time a person set stays with its owner for an outcome.
     """
     stmt = select(Enrollment).join(Journey).where(Enrollment.status.in_((ACTIVE, PAUSED)))
     if sale is not None:
@@ -318,9 +331,15 @@ def exit_journeys(session: Session, *, event_type: str, now: dt.datetime, sale: 
         enrollment.status, enrollment.ended_at = EXITED, now
         enrollment.exit_reason = f"{event_type}: {reason}" if reason else event_type
         session.execute(update(Touchpoint).where(
-            Touchpoint.enrollment_id == enrollment.id,
-            Touchpoint.status.in_((SCHEDULED, OPEN, PAUSED_TP))).values(
+            Touchpoint.enrollment_id == enrollment.id, Touchpoint.status.in_((SCHEDULED, PAUSED_TP)),
+            or_(Touchpoint.paused_from.is_(None), Touchpoint.paused_from != OPEN),
+            Touchpoint.held_at.is_(None), Touchpoint.attempts == 0).values(
             status=CANCELLED, reason=f"journey exited ({event_type})", completed_at=now)
             .execution_options(synchronize_session=False))
+        # held work of a paused enrollment goes back to its owner's list (the journey cannot be resumed now)
+        session.execute(update(Touchpoint).where(Touchpoint.enrollment_id == enrollment.id,
+                                                 Touchpoint.status == PAUSED_TP)
+                        .values(status=func.coalesce(Touchpoint.paused_from, SCHEDULED), paused_from=None)
+                        .execution_options(synchronize_session=False))
         ended += 1
     return ended

@@ -5,46 +5,70 @@ Every function takes `now`; nothing here reads the clock.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from retention.audit.service import record
 from retention.journeys import calendar, conditions
 from retention.journeys.models import (
-    ACTIVE, ANCHORS, CANCELLED, COMPLETED, DONE, HANDED, OPEN, PAUSED, PAUSED_TP, SCHEDULED, SKIPPED,
+    ACTIVE, ANCHORS, COMPLETED, DONE, HANDED, OPEN, PAUSED, PAUSED_TP, SCHEDULED, SKIPPED,
     STEP_KINDS, Enrollment, Journey, JourneyStep, Touchpoint,
 )
-from retention.journeys.planning import Planner, _plan_touchpoints, parse_hhmm
+from retention.journeys.planning import LATE_GRACE, Planner, _plan_touchpoints, is_held, parse_hhmm, plan_due
 
 MAX_CALL_ATTEMPTS = 3
 
 
 class JourneyError(ValueError):
-    """A journey definition or change that cannot be accepted; the message names the field."""
+    """A journey definition or change that cannot be accepted (422); the message names the field."""
+
+
+class JourneyNotFound(JourneyError):
+    """No such journey, enrollment or step (404)."""
+
+
+class JourneyStateError(JourneyError):
+    """The change does not fit the current state, e.g. resuming what is not paused (409)."""
 
 
 # --- Control by staff --------------------------------------------------------------------------
 
 def pause(session: Session, enrollment: Enrollment, now: dt.datetime) -> None:
-    """Hold an enrollment: nothing is handed out while paused; events keep being recorded."""
+    """Hold an enrollment: nothing is handed out while paused; events keep being recorded.
+
+    Each touchpoint remembers its status (an open call goes back open on resume).
+    """
     if enrollment.status != ACTIVE:
-        raise JourneyError(f"status: only an active enrollment can be paused (it is {enrollment.status})")
+        raise JourneyStateError(f"status: only an active enrollment can be paused (it is {enrollment.status})")
     enrollment.status, enrollment.paused_at = PAUSED, now
     session.execute(update(Touchpoint).where(Touchpoint.enrollment_id == enrollment.id,
                                              Touchpoint.status.in_((SCHEDULED, OPEN)))
-                    .values(status=PAUSED_TP).execution_options(synchronize_session=False))
+                    .values(paused_from=Touchpoint.status, status=PAUSED_TP)
+                    .execution_options(synchronize_session=False))
     session.expire(enrollment, ["touchpoints"])
 
 
 def resume(session: Session, enrollment: Enrollment, now: dt.datetime) -> dt.timedelta:
-    """Resume a paused enrollment: its future steps move later by the length of the pause."""
+    """Resume a paused enrollment: its planned steps move later by the length of the pause.
+
+    What a person holds keeps its time: an open call goes back to its owner's list as it was, and a
+    time a person set (call-back, snooze, reschedule) stays (overdue if it passed during the pause).
+    """
     if enrollment.status != PAUSED or enrollment.paused_at is None:
-        raise JourneyError(f"status: only a paused enrollment can be resumed (it is {enrollment.status})")
+        raise JourneyStateError(f"status: only a paused enrollment can be resumed (it is {enrollment.status})")
     length = now - enrollment.paused_at
     for tp in session.scalars(select(Touchpoint).where(Touchpoint.enrollment_id == enrollment.id,
                                                        Touchpoint.status == PAUSED_TP)):
-        tp.due_at = calendar.shift(tp.due_at, length)
-        tp.status = SCHEDULED
+        if tp.paused_from == OPEN:
+            tp.status = OPEN
+        else:
+            if tp.held_at is None:
+                tp.due_at = calendar.shift(tp.due_at, length)
+            tp.status = SCHEDULED
+        tp.paused_from = None
     enrollment.status, enrollment.paused_at = ACTIVE, None
     return length
 
@@ -52,8 +76,9 @@ def resume(session: Session, enrollment: Enrollment, now: dt.datetime) -> dt.tim
 def skip(session: Session, touchpoint: Touchpoint, now: dt.datetime, reason: str) -> None:
     """Skip one planned step, keeping why."""
     if touchpoint.status not in (SCHEDULED, OPEN, PAUSED_TP):
-        raise JourneyError(f"status: a {touchpoint.status} step cannot be skipped")
+        raise JourneyStateError(f"status: a {touchpoint.status} step cannot be skipped")
     touchpoint.status, touchpoint.reason, touchpoint.completed_at = SKIPPED, reason or "skipped by staff", now
+    touchpoint.paused_from = None
     complete_if_finished(session, touchpoint.enrollment, now)
 
 
@@ -70,66 +95,165 @@ def complete_if_finished(session: Session, enrollment: Enrollment, now: dt.datet
     return False
 
 
-# --- Journey definitions and versions ---------------------------------------------------------
+# --- Step definitions: the one validator of pages, API and seed ----------------------------------
 
 EDIT_CHOICES = ("keep", "move", "new_only")
+MAX_STEPS = 50
+MAX_SCRIPT = 5000
+MAX_CONDITION_TEXT = 1000
+STEP_FIELDS = ("key", "title", "day_offset", "kind", "window_start", "window_end", "business_days", "condition",
+               "script", "template_key")
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,60}", re.ASCII)
+_HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)", re.ASCII)
+_WHOLE = re.compile(r"\+?\d{1,6}", re.ASCII)
 
 
-def validate_steps(steps: list[dict]) -> list[dict]:
-    """Check step definitions; JourneyError names the step and field at fault."""
-    if not steps:
+def letter_languages() -> tuple[str, ...]:
+    """The languages a journey writes letters in: every language letter templates exist for.
+
+    A letter goes out in the customer's language (en, ar or fa), so a letter step's template must exist
+    in each of them; the English fallback would send an English letter to an Arabic or Persian reader.
+    """
+    from retention.letters_admin.service import LANGUAGES
+
+    return tuple(LANGUAGES)
+
+
+def _step_name(number: int, step) -> str:
+    title = step.get("title") if isinstance(step, dict) else None
+    key = step.get("key") if isinstance(step, dict) else None
+    name = (title.strip() if isinstance(title, str) else "") or (key.strip() if isinstance(key, str) else "")
+    return f"step {number} ({name[:60]})" if name else f"step {number}"
+
+
+def _text(where: str, field: str, value, limit: int, default: str = "") -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise JourneyError(f"{where}: {field}: must be text")
+    if len(value) > limit:
+        raise JourneyError(f"{where}: {field}: at most {limit} characters")
+    return value
+
+
+def _clean_step(where: str, step: dict) -> dict:
+    unknown = sorted(str(name) for name in step if name not in STEP_FIELDS)
+    if unknown:
+        raise JourneyError(f"{where}: {unknown[0][:40]}: not a step field (fields: {', '.join(STEP_FIELDS)})")
+    key = _text(where, "key", step.get("key"), 200).strip()
+    if not key:
+        raise JourneyError(f"{where}: key: required (letters, digits, _ and -, at most 60)")
+    if not _KEY.fullmatch(key):
+        raise JourneyError(f"{where}: key: letters, digits, _ and - only, at most 60 characters")
+    title = _text(where, "title", step.get("title"), 200).strip() or key.replace("_", " ").capitalize()
+    kind = step.get("kind")
+    if kind not in STEP_KINDS:
+        raise JourneyError(f"{where}: kind: must be one of {', '.join(STEP_KINDS)}")
+    day = step.get("day_offset")
+    if isinstance(day, str) and _WHOLE.fullmatch(day.strip()):
+        day = int(day.strip())
+    if isinstance(day, bool) or not isinstance(day, int):
+        raise JourneyError(f"{where}: day_offset: required, a whole number of days from 0 to 365")
+    if not 0 <= day <= 365:
+        raise JourneyError(f"{where}: day_offset: between 0 and 365")
+    times = {}
+    for field, default in (("window_start", "10:00"), ("window_end", "18:00")):
+        value = step.get(field)
+        value = default if value is None or value == "" else value
+        if not isinstance(value, str) or not _HHMM.fullmatch(value.strip()):
+            raise JourneyError(f"{where}: {field}: a time as HH:MM (00:00 to 23:59)")
+        times[field] = parse_hhmm(value.strip())
+    if times["window_end"] <= times["window_start"]:
+        raise JourneyError(f"{where}: window_end: must be after window_start")
+    business_days = step.get("business_days", True)
+    if business_days is None:
+        business_days = True
+    if not isinstance(business_days, bool):
+        raise JourneyError(f"{where}: business_days: true or false")
+    condition = step.get("condition")
+    try:
+        if isinstance(condition, str):
+            if len(condition) > MAX_CONDITION_TEXT:
+                raise JourneyError(f"{where}: condition: at most {MAX_CONDITION_TEXT} characters")
+            condition = conditions.to_json(conditions.parse(condition)) if condition.strip() else None
+        elif isinstance(condition, dict):
+            conditions.validate(condition)
+        elif condition is not None:
+            raise JourneyError(f"{where}: condition: a rule as text (latest_nps >= 9) or its JSON form")
+    except conditions.RuleError as exc:
+        raise JourneyError(f"{where}: condition: {exc}") from None
+    script = _text(where, "script", step.get("script"), MAX_SCRIPT)
+    template_key = _text(where, "template_key", step.get("template_key"), 200).strip() or None
+    if template_key is not None and not _KEY.fullmatch(template_key):
+        raise JourneyError(f"{where}: template_key: letters, digits, _ and - only, at most 60 characters")
+    if template_key is not None and kind != "letter":
+        raise JourneyError(f"{where}: template_key: only letter steps use a letter template")
+    return {"key": key, "title": title, "day_offset": day, "kind": kind,
+            "window_start": f"{times['window_start']:%H:%M}", "window_end": f"{times['window_end']:%H:%M}",
+            "business_days": business_days, "condition": condition or None, "script": script,
+            "template_key": template_key}
+
+
+def validate_steps(steps, session: Session | None = None) -> list[dict]:
+    """Check step definitions, for the edit page, the API and the seed alike.
+
+    Errors are JourneyError naming the step (counted from 1, by its title) and the field. With a
+    session, a letter step's template (its template_key, else its key, as the hand-out uses) must
+    exist in every language of `letter_languages()`; the error names the missing ones.
+    """
+    if not isinstance(steps, list) or not steps:
         raise JourneyError("steps: a journey needs at least one step")
+    if len(steps) > MAX_STEPS:
+        raise JourneyError(f"steps: at most {MAX_STEPS} steps")
     keys = set()
     clean = []
-    for i, step in enumerate(steps):
-        where = f"steps[{i}]"
-        key = (step.get("key") or "").strip()
-        if not key or len(key) > 60:
-            raise JourneyError(f"{where}.key: required, at most 60 characters")
-        if key in keys:
-            raise JourneyError(f"{where}.key: {key!r} is used twice")
-        keys.add(key)
-        if step.get("kind") not in STEP_KINDS:
-            raise JourneyError(f"{where}.kind: must be one of {', '.join(STEP_KINDS)}")
-        try:
-            day = int(step.get("day_offset", 0))
-        except (TypeError, ValueError):
-            raise JourneyError(f"{where}.day_offset: must be a whole number of days") from None
-        if not 0 <= day <= 365:
-            raise JourneyError(f"{where}.day_offset: between 0 and 365")
-        try:
-            start, end = parse_hhmm(step.get("window_start", "10:00")), parse_hhmm(step.get("window_end", "18:00"))
-        except (ValueError, AttributeError):
-            raise JourneyError(f"{where}.window_start: times are HH:MM") from None
-        if end <= start:
-            raise JourneyError(f"{where}.window_end: must be after window_start")
-        condition = step.get("condition")
-        if isinstance(condition, str):
-            try:
-                condition = conditions.to_json(conditions.parse(condition)) if condition.strip() else None
-            except conditions.RuleError as exc:
-                raise JourneyError(f"{where}.condition: {exc}") from None
-        elif condition:
-            try:
-                conditions.validate(condition)
-            except conditions.RuleError as exc:
-                raise JourneyError(f"{where}.condition: {exc}") from None
-        clean.append({"key": key, "title": (step.get("title") or key.replace("_", " ").capitalize())[:200],
-                      "day_offset": day, "kind": step["kind"], "window_start": f"{start:%H:%M}",
-                      "window_end": f"{end:%H:%M}", "business_days": bool(step.get("business_days", True)),
-                      "condition": condition or None, "script": step.get("script") or "",
-                      "template_key": step.get("template_key") or None})
+    for number, step in enumerate(steps, start=1):
+        where = _step_name(number, step)
+        if not isinstance(step, dict):
+            raise JourneyError(f"{where}: must be an object with key, kind and day_offset")
+        spec = _clean_step(where, step)
+        if spec["key"] in keys:
+            raise JourneyError(f"{where}: key: {spec['key']!r} is used by an earlier step")
+        keys.add(spec["key"])
+        if session is not None and spec["kind"] == "letter":
+            _check_template(session, where, spec)
+        clean.append(spec)
     return clean
 
 
+def _check_template(session: Session, where: str, spec: dict) -> None:
+    from retention.letters_admin.models import LetterTemplate
+
+    name = spec["template_key"] or spec["key"]
+    found = set(session.scalars(select(LetterTemplate.language).where(
+        LetterTemplate.key == name, LetterTemplate.is_current.is_(True))))
+    missing = [lang for lang in letter_languages() if lang not in found]
+    if missing:
+        field = "template_key" if spec["template_key"] else "template_key (empty: the step key is used)"
+        raise JourneyError(f"{where}: {field}: no letter template {name!r} in {', '.join(missing)}")
+
+
+def _journey_name(name) -> str | None:
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip():
+        raise JourneyError("name: must not be blank")
+    if len(name.strip()) > 200:
+        raise JourneyError("name: at most 200 characters")
+    return name.strip()
+
+
 def create_journey(session: Session, *, key: str, name: str, anchor: str, steps: list[dict], now: dt.datetime,
-                   actor: str, exit_events=("sale.refunded", "customer.churned")) -> Journey:
-    """A new journey (version 1)."""
+                   actor: str, exit_events=("sale.refunded", "customer.churned"),
+                   check_templates: bool = True) -> Journey:
+    """A new journey (version 1). The seed creates its journey before its letter templates, so it skips that check."""
     if anchor not in ANCHORS:
         raise JourneyError(f"anchor: must be one of {', '.join(ANCHORS)}")
-    journey = Journey(key=key, version=1, is_current=True, name=name, anchor=anchor, exit_events=list(exit_events),
-                      created_at=now, created_by=actor)
-    for position, spec in enumerate(validate_steps(steps)):
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise JourneyError("key: letters, digits, _ and - only, at most 60 characters")
+    journey = Journey(key=key, version=1, is_current=True, name=_journey_name(name), anchor=anchor,
+                      exit_events=list(exit_events), created_at=now, created_by=actor)
+    for position, spec in enumerate(validate_steps(steps, session if check_templates else None)):
         journey.steps.append(JourneyStep(position=position, **spec))
     session.add(journey)
     return journey
@@ -148,30 +272,151 @@ def _not_started(session: Session, key: str):
     return _running(session, key).where(Enrollment.id.not_in(started))
 
 
-def edit_impact(session: Session, key: str) -> dict[str, int]:
-    """How many customers mid-way each choice would touch: keep / move / new entrants only."""
-    count = lambda stmt: session.scalar(select(func.count()).select_from(stmt.subquery()))  # noqa: E731
-    return {"keep": 0, "move": count(_running(session, key)), "new_only": count(_not_started(session, key))}
+# --- Moving customers mid-way to a new version -------------------------------------------------
+
+@dataclass
+class MoveSummary:
+    """What an edit does to customers mid-way; the preview and the save count with the same code."""
+
+    customers: int = 0
+    replanned: int = 0   # steps not yet due, re-planned on the new version (matched by step key)
+    kept: int = 0        # due, overdue, open or held by a person: kept as they are
+    added: int = 0       # steps new in this version, planned
+    removed: int = 0     # steps not yet due that the new version no longer has
+    skipped: int = 0     # re-planned steps the new version puts more than a day in the past
+
+    def add(self, other: "MoveSummary") -> None:
+        for name in ("customers", "replanned", "kept", "added", "removed", "skipped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+    def describe(self, version: int) -> str:
+        parts = [f"{self.replanned} step(s) re-planned"]
+        for count, words in ((self.kept, "kept as they were"), (self.added, "added"), (self.removed, "removed"),
+                             (self.skipped, "skipped (already past)")):
+            if count:
+                parts.append(f"{count} {words}")
+        return f"moved to version {version}: " + ", ".join(parts)
+
+
+def _move_enrollment(session: Session, planner: Planner, enrollment: Enrollment, new: Journey,
+                     new_steps: list[JourneyStep], now: dt.datetime, apply: bool) -> MoveSummary:
+    """Move one enrollment's future onto `new_steps`, or (apply=False) count what that would do.
+
+    A touchpoint a person holds or that is due (planning.is_held) keeps its row, time, owner and
+    attempts, and takes the new version's step of the same key and kind. A step not yet due is
+    re-planned in place from the anchor; one the new version lacks is removed (it never happened).
+    History (handed, done, skipped) stays on the old version.
+    """
+    summary = MoveSummary(customers=1)
+    customer = enrollment.customer
+    by_key = {s.key: s for s in new_steps}
+    taken: set[str] = set()
+    waiting = PAUSED_TP if enrollment.status == PAUSED else SCHEDULED
+    for tp in sorted(enrollment.touchpoints, key=lambda t: t.id or 0):
+        key = tp.step.key
+        if tp.status in (HANDED, DONE, SKIPPED):
+            taken.add(key)
+            continue
+        if tp.status not in (SCHEDULED, OPEN, PAUSED_TP):
+            continue
+        target = by_key.get(key)
+        if target is not None and (target.kind != tp.kind or key in taken):
+            target = None
+        if is_held(tp, now):
+            summary.kept += 1
+            taken.add(key)
+            if apply and target is not None:
+                tp.step = target
+            continue
+        if target is None:
+            summary.removed += 1
+            if apply:
+                session.delete(tp)
+            continue
+        taken.add(key)
+        due = plan_due(target, customer, tp.owner or customer.owner, enrollment.anchor_at)
+        if due < now - LATE_GRACE:
+            summary.skipped += 1
+            if apply:
+                tp.step, tp.due_at = target, due
+                tp.status, tp.reason, tp.completed_at = SKIPPED, f"version {new.version}: was due {due:%Y-%m-%d}", now
+                tp.paused_from = None
+            continue
+        summary.replanned += 1
+        if apply:
+            tp.step, tp.due_at, tp.reason = target, due, None
+    fresh = [s for s in new_steps if s.key not in taken]
+    if apply:
+        planned = _plan_touchpoints(planner, enrollment, fresh, customer, enrollment.anchor_at, now, only_future=True)
+        for tp in planned:
+            if waiting == PAUSED_TP:
+                tp.status, tp.paused_from = PAUSED_TP, SCHEDULED
+        summary.added = len(planned)
+    else:
+        owner = customer.owner
+        summary.added = sum(1 for s in fresh if plan_due(s, customer, owner, enrollment.anchor_at) > now)
+    return summary
+
+
+def _moving(session: Session, key: str, choice: str, exclude_journey_id: int | None = None) -> list[Enrollment]:
+    if choice == "keep":
+        return []
+    stmt = _running(session, key) if choice == "move" else _not_started(session, key)
+    if exclude_journey_id is not None:
+        stmt = stmt.where(Enrollment.journey_id != exclude_journey_id)
+    return list(session.scalars(stmt.order_by(Enrollment.id).options(
+        selectinload(Enrollment.touchpoints).selectinload(Touchpoint.step),
+        selectinload(Enrollment.customer))))
+
+
+def edit_impact(session: Session, key: str, now: dt.datetime,
+                steps: list[dict] | None = None) -> dict[str, MoveSummary]:
+    """What each choice would do to customers mid-way if `steps` (default: the current ones) were saved.
+
+    Counted by the same code that then applies the choice, so the preview is what happens.
+    """
+    journey = current_version(session, key)
+    if journey is None:
+        raise JourneyNotFound(f"key: no journey {key!r}")
+    if steps is None:
+        specs = [{f: getattr(s, f) for f in STEP_FIELDS} for s in journey.steps]
+    else:
+        specs = validate_steps(steps, session)
+    preview = Journey(key=key, version=journey.version + 1)
+    new_steps = [JourneyStep(position=i, **spec) for i, spec in enumerate(specs)]
+    result = {}
+    with session.no_autoflush:
+        for choice in EDIT_CHOICES:
+            total = MoveSummary()
+            for enrollment in _moving(session, key, choice):
+                total.add(_move_enrollment(session, None, enrollment, preview, new_steps, now, apply=False))
+            result[choice] = total
+    return result
 
 
 def edit_journey(session: Session, key: str, *, steps: list[dict], choice: str, now: dt.datetime, actor: str,
-                 name: str | None = None, anchor: str | None = None) -> tuple[Journey, int]:
+                 name: str | None = None, anchor: str | None = None) -> tuple[Journey, MoveSummary]:
     """Save an edit as a new version; apply the admin's choice to customers mid-way.
 
     keep: everyone mid-way finishes on their version; new entrants get the new one.
     move: everyone mid-way has their future steps re-planned on the new version.
     new_only: only those mid-way who have not had a step yet move (they are new entrants in effect).
-    Returns the new version and how many enrollments moved.
+    Work a person holds, and what is already due, is never taken away (see _move_enrollment). Each
+    moved customer gets one audit entry (shown on their timeline). Returns the version and the summary.
     """
     if choice not in EDIT_CHOICES:
         raise JourneyError(f"choice: must be one of {', '.join(EDIT_CHOICES)}")
     old = current_version(session, key)
     if old is None:
-        raise JourneyError(f"key: no journey {key!r}")
+        raise JourneyNotFound(f"key: no journey {key!r}")
     anchor = anchor or old.anchor
     if anchor not in ANCHORS:
         raise JourneyError(f"anchor: must be one of {', '.join(ANCHORS)}")
-    clean = validate_steps(steps)
+    name = _journey_name(name)
+    clean = validate_steps(steps, session)
     new = Journey(key=key, version=old.version + 1, is_current=True, name=name or old.name, trigger=old.trigger,
                   anchor=anchor, exit_events=list(old.exit_events), active=old.active, created_at=now,
                   created_by=actor)
@@ -180,26 +425,19 @@ def edit_journey(session: Session, key: str, *, steps: list[dict], choice: str, 
     old.is_current = False
     session.add(new)
     session.flush()
-    if choice == "keep":
-        return new, 0
-    stmt = _running(session, key) if choice == "move" else _not_started(session, key)
-    moving = session.scalars(stmt.where(Enrollment.journey_id != new.id)).all()
+    total = MoveSummary()
     planner = Planner(session)
-    for enrollment in moving:
-        session.execute(update(Touchpoint).where(
-            Touchpoint.enrollment_id == enrollment.id, Touchpoint.status.in_((SCHEDULED, PAUSED_TP)))
-            .values(status=CANCELLED, reason=f"moved to version {new.version}", completed_at=now)
-            .execution_options(synchronize_session=False))
-        done_keys = {tp.step.key for tp in enrollment.touchpoints if tp.status in (OPEN, HANDED, DONE)}
+    for enrollment in _moving(session, key, choice, exclude_journey_id=new.id):
+        summary = _move_enrollment(session, planner, enrollment, new, list(new.steps), now, apply=True)
         enrollment.journey = new
-        future = [s for s in new.steps if s.key not in done_keys]
-        planned = _plan_touchpoints(planner, enrollment, future, enrollment.customer, enrollment.anchor_at, now,
-                                    only_future=True)
-        if enrollment.status == PAUSED:
-            for tp in planned:
-                tp.status = PAUSED_TP
+        total.add(summary)
+        record(session, actor=actor, action="enrollment.moved", entity_type="enrollment", entity_id=enrollment.id,
+               now=now, changes={"journey": key, "version": new.version, "summary": summary.describe(new.version),
+                                 **summary.as_dict()})
     planner.finish()
-    return new, len(moving)
+    record(session, actor=actor, action="journey.edited", entity_type="journey", entity_id=key, now=now,
+           changes={"version": new.version, "choice": choice, **total.as_dict()})
+    return new, total
 
 
 DEFAULT_JOURNEY = {
@@ -237,4 +475,5 @@ def ensure_default_journey(session: Session, now: dt.datetime) -> Journey:
     if existing is not None:
         return existing
     return create_journey(session, key=DEFAULT_JOURNEY["key"], name=DEFAULT_JOURNEY["name"],
-                          anchor=DEFAULT_JOURNEY["anchor"], steps=DEFAULT_JOURNEY["steps"], now=now, actor="seed")
+                          anchor=DEFAULT_JOURNEY["anchor"], steps=DEFAULT_JOURNEY["steps"], now=now, actor="seed",
+                          check_templates=False)

@@ -27,45 +27,61 @@ def index():
 
 
 def _steps_from_form(form) -> list[dict]:
+    """The step rows of the edit form; a row left without a key and title is the blank row for a new step."""
+    raw = (form.get("rows") or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 4:
+        raise service.JourneyError(f"rows: a whole number from 1 to {service.MAX_STEPS + 1}")
+    count = int(raw)
+    if not 1 <= count <= service.MAX_STEPS + 1:
+        raise service.JourneyError(f"rows: a whole number from 1 to {service.MAX_STEPS + 1}")
     rows = []
-    for i in range(int(form.get("rows", "0") or 0)):
+    for i in range(count):
         row = {name: form.get(f"{name}-{i}", "").strip() for name in STEP_FIELDS}
-        if not row["key"]:
-            continue
+        if not any(row[name] for name in ("key", "title", "day_offset", "condition", "script", "template_key")):
+            continue  # the blank row (kind and day have values of their own)
         row["business_days"] = form.get(f"business_days-{i}") == "on"
         rows.append(row)
     return rows
 
 
+def _form_steps(journey) -> list[dict]:
+    return [{**{f: getattr(s, f) for f in STEP_FIELDS if f != "condition"},
+             "condition": conditions.to_text(s.condition) if s.condition else "",
+             "business_days": s.business_days} for s in journey.steps]
+
+
 @blueprint.route("/journeys/<key>/edit", methods=["GET", "POST"])
 @roles_required("admin")
 def edit(key: str):
-    """Edit a journey: the form, then a preview of how many customers each choice touches, then save."""
+    """Edit a journey: the form, then a preview of what each choice does (the same counting as the save), then save."""
     journey = service.current_version(db.session, key) or abort(404, description="journey: unknown key")
-    impact = service.edit_impact(db.session, key)
+    now = utcnow()
     if request.method == "GET":
-        steps = [{**{f: getattr(s, f) for f in STEP_FIELDS if f != "condition"},
-                  "condition": conditions.to_text(s.condition) if s.condition else "",
-                  "business_days": s.business_days} for s in journey.steps]
-        return render_template("journeys/edit.html", journey=journey, steps=steps + [{}], kinds=STEP_KINDS,
-                               impact=impact, error=None)
-    steps = _steps_from_form(request.form)
+        impact = service.edit_impact(db.session, key, now)
+        return render_template("journeys/edit.html", journey=journey, steps=_form_steps(journey) + [{}],
+                               kinds=STEP_KINDS, impact=impact, previewed=False, error=None)
+    steps: list[dict] = []
     choice = request.form.get("choice", "")
     try:
-        service.validate_steps(steps)
+        steps = _steps_from_form(request.form)
+        if request.form.get("action") == "preview":
+            impact = service.edit_impact(db.session, key, now, steps=steps)
+            db.session.rollback()
+            return render_template("journeys/edit.html", journey=journey, steps=steps + [{}], kinds=STEP_KINDS,
+                                   impact=impact, previewed=True, error=None)
         if choice not in service.EDIT_CHOICES:
             raise service.JourneyError("choice: pick what happens to customers mid-way")
-        now = utcnow()
-        new, moved = service.edit_journey(db.session, key, steps=steps, choice=choice, now=now,
-                                          actor=actor_of(current_user), name=request.form.get("name") or None)
+        new, summary = service.edit_journey(db.session, key, steps=steps, choice=choice, now=now,
+                                            actor=actor_of(current_user), name=request.form.get("name") or None)
     except service.JourneyError as exc:
         db.session.rollback()
-        return render_template("journeys/edit.html", journey=journey, steps=steps + [{}], kinds=STEP_KINDS,
-                               impact=impact, error=str(exc)), 422
-    record(db.session, actor=actor_of(current_user), action="journey.edited", entity_type="journey", entity_id=key,
-           now=now, changes={"version": new.version, "choice": choice, "moved": moved})
+        journey = service.current_version(db.session, key)
+        return render_template("journeys/edit.html", journey=journey, steps=(steps or _form_steps(journey)) + [{}],
+                               kinds=STEP_KINDS, impact=service.edit_impact(db.session, key, now), previewed=False,
+                               error=str(exc)), 422
     db.session.commit()
-    flash(f"Saved version {new.version}; {moved} customer(s) moved to it.")
+    flash(f"Saved version {new.version}; {summary.customers} customer(s) moved to it "
+          f"({summary.replanned} step(s) re-planned, {summary.kept} kept as they were).")
     return redirect(url_for("journeys.index"))
 
 

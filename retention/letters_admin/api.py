@@ -37,6 +37,12 @@ def list_templates():
 @templates.response(200, TemplateOut)
 def get_template(key: str, language: str):
     """One template's current version."""
+    if language not in service.LANGUAGES:
+        abort(404, description="language: not a letter language")
+    try:
+        service.check_key(key)
+    except service.LetterError as exc:
+        abort(404, description=str(exc))
     found = db.session.scalar(select(LetterTemplate).where(LetterTemplate.key == key, LetterTemplate.language == language,
                                                            LetterTemplate.is_current.is_(True)))
     if found is None:
@@ -50,6 +56,8 @@ def get_template(key: str, language: str):
 @templates.response(200, TemplateOut)
 def put_template(args, key: str, language: str):
     """Save a new version; refused (422) when the text does not render in the sandbox."""
+    if language not in service.LANGUAGES:
+        abort(404, description="language: not a letter language")
     try:
         saved = service.save_template(db.session, key, {"language": language, **args}, actor=actor_of(g.api_user),
                                       now=utcnow())
@@ -98,11 +106,15 @@ def _batch(batch_id: int) -> PrintBatch:
 @api_roles("print")
 @batches.arguments(BatchIn)
 @batches.response(202, BatchOut)
+@batches.alt_response(409, description="no queued letter matches the filters")
 def create_batch(args):
-    """Take matching queued letters into a batch and queue its build."""
+    """Take matching queued letters into a batch and queue its build (409 when none is queued)."""
     duplex = args.pop("duplex")
     try:
         batch = print_runs.create_batch(db.session, filters=args, duplex=duplex, actor=actor_of(g.api_user), now=utcnow())
+    except service.NothingToPrint as exc:
+        db.session.rollback()
+        abort(409, description=str(exc))
     except service.LetterError as exc:
         db.session.rollback()
         smorest_abort(422, message=str(exc))

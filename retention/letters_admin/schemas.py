@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from retention.letters_admin.service import DIGITS, LANGUAGES
+from retention.validation import BoundedDateTime, Identifier, Text
 
 
 class TemplateOut(Schema):
@@ -17,10 +18,10 @@ class TemplateOut(Schema):
 
 
 class TemplateIn(Schema):
-    name = fields.String(load_default="")
-    body = fields.String(required=True, validate=validate.Length(min=1, max=20000))
-    closing = fields.String(load_default="")
-    qr_url = fields.String(load_default="")
+    name = Text(200, blank=True, load_default="")
+    body = Text(20000, multiline=True, required=True)
+    closing = Text(200, blank=True, load_default="")
+    qr_url = Text(500, blank=True, load_default="")
     digits = fields.String(load_default="latn", validate=validate.OneOf(DIGITS))
     handwriting_signature = fields.Boolean(load_default=True)
 
@@ -44,11 +45,11 @@ class LetterQuery(Schema):
 
 
 class BatchIn(Schema):
-    template_key = fields.String(load_default=None)
-    country = fields.String(load_default=None, validate=validate.Length(equal=2))
+    template_key = Identifier(60, load_default=None)
+    country = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z]{2}$"))
     language = fields.String(load_default=None, validate=validate.OneOf(LANGUAGES))
-    since = fields.AwareDateTime(load_default=None)
-    until = fields.AwareDateTime(load_default=None)
+    since = BoundedDateTime(load_default=None)
+    until = BoundedDateTime(load_default=None)
     duplex = fields.Boolean(load_default=False)
 
 

@@ -1,8 +1,6 @@
 """Pages: letter templates with a live PDF preview (marketing), queued letters and print batches (mail room)."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
                    send_file, url_for)
 from flask_login import current_user
@@ -15,6 +13,7 @@ from retention.letters_admin import batches, service
 from retention.letters_admin.models import BUILDING, QUEUED, Letter, LetterTemplate, PrintBatch
 from retention.queue import QueueUnavailable, get_queue
 from retention.staff.access import roles_required
+from retention.staff.redirects import safe_referrer
 from retention.types import utcnow
 
 blueprint = Blueprint("letters", __name__, url_prefix="/letters")
@@ -35,6 +34,8 @@ def templates():
 def _sample_letter(language: str, customer_ref: str | None) -> Letter:
     """An unsaved letter to preview against a real customer (one of that language by default)."""
     customer = None
+    if customer_ref and (len(customer_ref) > 200 or "\x00" in customer_ref):
+        raise service.LetterError("customer: not a customer id")
     if customer_ref:
         customer = db.session.scalar(select(Customer).where(Customer.external_id == customer_ref))
         if customer is None:
@@ -55,6 +56,10 @@ def edit_template(key: str, language: str):
     """Edit a template; saving writes a new version."""
     if language not in service.LANGUAGES:
         abort(404, description="language: not a letter language")
+    try:
+        service.check_key(key)
+    except service.LetterError as exc:
+        abort(404, description=str(exc))
     template = db.session.scalar(select(LetterTemplate).where(
         LetterTemplate.key == key, LetterTemplate.language == language, LetterTemplate.is_current.is_(True)))
     if request.method == "POST":
@@ -89,6 +94,7 @@ def preview(key: str, language: str):
     """The PDF the form's current text gives for a real customer; 422 with the reason when it cannot."""
     fields = _template_fields(language)
     try:
+        service.check_key(key)
         clean = service.validate_template(fields)
         letter = _sample_letter(language, request.form.get("customer") or None)
         draft = LetterTemplate(key=key, version=0, **clean)
@@ -121,10 +127,7 @@ def _filters_from(form) -> dict:
                "language": form.get("language") or None}
     for name in ("since", "until"):
         if form.get(name):
-            try:
-                filters[name] = dt.datetime.fromisoformat(form[name]).replace(tzinfo=dt.timezone.utc)
-            except ValueError:
-                raise service.LetterError(f"{name}: not a date (YYYY-MM-DD)") from None
+            filters[name] = batches.parse_filter_date(name, form[name])
     return filters
 
 
@@ -238,9 +241,9 @@ def returned(letter_id: int):
     except service.LetterError as exc:
         db.session.rollback()
         flash(str(exc))
-        return redirect(request.referrer or url_for("letters.mail_room")), 303
+        return redirect(safe_referrer(url_for("letters.mail_room"))), 303
     record(db.session, actor=actor_of(current_user), action="letter.returned", entity_type="letter",
            entity_id=letter_id, now=utcnow())
     db.session.commit()
     flash(f"Letter {letter_id} returned; {letter.customer.name}'s address is flagged.")
-    return redirect(request.referrer or url_for("letters.mail_room"))
+    return redirect(safe_referrer(url_for("letters.mail_room")))

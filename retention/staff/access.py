@@ -7,7 +7,8 @@ from flask import abort, g, jsonify, request
 from flask_login import current_user
 
 from retention.extensions import db
-from retention.staff.service import user_for_token
+from retention.staff.service import token_for_request, touch_token
+from retention.types import utcnow
 
 
 def roles_required(*roles: str):
@@ -38,7 +39,14 @@ def api_roles(*roles: str):
         def wrapped(*args, **kwargs):
             header = request.headers.get("Authorization", "")
             scheme, _, token = header.partition(" ")
-            user = user_for_token(db.session, token.strip()) if scheme.lower() == "bearer" and token else None
+            user = None
+            if scheme.lower() == "bearer" and token:
+                now = utcnow()
+                live = token_for_request(db.session, token.strip(), now)
+                if live is not None:
+                    user = live.user
+                    if touch_token(db.session, live, now):  # at most once a minute per token
+                        db.session.commit()
             if user is None:
                 response = jsonify(code=401, status="Unauthorized",
                                    message="Authorization: a valid Bearer token is required")

@@ -1,10 +1,10 @@
-"""Staff users, their API tokens and recorded login attempts."""
+"""Staff users, their API tokens, signed-in sessions and counted sign-in attempts."""
 from __future__ import annotations
 
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from retention.extensions import db
@@ -61,16 +61,48 @@ class ApiToken(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    def status(self, now: dt.datetime) -> str:
+        """"revoked", "expired" or "active"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
 
     user: Mapped[StaffUser] = relationship(back_populates="tokens")
 
 
-class LoginAttempt(db.Model):
-    """One failed sign-in, kept to slow down password guessing across all web processes."""
+class LoginThrottle(db.Model):
+    """Sign-in attempts counted per key ("pair:<email>|<address>" or "addr:<address>") in a fixed window.
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_key_at", "key", "at"),)
+    One row per key, bumped by a single atomic upsert before the password is checked, so parallel guesses
+    cannot slip past the limit. Rows whose window has ended are purged on each sign-in.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+
+
+class StaffSession(db.Model):
+    """A signed-in browser: the cookie holds a random id, only its SHA-256 is kept here.
+
+    Ending the row (sign-out, deactivation, role change, password reset, idle too long) ends the session
+    whatever copy of the cookie is still around.
+    """
+
+    __tablename__ = "staff_sessions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(300))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+    user: Mapped[StaffUser] = relationship()

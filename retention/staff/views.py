@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import session as cookie
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.exceptions import TooManyRequests
 
 from retention.extensions import db
-from retention.staff import service
+from retention.staff import service, sessions
 from retention.staff.models import StaffUser
+from retention.staff.redirects import safe_next
 from retention.types import utcnow
 
 blueprint = Blueprint("staff", __name__)
@@ -33,10 +35,16 @@ def login():
         return render_template("login.html")
     email = (request.form.get("email") or "").strip().lower()
     password = request.form.get("password") or ""
+    if len(email) > 254 or len(password) > 1000:
+        return render_template("login.html", error="Email or password: too long."), 400
     now = utcnow()
     cfg = current_app.config
-    keys = [f"email:{email}", f"ip:{request.remote_addr}"]
-    wait = service.login_throttled(db.session, keys, now, cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_SECONDS"])
+    pair_key, address_key = service.throttle_keys(email, request.remote_addr or "")
+    # The attempt is counted (and committed) before the password is checked: parallel guesses cannot overtake.
+    wait = service.reserve_attempt(db.session, [(pair_key, cfg["LOGIN_MAX_FAILURES"]),
+                                                (address_key, cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"])],
+                                   now, cfg["LOGIN_WINDOW_SECONDS"])
+    db.session.commit()
     if wait:
         error = TooManyRequests(f"Too many failed sign-ins. Try again in {wait} seconds.")
         response = current_app.make_response((render_template("login.html", error=error.description), 429))
@@ -45,22 +53,21 @@ def login():
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
     hasher = current_app.extensions["password_hasher"]
     if not service.check_password(hasher, user, password) or not user.active:
-        service.record_failure(db.session, keys, now)
-        db.session.commit()
         return render_template("login.html", error="Wrong email or password.", email=email), 401
-    service.clear_failures(db.session, f"email:{email}")
+    service.forget_attempt(db.session, pair_key, address_key)
+    session_id = sessions.start_session(db.session, user.id, now=now)
     db.session.commit()
+    cookie[sessions.SESSION_KEY] = session_id  # a new random id: a cookie planted before sign-in is worthless
     login_user(user)
-    target = request.args.get("next") or ""
-    # Only same-site paths: an open redirect after sign-in is a phishing aid.
-    if not target.startswith("/") or target.startswith("//"):
-        target = _home_for(user)
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next"), _home_for(user)))
 
 
 @blueprint.route("/logout", methods=["POST"])
 def logout():
-    """Sign out (a POST, so a link on another site cannot sign staff out)."""
+    """Sign out (a POST, so a link on another site cannot sign staff out); the server-side session ends."""
+    sessions.end_session(db.session, cookie.get(sessions.SESSION_KEY), now=utcnow())
+    db.session.commit()
     logout_user()
+    cookie.pop(sessions.SESSION_KEY, None)
     flash("Signed out.")
     return redirect(url_for("staff.login"))

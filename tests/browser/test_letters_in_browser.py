@@ -65,11 +65,12 @@ def test_marketing_edits_a_template_and_sees_the_preview_change(app, client, sig
     staff(app, "maya@example.com", "marketing")
     login(page, live_server, "maya@example.com")
     page.goto(live_server + "/letters/templates/welcome/en")
-    page.wait_for_function("document.getElementById('preview').dataset.state === 'ok'")
+    # Predicates are functions, not strings: the page's CSP (no 'unsafe-eval') refuses string evaluation.
+    page.wait_for_function("() => document.getElementById('preview').dataset.state === 'ok'")
     assert "Thank you for choosing Demo Shop" in _preview_text(page)
     version = page.get_attribute("#preview", "data-version")
     page.fill("#body", "Dear {{ customer.first_name }},\n\nYour {{ sale.product }} ships on Monday.")
-    page.wait_for_function(f"document.getElementById('preview').dataset.version !== '{version}' && "
+    page.wait_for_function(f"() => document.getElementById('preview').dataset.version !== '{version}' && "
                            "document.getElementById('preview').dataset.state === 'ok'")
     text = _preview_text(page)
     assert "Your Espresso machine Pro ships on Monday." in text and "Thank you for choosing" not in text

@@ -224,11 +224,11 @@ def _two_customers_mid_way(client, signer):
 
 def test_edit_keep_leaves_customers_mid_way_on_their_version(client, signer, world):
     _two_customers_mid_way(client, signer)
-    impact = journeys.edit_impact(db.session, "first-90-days")
+    impact = journeys.edit_impact(db.session, "first-90-days", T0 + dt.timedelta(days=3))
     new, moved = journeys.edit_journey(db.session, "first-90-days", steps=_edited_steps(), choice="keep",
                                        now=T0 + dt.timedelta(days=3), actor="test")
     db.session.commit()
-    assert impact["keep"] == moved == 0
+    assert impact["keep"].customers == moved.customers == 0
     assert touchpoints("C1")["how_is_it_going_call"].step.journey.version == 1
     sell(client, signer, T0 + dt.timedelta(days=4), "S3", customer("C3"), occurred_at=T0 + dt.timedelta(days=4))
     assert touchpoints("C3")["how_is_it_going_call"].step.journey.version == 2
@@ -236,12 +236,12 @@ def test_edit_keep_leaves_customers_mid_way_on_their_version(client, signer, wor
 
 def test_edit_move_replans_future_steps_of_everyone_mid_way(client, signer, world):
     _two_customers_mid_way(client, signer)
-    impact = journeys.edit_impact(db.session, "first-90-days")
-    assert impact["move"] == 2
+    impact = journeys.edit_impact(db.session, "first-90-days", T0 + dt.timedelta(days=3))
+    assert impact["move"].customers == 2
     _, moved = journeys.edit_journey(db.session, "first-90-days", steps=_edited_steps(), choice="move",
                                      now=T0 + dt.timedelta(days=3), actor="test")
     db.session.commit()
-    assert moved == 2
+    assert moved.customers == 2
     c1 = touchpoints("C1")
     rows = db.session.scalars(select(Touchpoint).where(Touchpoint.customer.has(external_id="C1"),
                                                        Touchpoint.status != "cancelled")).all()
@@ -256,12 +256,12 @@ def test_edit_new_entrants_only_moves_only_those_who_have_not_started(client, si
     sell(client, signer, T0, "S1", customer("C1"))
     tick(T0 + dt.timedelta(days=3))  # C1 started (letter and first call handed out)
     sell(client, signer, T0 + dt.timedelta(days=3), "S2", customer("C2"), occurred_at=T0 + dt.timedelta(days=10))
-    impact = journeys.edit_impact(db.session, "first-90-days")
-    assert impact == {"keep": 0, "move": 2, "new_only": 1}
+    impact = journeys.edit_impact(db.session, "first-90-days", T0 + dt.timedelta(days=3))
+    assert {choice: plan.customers for choice, plan in impact.items()} == {"keep": 0, "move": 2, "new_only": 1}
     _, moved = journeys.edit_journey(db.session, "first-90-days", steps=_edited_steps(), choice="new_only",
                                      now=T0 + dt.timedelta(days=3), actor="test")
     db.session.commit()
-    assert moved == 1
+    assert moved.customers == 1
     assert db.session.scalar(select(Enrollment).where(Enrollment.customer.has(external_id="C1"))).journey.version == 1
     assert db.session.scalar(select(Enrollment).where(Enrollment.customer.has(external_id="C2"))).journey.version == 2
 

@@ -1,0 +1,162 @@
+"""Admin pages for staff accounts and API tokens: deactivate, reactivate, change role, reset password, revoke."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from retention.audit.service import actor_of
+from retention.extensions import db
+from retention.staff import service, sessions
+from retention.staff.models import ROLES, ApiToken, StaffUser
+from retention.staff.access import roles_required
+from retention.types import utcnow
+
+blueprint = Blueprint("staff_admin", __name__, url_prefix="/admin")
+
+
+def _staff_page(error: str | None = None, status: int = 200):
+    now = utcnow()
+    people = service.list_staff(db.session)
+    idle = current_app.config["SESSION_IDLE_SECONDS"]
+    live = {u.id: sessions.live_session_count(db.session, u.id, now=now, idle_seconds=idle) for u in people}
+    return render_template("admin/staff.html", people=people, roles=ROLES, live=live, error=error), status
+
+
+@blueprint.route("/staff/")
+@roles_required("admin")
+def staff_index():
+    """Every staff account with its role, state and signed-in sessions."""
+    return _staff_page()
+
+
+def _change(user_id: int, change, done: str):
+    """Run one account change in the service; 422 (409 for the last admin) with the reason, nothing changed."""
+    user = db.session.get(StaffUser, user_id) or abort(404, description="staff: no such staff user")
+    try:
+        change(user)
+    except service.LastAdminError as exc:
+        db.session.rollback()
+        return _staff_page(str(exc), 409)
+    except service.StaffError as exc:
+        db.session.rollback()
+        return _staff_page(str(exc), 422)
+    db.session.commit()
+    flash(done.format(email=user.email))
+    return redirect(url_for("staff_admin.staff_index"), 303)
+
+
+@blueprint.route("/staff/<int:user_id>/deactivate", methods=["POST"])
+@roles_required("admin")
+def deactivate(user_id: int):
+    return _change(user_id, lambda u: service.deactivate(db.session, u, actor=actor_of(current_user), now=utcnow()),
+                   "{email} is deactivated; their sessions have ended.")
+
+
+@blueprint.route("/staff/<int:user_id>/reactivate", methods=["POST"])
+@roles_required("admin")
+def reactivate(user_id: int):
+    return _change(user_id, lambda u: service.reactivate(db.session, u, actor=actor_of(current_user), now=utcnow()),
+                   "{email} can sign in again.")
+
+
+@blueprint.route("/staff/<int:user_id>/role", methods=["POST"])
+@roles_required("admin")
+def change_role(user_id: int):
+    role = request.form.get("role", "")
+    return _change(user_id, lambda u: service.change_role(db.session, u, role, actor=actor_of(current_user),
+                                                          now=utcnow()),
+                   "{email} now has the role " + (role if role in ROLES else "") + ".")
+
+
+@blueprint.route("/staff/<int:user_id>/password", methods=["POST"])
+@roles_required("admin")
+def reset_password(user_id: int):
+    password = request.form.get("password", "")
+    hasher = current_app.extensions["password_hasher"]
+    return _change(user_id, lambda u: service.reset_password(db.session, hasher, u, password,
+                                                             actor=actor_of(current_user), now=utcnow()),
+                   "New password set for {email}; their sessions have ended.")
+
+
+def _tokens_page(error: str | None = None, status: int = 200, new_token: str | None = None):
+    return render_template("admin/tokens.html", tokens=service.list_tokens(db.session), now=utcnow(),
+                           people=[u for u in service.list_staff(db.session) if u.active],
+                           error=error, new_token=new_token), status
+
+
+@blueprint.route("/tokens/")
+@roles_required("admin")
+def tokens_index():
+    """Every API token: whose, when last used, expiry, revoked."""
+    return _tokens_page()
+
+
+def _expiry_date(text: str) -> dt.datetime | None:
+    """A date from the form (YYYY-MM-DD): the token stops working at the start of that day, UTC."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise service.StaffError("expires_on: not a date (YYYY-MM-DD)") from None
+    if not 2000 <= day.year <= 9000:
+        raise service.StaffError("expires_on: out of range")
+    return dt.datetime.combine(day, dt.time(0), tzinfo=dt.timezone.utc)
+
+
+@blueprint.route("/tokens/", methods=["POST"])
+@roles_required("admin")
+def issue_token():
+    """Issue a token; it is shown once, on this answer only (never stored, never in a redirect)."""
+    now = utcnow()
+    try:
+        user_id = request.form.get("user_id", "")
+        if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 10):
+            raise service.StaffError("user_id: choose a staff member")
+        user = db.session.get(StaffUser, int(user_id))
+        if user is None or not user.active:
+            raise service.StaffError("user_id: no active staff member with this id")
+        token = service.issue_token(db.session, user, actor=actor_of(current_user), now=now,
+                                    label=request.form.get("label", "").strip(),
+                                    expires_at=_expiry_date(request.form.get("expires_on", "")))
+    except service.StaffError as exc:
+        db.session.rollback()
+        return _tokens_page(str(exc), 422)
+    db.session.commit()
+    return _tokens_page(new_token=token, status=201)
+
+
+def _token_change(token_id: int, change, done: str):
+    db.session.get(ApiToken, token_id) or abort(404, description="token: no such token")
+    try:
+        change()
+    except service.StaffError as exc:
+        db.session.rollback()
+        return _tokens_page(str(exc), 422)
+    db.session.commit()
+    flash(done)
+    return redirect(url_for("staff_admin.tokens_index"), 303)
+
+
+@blueprint.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@roles_required("admin")
+def revoke_token(token_id: int):
+    return _token_change(token_id, lambda: service.revoke_token(db.session, token_id, actor=actor_of(current_user),
+                                                                now=utcnow()),
+                         f"Token {token_id} revoked.")
+
+
+@blueprint.route("/tokens/<int:token_id>/expire", methods=["POST"])
+@roles_required("admin")
+def expire_token(token_id: int):
+    """Set the day a token stops working (empty: now)."""
+    now = utcnow()
+
+    def change():
+        at = _expiry_date(request.form.get("expires_on", "")) or now
+        service.expire_token(db.session, token_id, at=at, actor=actor_of(current_user), now=now)
+
+    return _token_change(token_id, change, f"Token {token_id} expiry set.")

@@ -1,0 +1,64 @@
+"""The API answers as its OpenAPI document says, for every role: schemathesis over /api/openapi.json, in-process.
+
+No server error; no status code, content type, header or body the document does not declare; every request
+the document calls valid is accepted (or refused only for the caller's role or a missing record); every
+invalid one is refused. A bounded number of examples per operation and mode keeps the run short.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode, checks
+
+from retention.extensions import db
+from retention.journeys.service import ensure_default_journey
+from retention.letters_admin.service import ensure_default_templates
+from tests.factories import customer, sale_completed, staff, token_for
+
+ROLES = ("onboarding", "marketing", "print", "admin")
+EXAMPLES = 12
+CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
+          checks.response_headers_conformance, checks.response_schema_conformance]
+POSITIVE = CHECKS + [checks.positive_data_acceptance]
+NEGATIVE = CHECKS + [checks.negative_data_rejection]
+
+
+def _run(operation, mode: GenerationMode, tokens: dict) -> None:
+    # The token is given, not generated: a request is negative for its data, not for a missing token.
+    first = {"Authorization": f"Bearer {next(iter(tokens.values()))}"}
+
+    @given(case=operation.as_strategy(generation_mode=mode, headers=first))
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(case):
+        for token in tokens.values():
+            case.call_and_validate(headers={"Authorization": f"Bearer {token}"},
+                                   checks=POSITIVE if mode is GenerationMode.POSITIVE else NEGATIVE)
+
+    check()
+
+
+def test_api_matches_its_document_for_every_role(app, client, signer, queue):
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    ensure_default_journey(db.session, start)
+    ensure_default_templates(db.session, start)
+    tokens = {role: token_for(app, staff(app, f"{role}@example.com", role)) for role in ROLES}
+    signer.post(client, sale_completed(cust=customer("C1")))
+    queue.drain()
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    failures, operations = [], 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+        for mode in GenerationMode:
+            try:
+                _run(operation, mode, tokens)
+            except Unsatisfiable:  # an operation without inputs has no invalid request to send
+                assert mode is GenerationMode.NEGATIVE
+            except (Exception, BaseExceptionGroup) as exc:  # every operation is tried; all failures are reported together
+                failures.append(f"--- {operation.label} ({mode.value}) ---\n{exc}")
+    assert operations >= 15
+    assert not failures, "\n".join(failures)
