@@ -38,7 +38,7 @@ cron: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/tick.py
-	$(BIN)/python bench/letters.py
+	$(BIN)/python bench/print_letters.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -1,4 +1,4 @@
-"""The "bare ReportLab" baseline of bench/letters.py: the same pages, drawn with a plain Canvas.
+"""The "bare ReportLab" baseline of bench/print_letters.py: the same pages, drawn with a plain Canvas.
 
 Everything text-related is prepared before the clock starts (``prepare_latin`` / ``prepare_rtl``), from
 the very ``LetterContent`` objects the app renders from its templates:
@@ -48,7 +48,7 @@ def register_bare_fonts() -> None:
 QR_SECONDS = [0.0]     # time the baseline spent encoding QR codes inside its timed loop
 # Like shaping, encoding a QR code is preparing content, not drawing it: by default the baseline's codes
 # are encoded before the clock starts (the generator's own encoding time is reported beside the ratio).
-# bench/letters.py --bare-encodes-qr sets this, and the baseline then encodes each code in its loop.
+# bench/print_letters.py --bare-encodes-qr sets this, and the baseline then encodes each code in its loop.
 ENCODE_IN_CLOCK = [False]
 
 

@@ -1,4 +1,4 @@
-"""Bulk data for bench/letters.py: customers, sales and queued letters, inserted in plain bulk INSERTs.
+"""Bulk data for bench/print_letters.py: customers, sales and queued letters, inserted in plain bulk INSERTs.
 
 Three groups, each in its own ``created_at`` window so that ``create_batch(filters={"since", "until"})``
 takes exactly one group:

@@ -10,7 +10,7 @@ from retention.types import utcnow
 def build_print_batch(batch_id: int) -> int:
     """Write the batch's PDF and manifest; returns how many letters it holds."""
     from retention.extensions import db
-    from retention.letters_admin import batches, service
+    from retention.postal import batches, service
 
     with app_context() as app:
         now = utcnow()

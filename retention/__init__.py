@@ -82,8 +82,8 @@ def register_blueprints(app: Flask) -> None:
     from retention.customers import api as customers_api
     from retention.journeys import api as journeys_api
     from retention.journeys import views as journeys_views
-    from retention.letters_admin import api as letters_api
-    from retention.letters_admin import views as letters_views
+    from retention.postal import api as letters_api
+    from retention.postal import views as letters_views
     from retention.customers import views as customers_views
     from retention.hooks import admin as hooks_admin
     from retention.hooks import views as hooks_views

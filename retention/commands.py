@@ -300,7 +300,7 @@ def print_batch_command(template_key, country, language, since, until, duplex):
     """Build a print batch of queued letters here and now, with a progress bar."""
     from pathlib import Path
 
-    from retention.letters_admin import batches, service
+    from retention.postal import batches, service
 
     filters = {"template_key": template_key, "country": country, "language": language}
     for name, value in (("since", since), ("until", until)):

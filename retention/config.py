@@ -124,7 +124,7 @@ def from_environment(overrides: dict | None = None) -> dict:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "COMPANY_NAME": env.get("RETENTION_COMPANY_NAME", "Demo Shop"),
-        # Letter templates (retention/letters_admin/sandbox.py): enforced in preview, save and print batches.
+        # Letter templates (retention/postal/sandbox.py): enforced in preview, save and print batches.
         "LETTER_MAX_TEMPLATE_CHARS": int(env.get("RETENTION_LETTER_MAX_TEMPLATE_CHARS", "20000")),
         "LETTER_MAX_OUTPUT_CHARS": int(env.get("RETENTION_LETTER_MAX_OUTPUT_CHARS", "100000")),
         "LETTER_MAX_PAGES": int(env.get("RETENTION_LETTER_MAX_PAGES", "10")),

@@ -5,7 +5,7 @@ from retention.hooks.models import InboundEvent  # noqa: F401
 from retention.staff.models import ApiToken, LoginThrottle, StaffSession, StaffUser  # noqa: F401
 from retention.calls.models import CallAttempt  # noqa: F401
 from retention.journeys.models import Enrollment, Journey, JourneyStep, RoundRobin, Touchpoint  # noqa: F401
-from retention.letters_admin.models import Letter, LetterTemplate, PrintBatch  # noqa: F401
+from retention.postal.models import Letter, LetterTemplate, PrintBatch  # noqa: F401
 from retention.referrals.models import ReferralOffer  # noqa: F401
 from retention.surveys.models import NpsAnswer, Survey  # noqa: F401
 from retention.complaints.models import Complaint  # noqa: F401

@@ -16,7 +16,7 @@ from retention.hooks import service as hooks
 from retention.hooks.models import InboundEvent
 from retention.journeys.handout import hand_out_all
 from retention.journeys.service import ensure_default_journey
-from retention.letters_admin.service import ensure_default_templates
+from retention.postal.service import ensure_default_templates
 from retention.staff.models import StaffUser
 from retention.staff.service import create_user
 
@@ -120,7 +120,7 @@ def _replay_history(session: Session, events: list[InboundEvent], now: dt.dateti
     """
     from retention.calls.service import log_outcome
     from retention.journeys.models import OPEN, Touchpoint
-    from retention.letters_admin.models import Letter
+    from retention.postal.models import Letter
 
     events.sort(key=lambda e: e.occurred_at)
     sqlite = session.get_bind().dialect.name == "sqlite"

@@ -9,7 +9,7 @@ import pytest
 
 from retention.extensions import db
 from retention.journeys.service import ensure_default_journey
-from retention.letters_admin.service import ensure_default_templates
+from retention.postal.service import ensure_default_templates
 
 from tests.factories import customer, sale_completed, staff, token_for
 

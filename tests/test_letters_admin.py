@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from retention.customers.models import Customer
 from retention.extensions import db
-from retention.letters_admin import batches, service
-from retention.letters_admin.models import Letter, PrintBatch
+from retention.postal import batches, service
+from retention.postal.models import Letter, PrintBatch
 from retention.tick import run as tick
 from tests.factories import customer, sale_completed, staff, token_for
 from tests.letters.letterkit import MM, open_pdf, page_text, visual_lines
@@ -134,7 +134,7 @@ def test_missing_variable_is_a_clear_error_and_the_batch_skips_that_letter(app, 
     good = welcome_letter_for(client, signer, us_customer("C5"), sale_id="S5")
     persian = welcome_letter_for(client, signer, persian_customer("C6"), sale_id="S6")
     # a template saved before a field was renamed: it names a variable that does not exist
-    from retention.letters_admin.models import LetterTemplate
+    from retention.postal.models import LetterTemplate
 
     broken = db.session.scalar(select(LetterTemplate).where(LetterTemplate.key == "welcome",
                                                             LetterTemplate.language == "fa",

@@ -12,8 +12,8 @@ from sqlalchemy import select
 import letters.batch
 from retention.customers.models import Customer
 from retention.extensions import db
-from retention.letters_admin import batches, service
-from retention.letters_admin.models import Letter, LetterTemplate, PrintBatch
+from retention.postal import batches, service
+from retention.postal.models import Letter, LetterTemplate, PrintBatch
 from tests.factories import customer, staff, token_for
 from tests.letters.letterkit import open_pdf, page_text
 from tests.test_letters_admin import (  # noqa: F401

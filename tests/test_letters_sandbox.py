@@ -8,8 +8,8 @@ import time
 import pytest
 
 from retention.extensions import db
-from retention.letters_admin import service
-from retention.letters_admin.sandbox import TemplateLimits
+from retention.postal import service
+from retention.postal.sandbox import TemplateLimits
 from tests.factories import staff, token_for
 from tests.letters.letterkit import open_pdf, page_text
 from tests.test_letters_admin import NOW, letter_world, us_customer, welcome_letter_for  # noqa: F401
@@ -172,7 +172,7 @@ def test_reprint_of_a_letter_whose_template_went_over_a_limit_is_422(app, client
     letter = welcome_letter_for(client, signer, us_customer())
     from sqlalchemy import select
 
-    from retention.letters_admin.models import LetterTemplate
+    from retention.postal.models import LetterTemplate
 
     stored = db.session.scalar(select(LetterTemplate).where(LetterTemplate.key == "welcome",
                                                             LetterTemplate.language == "en",

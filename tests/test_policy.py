@@ -11,7 +11,7 @@ from retention.calls.models import CallAttempt
 from retention.extensions import db
 from retention.journeys.models import Touchpoint
 from retention.journeys.service import ensure_default_journey
-from retention.letters_admin.service import ensure_default_templates
+from retention.postal.service import ensure_default_templates
 from retention.tick import run as tick
 from tests.factories import customer, event, sale_completed, staff, token_for
 

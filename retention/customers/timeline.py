@@ -96,7 +96,7 @@ def handed_touchpoints(session: Session, customer: Customer, limit: int) -> list
 
 def letters(session: Session, customer: Customer, limit: int) -> list[Entry]:
     """Letters queued, printed, mailed or returned."""
-    from retention.letters_admin.models import Letter
+    from retention.postal.models import Letter
 
     entries = []
     for letter in session.scalars(select(Letter).where(Letter.customer_id == customer.id)

@@ -19,7 +19,7 @@ from retention.journeys import conditions
 from retention.journeys.models import (
     ACTIVE, HANDED, OPEN, SCHEDULED, SKIPPED, Enrollment, JourneyStep, Touchpoint,
 )
-from retention.letters_admin.models import Letter
+from retention.postal.models import Letter
 from retention.queries import id_in
 from retention.referrals.models import ReferralOffer
 from retention.surveys.models import Survey, nps_category

@@ -114,7 +114,7 @@ def letter_languages() -> tuple[str, ...]:
     A letter goes out in the customer's language (en, ar or fa), so a letter step's template must exist
     in each of them; the English fallback would send an English letter to an Arabic or Persian reader.
     """
-    from retention.letters_admin.service import LANGUAGES
+    from retention.postal.service import LANGUAGES
 
     return tuple(LANGUAGES)
 
@@ -222,7 +222,7 @@ def validate_steps(steps, session: Session | None = None) -> list[dict]:
 
 
 def _check_template(session: Session, where: str, spec: dict) -> None:
-    from retention.letters_admin.models import LetterTemplate
+    from retention.postal.models import LetterTemplate
 
     name = spec["template_key"] or spec["key"]
     found = set(session.scalars(select(LetterTemplate.language).where(

@@ -5,7 +5,7 @@ import datetime as dt
 
 from retention.extensions import db
 from retention.journeys.service import ensure_default_journey
-from retention.letters_admin.service import ensure_default_templates
+from retention.postal.service import ensure_default_templates
 from tests.browser.conftest import login
 from tests.factories import staff
 

@@ -5,7 +5,7 @@ import datetime as dt
 import re
 
 from retention.extensions import db
-from retention.letters_admin.service import ensure_default_templates
+from retention.postal.service import ensure_default_templates
 from retention.tick import run as tick
 from tests.browser.conftest import login
 from tests.factories import customer, sale_completed, staff

@@ -14,7 +14,7 @@ from retention.customers.timeline import timeline
 from retention.extensions import db
 from retention.journeys import service as journeys
 from retention.journeys.models import Enrollment, Journey, Touchpoint
-from retention.letters_admin.service import save_template
+from retention.postal.service import save_template
 from retention.tick import run as tick
 from tests.factories import customer, event, sale_completed, staff, token_for
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from retention.extensions import db
 from retention.journeys import service as journeys
 from retention.journeys.models import Enrollment, Touchpoint
-from retention.letters_admin.models import Letter
+from retention.postal.models import Letter
 from retention.referrals.models import ReferralOffer
 from retention.surveys.models import Survey
 from retention.tick import run as tick

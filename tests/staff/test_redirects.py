@@ -10,8 +10,8 @@ from retention.customers.models import Customer
 from retention.extensions import db
 from retention.journeys.models import Touchpoint
 from retention.journeys.service import ensure_default_journey
-from retention.letters_admin.models import Letter
-from retention.letters_admin.service import ensure_default_templates
+from retention.postal.models import Letter
+from retention.postal.service import ensure_default_templates
 from retention.staff.redirects import is_same_site_path, safe_next
 from retention.tick import run as tick
 from tests.factories import sale_completed, staff

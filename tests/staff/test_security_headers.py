@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from retention.letters_admin.service import ensure_default_templates
+from retention.postal.service import ensure_default_templates
 from retention.extensions import db
 from retention.types import utcnow
 from tests.conftest import Auth

@@ -1,7 +1,7 @@
 """API schemas of letter templates, letters and print batches."""
 from marshmallow import Schema, fields, validate
 
-from retention.letters_admin.service import DIGITS, LANGUAGES
+from retention.postal.service import DIGITS, LANGUAGES
 from retention.validation import BoundedDateTime, Identifier, Text
 
 

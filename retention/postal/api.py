@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from retention.audit.service import actor_of, record
 from retention.extensions import db
-from retention.letters_admin import batches as print_runs
-from retention.letters_admin import service
-from retention.letters_admin.models import BUILDING, Letter, LetterTemplate, PrintBatch
-from retention.letters_admin.schemas import BatchIn, BatchOut, LetterOut, LetterQuery, TemplateIn, TemplateOut
+from retention.postal import batches as print_runs
+from retention.postal import service
+from retention.postal.models import BUILDING, Letter, LetterTemplate, PrintBatch
+from retention.postal.schemas import BatchIn, BatchOut, LetterOut, LetterQuery, TemplateIn, TemplateOut
 from retention.queue import QueueUnavailable, get_queue
 from retention.staff.access import api_roles
 from retention.types import utcnow

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from retention.audit.service import actor_of, record
 from retention.customers.models import Customer
 from retention.extensions import db
-from retention.letters_admin import batches, service
-from retention.letters_admin.models import BUILDING, QUEUED, Letter, LetterTemplate, PrintBatch
+from retention.postal import batches, service
+from retention.postal.models import BUILDING, QUEUED, Letter, LetterTemplate, PrintBatch
 from retention.queue import QueueUnavailable, get_queue
 from retention.staff.access import roles_required
 from retention.staff.redirects import safe_referrer

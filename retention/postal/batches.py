@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, joinedload
 
 import letters as generator
 from retention.customers.models import Customer
-from retention.letters_admin.models import (
+from retention.postal.models import (
     BUILDING, FAILED, MAILED, PRINTED, QUEUED, READY, RETURNED, Letter, LetterTemplate, PrintBatch,
 )
-from retention.letters_admin.service import (
+from retention.postal.service import (
     NothingToPrint,
     Company, LetterError, current_limits, current_template, layout_error, letter_content,
 )
@@ -73,7 +73,7 @@ def parse_filter_date(name: str, value: str) -> dt.datetime:
 
 def check_filters(filters: dict) -> dict:
     """The filters of a new batch, checked field by field; LetterError naming the field."""
-    from retention.letters_admin.service import LANGUAGES, check_key
+    from retention.postal.service import LANGUAGES, check_key
 
     clean = {k: v for k, v in filters.items() if v}
     if "template_key" in clean:

@@ -3,7 +3,7 @@ ReportLab drawing the same pages in the same run.
 
 Run from the project root:
 
-    .venv/bin/python bench/letters.py [--n 2000] [--memory-n 20000] [--runs 3] [--sqlite] [--profile]
+    .venv/bin/python bench/print_letters.py [--n 2000] [--memory-n 20000] [--runs 3] [--sqlite] [--profile]
                                       [--templates welcome,thank_you,...] [--bare-encodes-qr] [--keep]
 
 What it measures, in one run:
@@ -53,25 +53,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
-# This file is named like the `letters` package: bench/ must not be on the path, or `import letters`
-# (in the app and here) would find this script. The helpers are loaded by file instead.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 sys.path.insert(0, str(ROOT))
 
-
-def _helper(name: str):
-    import importlib.util
-
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-letters_data = _helper("letters_data")
+import letters_data  # noqa: E402  (bench/ is on the path: this script runs from it)
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -175,8 +159,8 @@ def seed(app, args) -> dict:
 
     from retention.customers.models import Customer, Sale
     from retention.extensions import db
-    from retention.letters_admin.models import Letter
-    from retention.letters_admin.service import ensure_default_templates
+    from retention.postal.models import Letter
+    from retention.postal.service import ensure_default_templates
     from retention.staff.models import StaffUser
 
     sizes = {g: args.n for g in args.groups}
@@ -219,7 +203,7 @@ def reset_group(app, group: str) -> None:
     from sqlalchemy import delete, select, update
 
     from retention.extensions import db
-    from retention.letters_admin.models import Letter, PrintBatch
+    from retention.postal.models import Letter, PrintBatch
 
     since, until = window(group)
     with app.app_context():
@@ -290,7 +274,7 @@ class QrClock:
 def app_build(app, group: str, out_dir: Path, profiler: cProfile.Profile | None = None) -> dict:
     """create_batch + build_batch of the group's queued letters, timed end to end."""
     from retention.extensions import db
-    from retention.letters_admin import batches, service
+    from retention.postal import batches, service
 
     since, until = window(group)
     # Every letter's QR code is its own (the customer's id is in the URL): a worker building a batch meets
@@ -328,8 +312,8 @@ def load_contents(app, group: str) -> list:
 
     from retention.customers.models import Customer
     from retention.extensions import db
-    from retention.letters_admin import service
-    from retention.letters_admin.models import Letter
+    from retention.postal import service
+    from retention.postal.models import Letter
 
     since, until = window(group)
     with app.app_context():
@@ -364,7 +348,7 @@ def pdf_pages(path: str) -> int:
 # --- the throughput of one group ---------------------------------------------------------------
 
 def bench_group(app, group: str, n: int, runs: int, out: Path, profile: bool, bare_encodes_qr: bool) -> dict:
-    letters_bare = _helper("letters_bare")
+    import letters_bare
 
     log(f"\n== {LABELS[group]}: {n:,} letters ==")
     rtl = group == "rtl"
@@ -529,7 +513,7 @@ def main(argv=None) -> int:
         # Both sides run on ReportLab's helpers (number formatting, string widths, escaping): in C with the
         # optional rl_accel package, else in pure Python; the baseline gains much more from C than the app.
         accel = "C rl_accel" if type(rl_accel.fp_str).__name__ == "builtin_function_or_method" else "pure-Python rl_accel"
-        log(f"bench/letters.py: n={args.n:,} per group, memory-n={args.memory_n:,}, runs={args.runs}, "
+        log(f"bench/print_letters.py: n={args.n:,} per group, memory-n={args.memory_n:,}, runs={args.runs}, "
             f"templates={','.join(args.templates)}, ReportLab {reportlab.Version} ({accel}), "
             f"{'SQLite' if args.sqlite else 'PostgreSQL'}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
         url = reset_database(args, work)
@@ -578,5 +562,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except BenchError as exc:
-        print(f"bench/letters.py: FAILED: {exc}", file=sys.stderr, flush=True)
+        print(f"bench/print_letters.py: FAILED: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 import letters as generator
 from retention.customers.models import Customer, Sale
-from retention.letters_admin import sandbox
-from retention.letters_admin.models import (
+from retention.postal import sandbox
+from retention.postal.models import (
     Letter, LetterTemplate,
 )
-from retention.letters_admin.sandbox import TemplateLimitError, TemplateLimits, current_limits
+from retention.postal.sandbox import TemplateLimitError, TemplateLimits, current_limits
 
 LANGUAGES = ("en", "ar", "fa")
 DIGITS = ("latn", "arab", "arabext")
@@ -40,7 +40,7 @@ class LetterLimitError(LetterError):
         self.limit = limit
 
 
-# --- Templates in a sandbox (retention/letters_admin/sandbox.py) -------------------------------
+# --- Templates in a sandbox (retention/postal/sandbox.py) -------------------------------
 
 # Why a computation failed, in words a template author can act on.
 _CAUSES = {ZeroDivisionError: "division by zero", OverflowError: "a number too large",
