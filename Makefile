@@ -8,10 +8,15 @@ PORT ?= 5000
 
 .PHONY: run test worker cron bench browser clean
 
+# Two stamps: `make run` installs the runtime only; `make test` adds the test tools, even after `make run`.
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.installed-dev: requirements-dev.txt requirements.txt $(BIN)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 # The flask CLI reads .env (python-dotenv), so the README's commands work as written after `make run`.
@@ -24,7 +29,7 @@ run: $(BIN)/.installed .env
 	RETENTION_ENV=$${RETENTION_ENV:-development} $(BIN)/flask seed
 	RETENTION_ENV=$${RETENTION_ENV:-development} HOST=$(HOST) PORT=$(PORT) $(BIN)/flask serve
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # With REDIS_URL set: one worker per core, on as many machines as needed.

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from jobs import app_context
-from retention.types import utcnow
+from retention import clock
 
 
 def process_events(now=None) -> int:
     """Apply every due event; returns how many were claimed."""
-    from retention.extensions import db
-    from retention.hooks import service
-    from retention.queue import get_queue
+    from retention import tick
 
-    with app_context() as app:
-        get_queue().release_nudge(service.NUDGE_KEY)
-        return service.process_due(db.session, now or utcnow(), app.config["EVENT_BATCH_SIZE"],
-                                   app.config["EVENT_MAX_ATTEMPTS"])
+    with app_context():
+        return tick.process_events(now or clock.now())

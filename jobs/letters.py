@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jobs import app_context
-from retention.types import utcnow
+from retention import clock
 
 
 def build_print_batch(batch_id: int) -> int:
@@ -13,7 +13,7 @@ def build_print_batch(batch_id: int) -> int:
     from retention.postal import batches, service
 
     with app_context() as app:
-        now = utcnow()
+        now = clock.now()
         batch = batches.build_batch(db.session, batch_id, out_dir=Path(app.config["PRINT_PATH"]),
                                     company=service.company_from(app.config), today=now.date(), now=now)
         return batch.done

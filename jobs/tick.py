@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from jobs import app_context
-from retention.types import utcnow
+from retention import clock
 
 
 def run_tick(now=None) -> dict:
@@ -10,4 +10,4 @@ def run_tick(now=None) -> dict:
     from retention import tick
 
     with app_context():
-        return tick.run(now or utcnow())
+        return tick.run(now or clock.now())

@@ -10,14 +10,13 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-from .typefaces import base_language
+from .typefaces import base_language, has_own_stack
 
 DIGIT_SYSTEMS = ("latn", "arab", "arabext")
 
 _ZERO = {"latn": 0x30, "arab": 0x660, "arabext": 0x6F0}
-# Only languages with a bundled font are laid out right to left; any other language falls back
-# to a left-to-right letter in Noto Sans (RTL words inside it are still ordered correctly).
-_RTL_LANGUAGES = {"ar", "fa"}
+# The languages written right to left: the one list (the staff pages' text direction reads it too).
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 
 # One translation table per target system that maps every supported digit system onto it, so a
 # string already holding Persian digits can still be converted to Arabic-Indic or Latin ones.
@@ -64,8 +63,17 @@ def babel_locale(language: str) -> Locale:
 
 
 def is_rtl(language: str) -> bool:
-    """True for the right-to-left letter languages this package lays out (Arabic, Persian)."""
-    return base_language(language) in _RTL_LANGUAGES
+    """True for the right-to-left letter languages this package lays out (Arabic, Persian).
+
+    Only a language with bundled fonts is laid out right to left; any other falls back to a
+    left-to-right letter in Noto Sans (RTL words inside it are still ordered correctly).
+    """
+    return base_language(language) in RTL_LANGUAGES and has_own_stack(language)
+
+
+def money_locale(language: str) -> Locale:
+    """The locale an amount is written in for a language: the one choice of letters and staff pages."""
+    return babel_locale(language)
 
 
 @lru_cache(maxsize=4096)
@@ -78,7 +86,7 @@ def format_letter_date(d: datetime.date, language: str, digits: str = "latn") ->
 def format_money(amount: Decimal, currency: str, language: str, digits: str = "latn") -> str:
     """An amount with its currency in the language's format, in the requested digit system."""
     _check_digits(digits)
-    locale = babel_locale(language)
+    locale = money_locale(language)
     # Babel picks the matching decimal and grouping signs (٫ ٬) but leaves digits Latin.
     try:
         text = format_currency(amount, currency, locale=locale, numbering_system=digits)

@@ -85,6 +85,11 @@ _STACKS = {
 }
 
 
+def has_own_stack(language: str) -> bool:
+    """True when the language has bundled fonts of its own (Arabic, Persian), not the Latin fallback."""
+    return base_language(language) in _STACKS
+
+
 def stack_for_language(language: str) -> FontStack:
     """Body-text font stack for a letter language; unknown languages get Noto Sans first."""
     register_fonts()

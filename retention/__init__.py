@@ -18,6 +18,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from retention import request_input
 
     request_input.install(app)  # before any route: ids bounded, control characters refused
+    from retention.wiring import register_all
+
+    register_all()  # features fill the registries of the layers below them (retention/layers.py)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -78,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     """Pages, hooks and the REST API, one blueprint per feature."""
     from flask_smorest import Api
 
+    from retention.calls import api as calls_api
     from retention.calls import views as calls_views
     from retention.customers import api as customers_api
     from retention.journeys import api as journeys_api
@@ -114,8 +118,8 @@ def register_blueprints(app: Flask) -> None:
     from retention.request_input import document_converters
 
     document_converters(api)
-    for blp in (customers_api.blueprint, journeys_api.touchpoints, journeys_api.journeys,
-                journeys_api.enrollments, letters_api.templates, letters_api.letters, letters_api.batches):
+    for blp in (customers_api.blueprint, journeys_api.customer_touchpoints, journeys_api.touchpoints,
+                calls_api.blueprint, journeys_api.journeys, journeys_api.enrollments, letters_api.templates, letters_api.letters, letters_api.batches):
         api.register_blueprint(blp)
         csrf.exempt(blp)
 
@@ -162,13 +166,13 @@ def register_template_helpers(app: Flask) -> None:
     @app.template_filter("money")
     def money(amount, currency: str) -> str:
         """An amount in its currency, formatted for the viewer's language."""
-        from babel.numbers import format_currency
         from flask import g
+
+        from letters.l10n import format_money
 
         if "ui_lang" not in g:
             g.ui_lang = template_context()["ui_lang"]
-        language = g.ui_lang
-        return format_currency(amount, currency, locale={"ar": "ar_AE", "fa": "fa_IR"}.get(language, "en_US"))
+        return format_money(amount, currency, g.ui_lang)
 
     @login_manager.user_loader
     def load_user(user_id: str):

@@ -11,7 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from retention.extensions import db
-from retention.types import utcnow
+from retention import clock
 
 users = AppGroup("users", help="Staff accounts.")
 tokens = AppGroup("tokens", help="API tokens.")
@@ -30,7 +30,7 @@ def create_user(email, role, password, name, locale):
 
     try:
         user = create(db.session, current_app.extensions["password_hasher"], email=email, role=role,
-                      password=password, name=name, actor="cli", now=utcnow(), locale=locale)
+                      password=password, name=name, actor="cli", now=clock.now(), locale=locale)
     except StaffError as exc:
         raise click.UsageError(str(exc)) from None
     db.session.commit()
@@ -50,7 +50,7 @@ def create_token(email, label, expires_text):
     if user is None:
         raise click.UsageError(f"email: no staff user {email}")
     try:
-        token = issue_token(db.session, user, actor="cli", now=utcnow(), label=label,
+        token = issue_token(db.session, user, actor="cli", now=clock.now(), label=label,
                             expires_at=_parse_now(expires_text) if expires_text else None)
     except StaffError as exc:
         raise click.UsageError(str(exc)) from None
@@ -96,7 +96,7 @@ def deactivate_user(email):
     from retention.staff.service import deactivate
 
     user = _staff_or_fail(email)
-    _staff_change(lambda: deactivate(db.session, user, actor="cli", now=utcnow()), f"deactivated {user.email}")
+    _staff_change(lambda: deactivate(db.session, user, actor="cli", now=clock.now()), f"deactivated {user.email}")
 
 
 @users.command("reactivate")
@@ -106,7 +106,7 @@ def reactivate_user(email):
     from retention.staff.service import reactivate
 
     user = _staff_or_fail(email)
-    _staff_change(lambda: reactivate(db.session, user, actor="cli", now=utcnow()), f"reactivated {user.email}")
+    _staff_change(lambda: reactivate(db.session, user, actor="cli", now=clock.now()), f"reactivated {user.email}")
 
 
 @users.command("set-role")
@@ -117,7 +117,7 @@ def set_role(email, role):
     from retention.staff.service import change_role
 
     user = _staff_or_fail(email)
-    _staff_change(lambda: change_role(db.session, user, role, actor="cli", now=utcnow()),
+    _staff_change(lambda: change_role(db.session, user, role, actor="cli", now=clock.now()),
                   f"{user.email} is now {role}")
 
 
@@ -130,7 +130,7 @@ def reset_password(email, password):
 
     user = _staff_or_fail(email)
     _staff_change(lambda: reset(db.session, current_app.extensions["password_hasher"], user, password,
-                                actor="cli", now=utcnow()), f"new password set for {user.email}")
+                                actor="cli", now=clock.now()), f"new password set for {user.email}")
 
 
 @tokens.command("list")
@@ -140,7 +140,7 @@ def list_tokens(email):
     from retention.staff.service import list_tokens as listed
 
     user_id = _staff_or_fail(email).id if email else None
-    now = utcnow()
+    now = clock.now()
     for t in listed(db.session, user_id):
         click.echo("\t".join([str(t.id), t.user.email, t.label, t.status(now), t.created_at.isoformat(),
                               t.last_used_at.isoformat() if t.last_used_at else "never",
@@ -153,7 +153,7 @@ def revoke_token(token_id):
     """Stop a token working, now and for good."""
     from retention.staff.service import revoke_token as revoke
 
-    _staff_change(lambda: revoke(db.session, token_id, actor="cli", now=utcnow()), f"revoked token {token_id}")
+    _staff_change(lambda: revoke(db.session, token_id, actor="cli", now=clock.now()), f"revoked token {token_id}")
 
 
 @tokens.command("expire")
@@ -163,7 +163,7 @@ def expire_token(token_id, at_text):
     """Set when a token stops working (default: now)."""
     from retention.staff.service import expire_token as expire
 
-    now = utcnow()
+    now = clock.now()
     at = _parse_now(at_text) if at_text else now
     _staff_change(lambda: expire(db.session, token_id, at=at, actor="cli", now=now),
                   f"token {token_id} expires {at.isoformat()}")
@@ -171,7 +171,7 @@ def expire_token(token_id, at_text):
 
 def _parse_now(value: str | None) -> dt.datetime:
     if not value:
-        return utcnow()
+        return clock.now()
     try:
         now = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -186,9 +186,9 @@ def _parse_now(value: str | None) -> dt.datetime:
 @with_appcontext
 def tick_command(now_text):
     """Run one tick: apply pending events, then hand out due work."""
-    from jobs.tick import run_tick
+    from retention import tick
 
-    summary = run_tick(_parse_now(now_text))
+    summary = tick.run(_parse_now(now_text))
     click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
 
 
@@ -199,7 +199,7 @@ def seed_command(customers):
     """Create the demo staff and customers (once)."""
     from retention.seed import seed
 
-    created = seed(db.session, current_app, customers=customers, now=utcnow())
+    created = seed(db.session, current_app, customers=customers, now=clock.now())
     click.echo("demo data created" if created else "demo data already present")
 
 
@@ -227,9 +227,9 @@ def serve_command(host, port):
 @with_appcontext
 def process_events_command():
     """Apply every pending event now (what the worker does)."""
-    from jobs.events import process_events
+    from retention import tick
 
-    click.echo(f"processed {process_events()}")
+    click.echo(f"processed {tick.process_events(clock.now())}")
 
 
 events_cli = AppGroup("events", help="Inbound events.")
@@ -262,7 +262,7 @@ def send_sample_command(types, url, in_process):
         raise click.UsageError(f"{SECRETS_SETTING} is not set: there is no secret to sign with")
     client = current_app.test_client() if in_process else None
     refused = 0
-    for body in sample_events(utcnow(), types or EVENT_TYPES):
+    for body in sample_events(clock.now(), types or EVENT_TYPES):
         raw = json.dumps(body).encode()
         msg_id, timestamp = f"sample_{uuid.uuid4().hex}", int(time.time())
         headers = {"content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
@@ -309,7 +309,7 @@ def print_batch_command(template_key, country, language, since, until, duplex):
                 filters[name] = dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc)
             except ValueError:
                 raise click.BadParameter(f"--{name}: not a date (YYYY-MM-DD)") from None
-    now = utcnow()
+    now = clock.now()
     try:
         batch = batches.create_batch(db.session, filters=filters, duplex=duplex, actor="cli", now=now)
     except service.LetterError as exc:

@@ -10,8 +10,16 @@ DEVELOPMENT = "development"
 
 
 def _instance_path() -> Path:
-    """Where the embedded database, the outbox and generated files live."""
+    """Where the embedded database and generated files live."""
     return Path(os.environ.get("RETENTION_INSTANCE_PATH", Path(__file__).resolve().parent.parent / "instance"))
+
+
+def _days(env, name: str, default: str) -> int:
+    """A whole number of days from 1 to 36500, or the app refuses to start naming the variable."""
+    text = env.get(name) or default
+    if not (text.strip().isascii() and text.strip().isdigit()) or not 1 <= int(text) <= 36500:
+        raise RuntimeError(f"{name}: a whole number of days from 1 to 36500, got {text[:40]!r}")
+    return int(text)
 
 
 def _development_secret(instance: Path) -> str:
@@ -53,7 +61,7 @@ def from_environment(overrides: dict | None = None) -> dict:
     env = os.environ
     overrides = dict(overrides or {})
     instance = Path(overrides.get("INSTANCE_PATH") or _instance_path())
-    # The embedded database, the outbox and print files live here, whichever way the key is given.
+    # The embedded database and print files live here, whichever way the key is given.
     instance.mkdir(parents=True, exist_ok=True)
     run_env = overrides.get("RETENTION_ENV") or env.get("RETENTION_ENV", "production")
     testing = bool(overrides.get("TESTING"))
@@ -93,13 +101,16 @@ def from_environment(overrides: dict | None = None) -> dict:
         "WEBHOOK_SECRETS": webhook_secrets,
         "WEBHOOK_TOLERANCE_SECONDS": 300,
         "WEBHOOK_MAX_BYTES": 256 * 1024,
-        "SMTP_URL": env.get("SMTP_URL") or None,
-        "OUTBOX_PATH": str(instance / "outbox"),
+        # No SMTP_URL / outbox yet: nothing sends email until the NPS email feature is built (docs/architecture.md).
         "PRINT_PATH": str(instance / "print"),
         "COMPANY_WEBSITE": env.get("RETENTION_COMPANY_WEBSITE", "https://shop.example.com"),
         "COMPANY_PHONE": env.get("RETENTION_COMPANY_PHONE", "+44 20 7946 0000"),
         "EVENT_BATCH_SIZE": 2000,
         "EVENT_MAX_ATTEMPTS": 8,
+        # The tick keeps growing tables in check (retention/upkeep.py): processed events keep only what the timeline
+        # shows after this many days; each table loses at most PRUNE_BATCH rows per tick.
+        "EVENT_PAYLOAD_DAYS": _days(env, "RETENTION_EVENT_PAYLOAD_DAYS", "90"),
+        "PRUNE_BATCH": 1000,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_WINDOW_SECONDS": 15 * 60,
         # Failures counted per (account, address) use LOGIN_MAX_FAILURES; one address across all accounts this:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 
-RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
+from letters.l10n import RTL_LANGUAGES
 UI_LANGUAGES = ("en", "ar", "fa")
 
 STRINGS = {

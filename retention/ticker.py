@@ -21,12 +21,12 @@ def start_ticker(app) -> threading.Thread:
     stop = threading.Event()
 
     def loop():
-        from jobs.tick import run_tick
+        from retention import clock, tick
 
         while not stop.wait(app.config["TICK_SECONDS"]):
             try:
                 with app.app_context():
-                    run_tick()
+                    tick.run(clock.now())
             except Exception:
                 log.exception("tick failed")
 

@@ -82,6 +82,18 @@ def client(app):
 
 
 @pytest.fixture
+def clock(app):
+    """The app's clock for pages, API, commands and jobs: `clock.set(when)`, `clock.advance(days=1)`.
+
+    Starts at the real time; set it before signing in (a staff session ends after idle hours of app time).
+    """
+    from retention import clock as app_clock
+    from retention.types import utcnow
+
+    return app_clock.install(app, utcnow())
+
+
+@pytest.fixture
 def queue(app):
     """The app's queue; `queue.drain()` runs what is queued, as a worker would."""
     return app.extensions["retention_queue"]

@@ -72,9 +72,11 @@ def test_api_requires_a_bearer_token(client):
 def test_every_route_declares_who_may_use_it(app):
     """No page or API route slips through without a role check."""
     public = {"static", "staff.login", "staff.logout", "staff.home", "hooks.receive_event",
-              "api-docs.openapi_json", "survey"}
+              "api-docs.openapi_json"}
+    # Every exemption names a route that exists: no room kept for pages not built yet (e.g. public surveys).
+    assert public <= {rule.endpoint for rule in app.url_map.iter_rules()}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in public or rule.endpoint.startswith("surveys_public."):
+        if rule.endpoint in public:
             continue
         view = app.view_functions[rule.endpoint]
         assert getattr(view, "required_roles", None), f"{rule.rule} ({rule.endpoint}) has no role check"

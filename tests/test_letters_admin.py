@@ -204,9 +204,9 @@ def test_printed_mailed_and_returned_mail_flags_the_address(app, client, signer,
                         company=service.company_from(app.config), today=NOW.date(), now=NOW)
     batch = db.session.get(PrintBatch, batch.id)
     with pytest.raises(service.LetterError, match="printed batch"):
-        batches.mark_mailed(db.session, batch, NOW)
-    assert batches.mark_printed(db.session, batch, NOW) == 1
-    assert batches.mark_mailed(db.session, batch, NOW) == 1
+        batches.mark_mailed(db.session, batch, NOW, actor="test")
+    assert batches.mark_printed(db.session, batch, NOW, actor="test") == 1
+    assert batches.mark_mailed(db.session, batch, NOW, actor="test") == 1
     db.session.commit()
     staff(app, "post@example.com", "print")
     auth.login("post@example.com")

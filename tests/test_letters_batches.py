@@ -164,7 +164,7 @@ def test_batch_filters_refuse_bad_values_naming_the_field(app, client, signer, l
 def test_returned_mail_goes_back_only_to_a_page_of_this_site(app, client, signer, letter_world, auth):
     letter = welcome_letter_for(client, signer, us_customer())
     built = _build(app)
-    batches.mark_printed(db.session, db.session.get(PrintBatch, built.id), NOW)
+    batches.mark_printed(db.session, db.session.get(PrintBatch, built.id), NOW, actor="test")
     db.session.commit()
     staff(app, "post@example.com", "print")
     auth.login("post@example.com")

@@ -7,28 +7,33 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from retention.audit.service import record
 from retention.calls.models import OUTCOMES, SENTIMENTS, CallAttempt
-from retention.complaints.models import Complaint
+from retention.complaints.service import open_complaints
 from retention.customers.models import Customer
+from retention.errors import Conflict, NotFound
 from retention.journeys import calendar
-from retention.journeys.models import DONE, OPEN, PAUSED_TP, SCHEDULED, Enrollment, Touchpoint
+from retention.journeys.models import DONE, OPEN, PENDING, SCHEDULED, Enrollment, Touchpoint
 from retention.journeys.planning import customer_window, owner_window
-from retention.journeys.service import MAX_CALL_ATTEMPTS, JourneyError, complete_if_finished
+from retention.journeys.service import JourneyError, complete_if_finished
+from retention.staff import policy
 from retention.staff.models import StaffUser
-from retention.surveys.models import NpsAnswer
+from retention.surveys.service import has_answered, latest_scores
 
 CALLABLE = (SCHEDULED, OPEN)
+# A call not answered is tried this many times in all (the next business day each time), then closed.
+MAX_CALL_ATTEMPTS = 3
 
 
 class CallError(ValueError):
     """A call action that cannot be done (422); the message names the field."""
 
 
-class CallNotFound(CallError):
+class CallNotFound(CallError, NotFound):
     """No call with this id (404)."""
 
 
-class CallConflict(CallError):
+class CallConflict(CallError, Conflict):
     """The call is not waiting for this action, e.g. it is already done (409)."""
 
 
@@ -67,7 +72,7 @@ class CallCard:
 
 
 def _local_day_bounds(day: dt.date, zone: str) -> tuple[dt.datetime, dt.datetime]:
-    tz = calendar._zone(zone or "UTC")
+    tz = calendar.time_zone(zone)
     start = dt.datetime.combine(day, dt.time(0), tz).astimezone(dt.timezone.utc)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tz).astimezone(dt.timezone.utc)
     return start, end
@@ -75,7 +80,7 @@ def _local_day_bounds(day: dt.date, zone: str) -> tuple[dt.datetime, dt.datetime
 
 def my_calls(session: Session, owner: StaffUser, now: dt.datetime, upcoming_days: int = 7) -> dict[str, list[CallCard]]:
     """The owner's calls: overdue, due today (their own calendar day), upcoming."""
-    today = now.astimezone(calendar._zone(owner.timezone or "UTC")).date()
+    today = now.astimezone(calendar.time_zone(owner.timezone)).date()
     start, end = _local_day_bounds(today, owner.timezone)
     horizon = end + dt.timedelta(days=upcoming_days)
     rows = session.scalars(
@@ -97,15 +102,8 @@ def cards_for(session: Session, touchpoints: list[Touchpoint], now: dt.datetime)
     customer_ids = list({tp.customer_id for tp in touchpoints})
     if not customer_ids:
         return []
-    nps = {}
-    for cid, score in session.execute(select(NpsAnswer.customer_id, NpsAnswer.score)
-                                      .where(NpsAnswer.customer_id.in_(customer_ids))
-                                      .order_by(NpsAnswer.answered_at)):
-        nps[cid] = score  # ordered by time: the latest answer stands
-    complaints: dict[int, list] = {}
-    for c in session.scalars(select(Complaint).where(Complaint.customer_id.in_(customer_ids),
-                                                     Complaint.status == "open")):
-        complaints.setdefault(c.customer_id, []).append(c)
+    nps = latest_scores(session, customer_ids)
+    complaints = open_complaints(session, customer_ids)
     last = {}
     for attempt in session.scalars(select(CallAttempt).where(CallAttempt.customer_id.in_(customer_ids))
                                    .order_by(CallAttempt.at)):
@@ -129,6 +127,22 @@ def _callable(session: Session, touchpoint_id: int) -> Touchpoint:
     return tp
 
 
+def check_call_action(session: Session, user, touchpoint_id: int) -> str | None:
+    """Raise policy.NotYourCall unless `user` may work this call; the owner's email when an admin acts for them.
+
+    An unknown id passes here: the calls service answers it (not found) as before.
+    """
+    touchpoint = session.get(Touchpoint, touchpoint_id)
+    if touchpoint is None:
+        return None
+    if not policy.may_work_call(user, touchpoint):
+        owner = touchpoint.owner.display_name if touchpoint.owner else "nobody"
+        raise policy.NotYourCall(f"touchpoint: this call belongs to {owner}; reassign it to yourself first")
+    if touchpoint.owner_id is not None and touchpoint.owner_id != user.id:
+        return touchpoint.owner.email
+    return None
+
+
 def _windows(tp: Touchpoint):
     windows = [customer_window(tp.step, tp.customer)]
     if tp.owner is not None:
@@ -136,9 +150,22 @@ def _windows(tp: Touchpoint):
     return windows
 
 
+def _on_behalf_of(tp: Touchpoint, actor_id: int | None) -> dict:
+    """The owner's email when someone else (an admin) works their call, for the audit entry."""
+    if tp.owner_id is not None and actor_id is not None and tp.owner_id != actor_id:
+        return {"on_behalf_of": tp.owner.email}
+    return {}
+
+
+def _staff_id(actor: str) -> int | None:
+    kind, _, ident = actor.partition(":")
+    return int(ident) if kind == "staff" and ident.isdigit() else None
+
+
 def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outcome: str, now: dt.datetime,
-                notes: str = "", sentiment: str | None = None, call_back_at: dt.datetime | None = None) -> Touchpoint:
-    """Record a call's outcome and what follows from it.
+                notes: str = "", sentiment: str | None = None, call_back_at: dt.datetime | None = None,
+                actor: str | None = None) -> Touchpoint:
+    """Record a call's outcome and what follows from it (audited as `actor`, by default the staff member).
 
     reached: done. no answer / voicemail: retried on the next business day inside the windows, up to
     MAX_CALL_ATTEMPTS; then done, and a customer never reached who never answered a survey is flagged
@@ -158,6 +185,8 @@ def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outco
     if len(notes) > 5000:
         raise CallError("notes: at most 5000 characters")
     customer = tp.customer
+    record(session, actor=actor or f"staff:{staff.id}", action="call.outcome", entity_type="touchpoint",
+           entity_id=tp.id, now=now, changes={"outcome": outcome, **_on_behalf_of(tp, staff.id)})
     session.add(CallAttempt(touchpoint_id=tp.id, customer_id=customer.id, staff_id=staff.id, at=now,
                             outcome=outcome, sentiment=sentiment, notes=notes, call_back_at=call_back_at))
     tp.attempts += 1
@@ -190,12 +219,11 @@ def _flag_if_silent(session: Session, customer: Customer, now: dt.datetime) -> N
     session.flush()
     reached = session.scalar(select(func.count()).select_from(CallAttempt).where(
         CallAttempt.customer_id == customer.id, CallAttempt.outcome == "reached"))
-    answered = session.scalar(select(func.count()).select_from(NpsAnswer).where(NpsAnswer.customer_id == customer.id))
-    if not reached and not answered:
+    if not reached and not has_answered(session, customer.id):
         customer.silent_at = customer.silent_at or now
 
 
-def snooze(session: Session, touchpoint_id: int, *, hours: int, now: dt.datetime) -> Touchpoint:
+def snooze(session: Session, touchpoint_id: int, *, hours: int, now: dt.datetime, actor: str) -> Touchpoint:
     """Put a call off for a few hours (to the next moment inside the windows)."""
     if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24 * 14:
         raise CallError("hours: a whole number between 1 and 336")
@@ -203,19 +231,28 @@ def snooze(session: Session, touchpoint_id: int, *, hours: int, now: dt.datetime
     target = now + dt.timedelta(hours=hours)
     tp.due_at = calendar.earliest_slot(target, _windows(tp)) or target
     tp.status, tp.reason, tp.held_at = SCHEDULED, f"snoozed {hours} h", now
+    record(session, actor=actor, action="call.snoozed", entity_type="touchpoint", entity_id=tp.id, now=now,
+           changes={"hours": hours, "due_at": tp.due_at.isoformat(), **_on_behalf_of(tp, _staff_id(actor))})
     return tp
 
 
-def reschedule(session: Session, touchpoint_id: int, *, due_at: dt.datetime, now: dt.datetime) -> Touchpoint:
+def reschedule(session: Session, touchpoint_id: int, *, due_at: dt.datetime, now: dt.datetime,
+               actor: str) -> Touchpoint:
     """Move a call to a given time."""
     due_at = check_call_time("due_at", due_at, now)
     tp = _callable(session, touchpoint_id)
     tp.due_at, tp.status, tp.reason, tp.held_at = due_at, SCHEDULED, "rescheduled", now
+    record(session, actor=actor, action="call.rescheduled", entity_type="touchpoint", entity_id=tp.id, now=now,
+           changes={"due_at": due_at.isoformat(), **_on_behalf_of(tp, _staff_id(actor))})
     return tp
 
 
-def reassign(session: Session, touchpoint_ids: list[int], *, owner_id: int, move_customer: bool = True) -> int:
-    """Give one or many calls (and by default their customers) to another onboarding person."""
+def reassign(session: Session, touchpoint_ids: list[int], *, owner_id: int, actor: str, now: dt.datetime,
+             move_customer: bool = True) -> int:
+    """Give one or many calls (and by default their customers) to another onboarding person.
+
+    One audit entry per call that changed hands, naming who had it before.
+    """
     owner = session.get(StaffUser, owner_id) if isinstance(owner_id, int) and 0 < owner_id < 2**31 else None
     if owner is None or not owner.active or owner.role not in ("onboarding", "admin"):
         raise CallError("owner_id: not an active onboarding staff member")
@@ -228,14 +265,16 @@ def reassign(session: Session, touchpoint_ids: list[int], *, owner_id: int, move
         tp = session.get(Touchpoint, tid) if 0 < tid < 2**31 else None
         if tp is None or tp.kind != "call":
             raise CallError(f"touchpoint_ids: {tid} is not a call")
-        if tp.status not in (SCHEDULED, OPEN, PAUSED_TP):
+        if tp.status not in PENDING:
             continue
+        record(session, actor=actor, action="call.reassigned", entity_type="touchpoint", entity_id=tp.id, now=now,
+               changes={"owner_id": owner.id, "from_owner_id": tp.owner_id, "customer_moved": move_customer})
         tp.owner = owner
         if move_customer:
             tp.customer.owner = owner
             for other in session.scalars(select(Touchpoint).where(
                     Touchpoint.customer_id == tp.customer_id, Touchpoint.kind == "call",
-                    Touchpoint.status.in_((SCHEDULED, OPEN, PAUSED_TP)))):
+                    Touchpoint.status.in_(PENDING))):
                 other.owner = owner
         changed += 1
     return changed

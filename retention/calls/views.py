@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from retention.audit.service import actor_of, record
+from retention.audit.service import actor_of
 from retention.calls import service
 from retention.calls.models import OUTCOMES, SENTIMENTS
 from retention.extensions import db
@@ -17,7 +17,7 @@ from retention.staff import policy
 from retention.staff.access import roles_required
 from retention.staff.redirects import safe_next
 from retention.staff.models import StaffUser
-from retention.types import utcnow
+from retention import clock
 
 blueprint = Blueprint("calls", __name__, url_prefix="/calls")
 
@@ -34,10 +34,10 @@ def my_calls():
     owner = current_user
     if current_user.role == "admin" and request.args.get("owner"):
         owner = db.session.get(StaffUser, int_arg(request.args, "owner")) or abort(404)
-    groups = service.my_calls(db.session, owner, utcnow())
+    groups = service.my_calls(db.session, owner, clock.now())
     return render_template("calls/my_calls.html", groups=groups, owner=owner, outcomes=OUTCOMES,
                            sentiments=SENTIMENTS, staff=_onboarding_staff(),
-                           zone=calendar._zone(owner.timezone or "UTC"))
+                           zone=calendar.time_zone(owner.timezone))
 
 
 def _parse_local(text: str, zone: str, field: str) -> dt.datetime:
@@ -48,7 +48,7 @@ def _parse_local(text: str, zone: str, field: str) -> dt.datetime:
             raise ValueError(text)
         value = dt.datetime.fromisoformat(text)
         if value.tzinfo is None:
-            value = value.replace(tzinfo=calendar._zone(zone or "UTC"))
+            value = value.replace(tzinfo=calendar.time_zone(zone))
         return value.astimezone(dt.timezone.utc)
     except (TypeError, ValueError, OverflowError):
         raise service.CallError(f"{field}: not a date and time (e.g. 2026-03-04T10:30)") from None
@@ -58,22 +58,19 @@ def _parse_local(text: str, zone: str, field: str) -> dt.datetime:
 @roles_required("onboarding")
 def log_outcome(touchpoint_id: int):
     """Record what came of a call (its owner, or an admin on the owner's behalf: staff/policy.py)."""
-    now = utcnow()
+    now = clock.now()
     form = request.form
-    on_behalf_of = _check_call_action(touchpoint_id)
+    _check_call_action(touchpoint_id)
     try:
         call_back_at = (_parse_local(form["call_back_at"], current_user.timezone, "call_back_at")
                         if form.get("call_back_at") else None)
         tp = service.log_outcome(db.session, touchpoint_id, staff=current_user, outcome=form.get("outcome", ""),
                                  now=now, notes=form.get("notes", "").strip(), sentiment=form.get("sentiment") or None,
-                                 call_back_at=call_back_at)
+                                 call_back_at=call_back_at, actor=actor_of(current_user))
     except service.CallError as exc:
         db.session.rollback()
         flash(str(exc))
         return redirect(url_for("calls.my_calls")), 303
-    record(db.session, actor=actor_of(current_user), action="call.outcome", entity_type="touchpoint",
-           entity_id=tp.id, now=now, changes={"outcome": tp.outcome,
-                                              **({"on_behalf_of": on_behalf_of} if on_behalf_of else {})})
     db.session.commit()
     flash(f"Saved: {tp.outcome.replace('_', ' ')} for {tp.customer.name}.")
     return redirect(safe_next(request.form.get("next"), url_for("calls.my_calls")))
@@ -88,7 +85,7 @@ def _whole(text: str | None) -> int:
 def _check_call_action(touchpoint_id: int) -> str | None:
     """403 unless the signed-in person may work this call; the owner's email when an admin acts for them."""
     try:
-        return policy.check_call_action(db.session, current_user, touchpoint_id)
+        return service.check_call_action(db.session, current_user, touchpoint_id)
     except policy.NotYourCall as exc:
         abort(403, description=str(exc))
 
@@ -111,7 +108,7 @@ def snooze(touchpoint_id: int):
     """Put a call off by a few hours."""
     _check_call_action(touchpoint_id)
     return _apply(lambda: service.snooze(db.session, touchpoint_id, hours=_whole(request.form.get("hours")),
-                                         now=utcnow()))
+                                         now=clock.now(), actor=actor_of(current_user)))
 
 
 @blueprint.route("/<int:touchpoint_id>/reschedule", methods=["POST"])
@@ -121,7 +118,7 @@ def reschedule(touchpoint_id: int):
     _check_call_action(touchpoint_id)
     return _apply(lambda: service.reschedule(
         db.session, touchpoint_id, due_at=_parse_local(request.form.get("due_at", ""), current_user.timezone, "due_at"),
-        now=utcnow()))
+        now=clock.now(), actor=actor_of(current_user)))
 
 
 @blueprint.route("/reassign", methods=["POST"])
@@ -133,13 +130,12 @@ def reassign():
     try:
         if len(ids) != len(raw[:service.MAX_REASSIGN + 1]):
             raise service.CallError("touchpoint_id: must be call ids")
-        n = service.reassign(db.session, ids, owner_id=_whole(request.form.get("owner_id")))
+        n = service.reassign(db.session, ids, owner_id=_whole(request.form.get("owner_id")),
+                             actor=actor_of(current_user), now=clock.now())
     except service.CallError as exc:
         db.session.rollback()
         flash(str(exc))
         return redirect(url_for("calls.my_calls")), 303
-    record(db.session, actor=actor_of(current_user), action="call.reassigned", entity_type="touchpoint",
-           entity_id=",".join(map(str, ids)), now=utcnow(), changes={"owner_id": request.form.get("owner_id")})
     db.session.commit()
     flash(f"Reassigned {n} call(s).")
     return redirect(url_for("calls.my_calls"))

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retention.complaints.models import Complaint
-from retention.customers.service import Waiting
+from retention.hooks.processing import Waiting
 from retention.queries import id_in
 
 
@@ -31,6 +31,18 @@ def resolve_case(session: Session, complaint_id: str, resolution: str, resolved_
     if case.status == "open":
         case.status, case.resolved_at, case.resolution = "resolved", resolved_at, resolution
     return case
+
+
+def open_complaints(session: Session, customer_ids) -> dict[int, list[Complaint]]:
+    """Each of these customers' complaints still open, oldest first (customers without one are left out)."""
+    ids = list(set(customer_ids))
+    found: dict[int, list[Complaint]] = {}
+    for start in range(0, len(ids), 5000):
+        for case in session.scalars(select(Complaint).where(
+                id_in(session, Complaint.customer_id, ids[start:start + 5000]), Complaint.status == "open")
+                .order_by(Complaint.opened_at, Complaint.id)):
+            found.setdefault(case.customer_id, []).append(case)
+    return found
 
 
 def customers_with_open_complaints(session: Session, customer_ids) -> set[int]:

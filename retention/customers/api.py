@@ -9,8 +9,6 @@ from retention.customers import service
 from retention.customers.models import Customer
 from retention.customers.schemas import CustomerListArgs, CustomerOut, CustomerPage
 from retention.extensions import db
-from retention.journeys.models import Touchpoint
-from retention.journeys.schemas import TouchpointOut
 from retention.staff import policy
 from retention.staff.access import api_roles
 
@@ -47,15 +45,3 @@ def get_customer(customer_id: str):
     if customer is None:
         abort(404, description=f"customer: no customer with id {customer_id!r}")
     return jsonify(policy.customer_data(g.api_user, CustomerOut().dump(customer)))
-
-
-@blueprint.route("/<external_id:customer_id>/touchpoints", merge_slashes=False)
-@api_roles("onboarding", "marketing")
-@blueprint.response(200, TouchpointOut(many=True))
-def customer_touchpoints(customer_id: str):
-    """Every touchpoint of the customer: id, kind, step, due_at (UTC), status, owner, outcome."""
-    customer = db.session.scalar(select(Customer).where(Customer.external_id == customer_id))
-    if customer is None:
-        abort(404, description=f"customer: no customer with id {customer_id!r}")
-    return db.session.scalars(select(Touchpoint).where(Touchpoint.customer_id == customer.id)
-                              .order_by(Touchpoint.due_at, Touchpoint.id)).all()

@@ -28,15 +28,6 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-class Waiting(Exception):
-    """The event refers to something not known yet; it waits until that arrives."""
-
-    def __init__(self, message: str, customer_ref: str | None = None, sale_ref: str | None = None):
-        super().__init__(message)
-        self.customer_ref = customer_ref
-        self.sale_ref = sale_ref
-
-
 @dataclass
 class Lookups:
     """Customers and sales of one batch of events, loaded together to save round trips."""
@@ -135,22 +126,6 @@ def record_sale(lookups: Lookups, data: dict, occurred_at: dt.datetime, now: dt.
     lookups.sales[sale.external_id] = sale
     lookups.missing_sales.discard(sale.external_id)
     return sale, True
-
-
-def require_customer(lookups: Lookups, ref: str) -> Customer:
-    """The customer named by an event, or Waiting until the customer's own event arrives."""
-    customer = lookups.customer(ref)
-    if customer is None:
-        raise Waiting(f"customer {ref!r} is not known yet", customer_ref=ref)
-    return customer
-
-
-def require_sale(lookups: Lookups, ref: str) -> Sale:
-    """The sale named by an event, or Waiting until its sale.completed arrives."""
-    sale = lookups.sale(ref)
-    if sale is None:
-        raise Waiting(f"sale {ref!r} is not known yet", sale_ref=ref)
-    return sale
 
 
 def search(session: Session, query: str, page: int, per_page: int = 50, owner_id: int | None = None):

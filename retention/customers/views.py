@@ -15,6 +15,15 @@ from retention.staff.access import roles_required
 
 blueprint = Blueprint("customers", __name__, url_prefix="/customers")
 
+# name -> (the customer part a viewer must see, load(session, customer), value when not seen); filled by features
+# at app wiring time (retention/wiring.py) so this page imports none of them.
+PAGE_PARTS: dict[str, tuple] = {}
+
+
+def register_page_part(name: str, part: str, load, default=None) -> None:
+    PAGE_PARTS[name] = (part, load, default)
+
+
 PER_PAGE = 50
 
 
@@ -40,18 +49,9 @@ def show(external_id: str):
     customer = db.session.scalar(select(Customer).where(Customer.external_id == external_id))
     if customer is None:
         abort(404, description="customer: no customer with this id")
-    from sqlalchemy.orm import joinedload, selectinload
-
-    from retention.journeys.models import Enrollment, Touchpoint
-
     may = policy.customer_access(current_user)
-    enrollments = []
-    if may.sees("plan"):
-        enrollments = db.session.scalars(
-            select(Enrollment).where(Enrollment.customer_id == customer.id)
-            .options(joinedload(Enrollment.journey),
-                     selectinload(Enrollment.touchpoints).options(joinedload(Touchpoint.step),
-                                                                  joinedload(Touchpoint.owner)))
-            .order_by(Enrollment.enrolled_at.desc())).all()
+    # Parts features add to the page (e.g. journeys: the plan, as `enrollments`), each as its role allows.
+    parts = {name: (load(db.session, customer) if may.sees(part) else default)
+             for name, (part, load, default) in PAGE_PARTS.items()}
     return render_template("customers/show.html", customer=customer, may=may,
-                           entries=timeline(db.session, customer, access=may), enrollments=enrollments)
+                           entries=timeline(db.session, customer, access=may), **parts)

@@ -5,13 +5,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from retention.audit.service import actor_of, record
+from retention.audit.service import actor_of
 from retention.extensions import db
 from retention.hooks import service
 from retention.hooks.models import InboundEvent
 from retention.queue import get_queue
 from retention.staff.access import roles_required
-from retention.types import utcnow
+from retention import clock
 
 blueprint = Blueprint("events_admin", __name__, url_prefix="/admin/events")
 
@@ -35,12 +35,10 @@ def index():
 @roles_required("admin")
 def replay(event_id: int):
     """Put a failed or waiting event back in line and queue processing (after the commit)."""
-    now = utcnow()
-    event = service.replay(db.session, event_id, now)
+    now = clock.now()
+    event = service.replay(db.session, event_id, now, actor=actor_of(current_user))
     if event is None:
         abort(404, description="event: no failed or waiting event with this id")
-    record(db.session, actor=actor_of(current_user), action="event.replayed", entity_type="inbound_event",
-           entity_id=event_id, now=now)
     db.session.commit()
     service.nudge(get_queue())
     flash(f"Event {event_id} queued again.")

@@ -23,6 +23,8 @@ class InboundEvent(db.Model):
         Index("ix_inbound_events_due", "status", "next_attempt_at"),
         Index("ix_inbound_events_customer", "customer_ref", "occurred_at"),
         Index("ix_inbound_events_sale", "sale_ref"),
+        # Processed events whose payload is still whole, oldest first (the tick's pruning, hooks/pruning.py).
+        Index("ix_inbound_events_unpruned", "pruned_at", "processed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,6 +41,8 @@ class InboundEvent(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the payload was cut down to what the timeline shows (the row and its webhook-id stay for idempotency).
+    pruned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     def answer(self) -> dict:
         """The body answered to the sender, the first time and on every replay of the same id."""

@@ -1,39 +1,104 @@
-"""What each event type does: the one table from event type to the services that apply it."""
+"""What each event type does: the table from event type to the handlers that apply it, in order.
+
+The inbox applies the customer and sale details itself (customers are below it); every feature above it
+registers its own handlers (`on`) at app wiring time (retention/wiring.py), and the parts a batch of
+events shares (e.g. the journeys' planner, `register_batch_part`). Nothing here imports a feature.
+"""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from retention.complaints import service as complaints
 from retention.customers import service as customers
+from retention.customers.models import Customer, Sale
 from retention.customers.service import Lookups
 from retention.hooks.models import PENDING, WAITING, InboundEvent
-from retention.journeys import planning as journeys
-from retention.surveys import service as surveys
+
+Handler = Callable[["Batch", InboundEvent, dt.datetime], None]
+
+# event type -> handlers applied in order (the inbox's own first, then each feature's, in wiring order)
+HANDLERS: dict[str, list[Handler]] = {}
+# name -> factory(session) of something one batch shares; it may have finish() (end of batch).
+BATCH_PARTS: dict[str, Callable[[Session], object]] = {}
+
+
+class Waiting(Exception):
+    """The event refers to something not known yet; it waits until that arrives."""
+
+    def __init__(self, message: str, customer_ref: str | None = None, sale_ref: str | None = None):
+        super().__init__(message)
+        self.customer_ref = customer_ref
+        self.sale_ref = sale_ref
+
+
+def on(event_type: str, handler: Handler) -> None:
+    """Register `handler` for `event_type` (once; registering again is a no-op)."""
+    handlers = HANDLERS.setdefault(event_type, [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def register_batch_part(name: str, factory: Callable[[Session], object]) -> None:
+    BATCH_PARTS[name] = factory
 
 
 @dataclass
 class Batch:
-    """What applying one batch of events shares: loaded customers and sales, journeys, owners."""
+    """What applying one batch of events shares: loaded customers and sales, and the features' parts."""
 
     session: Session
     lookups: Lookups = None
-    planner: journeys.Planner = None
-    complaints_opened: bool = False
+    parts: dict = field(default_factory=dict)
+    # Event types whose waiting events this batch may have unblocked (e.g. a resolution before its complaint).
+    release_types: set = field(default_factory=set)
+    # What the handlers of the event being applied tell each other (e.g. {"new_sale": sale}).
+    found: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.lookups = Lookups(self.session)
-        self.planner = journeys.Planner(self.session, bulk=True)
+        self.parts = {name: factory(self.session) for name, factory in BATCH_PARTS.items()}
+
+    def part(self, name: str):
+        return self.parts[name]
+
+    def preload(self, customer_refs, sale_refs) -> None:
+        """Load the batch's customers and sales at once, then what each part wants of them."""
+        self.lookups.preload(customer_refs, sale_refs)
+        for part in self.parts.values():
+            if hasattr(part, "preload"):
+                part.preload(self.lookups)
 
     def finish(self) -> None:
-        self.planner.finish()
+        for part in self.parts.values():
+            if hasattr(part, "finish"):
+                part.finish()
 
     def forget(self) -> None:
         self.lookups.forget()
-        self.planner = journeys.Planner(self.session, bulk=True)
+        self.parts = {name: factory(self.session) for name, factory in BATCH_PARTS.items()}
+
+
+def require_customer(batch: Batch, ref: str) -> Customer:
+    """The customer named by an event, or Waiting until the customer's own event arrives."""
+    customer = batch.lookups.customer(ref)
+    if customer is None:
+        raise Waiting(f"customer {ref!r} is not known yet", customer_ref=ref)
+    return customer
+
+
+def require_sale(batch: Batch, event: InboundEvent) -> Sale:
+    """The sale named by the event, or Waiting until its sale.completed arrives."""
+    ref = event.data["sale_id"]
+    sale = batch.lookups.sale(ref)
+    if sale is None:
+        raise Waiting(f"sale {ref!r} is not known yet", sale_ref=ref)
+    if event.customer_ref is None:
+        event.customer_ref = sale.customer.external_id  # so it shows on the customer's timeline
+    return sale
 
 
 def _customer_upserted(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
@@ -42,75 +107,36 @@ def _customer_upserted(batch: Batch, event: InboundEvent, now: dt.datetime) -> N
 
 def _sale_completed(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
     sale, created = customers.record_sale(batch.lookups, event.data, event.occurred_at, now)
+    batch.found["sale"] = sale
     if created:
-        journeys.enroll_on_sale(batch.planner, sale, now)
+        batch.found["new_sale"] = sale
 
 
 def _sale_delivered(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
-    sale = _sale_of(batch, event)
-    delivered_at = dt.datetime.fromisoformat(event.data["delivered_at"]).astimezone(dt.timezone.utc)
-    batch.planner.flush_touchpoints()  # the sale may have been enrolled earlier in this batch
-    journeys.reanchor_on_delivery(batch.session, sale, delivered_at, now)
+    batch.found["sale"] = require_sale(batch, event)
 
 
 def _sale_refunded(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
-    sale = _sale_of(batch, event)
+    sale = batch.found["sale"] = require_sale(batch, event)
     sale.refunded_at = sale.refunded_at or event.occurred_at
     sale.refund_reason = event.data.get("reason")
-    batch.planner.flush_touchpoints()
-    journeys.exit_journeys(batch.session, event_type="sale.refunded", sale=sale, now=now,
-                           reason=event.data.get("reason") or "")
 
 
 def _customer_churned(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
-    customer = customers.require_customer(batch.lookups, event.data["customer_id"])
+    customer = batch.found["customer"] = require_customer(batch, event.data["customer_id"])
     customer.churned_at = customer.churned_at or event.occurred_at
-    batch.planner.flush_touchpoints()
-    journeys.exit_journeys(batch.session, event_type="customer.churned", customer=customer, now=now,
-                           reason=event.data.get("reason") or "")
 
 
-def _nps_response(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
-    customer = customers.require_customer(batch.lookups, event.data["customer_id"])
-    surveys.record_answer(batch.session, customer, event.data["score"], event.data.get("comment"),
-                          event.occurred_at, source="event", event_id=event.id)
-
-
-def _sale_of(batch: Batch, event: InboundEvent):
-    sale = customers.require_sale(batch.lookups, event.data["sale_id"])
-    if event.customer_ref is None:
-        event.customer_ref = sale.customer.external_id  # so it shows on the customer's timeline
-    return sale
-
-
-def _complaint_opened(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
-    customer = customers.require_customer(batch.lookups, event.data["customer_id"])
-    complaints.open_case(batch.session, customer, event.data, event.occurred_at)
-    batch.complaints_opened = True
-
-
-def _complaint_resolved(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
-    case = complaints.resolve_case(batch.session, event.data["complaint_id"], event.data["resolution"],
-                                   event.occurred_at)
-    if event.customer_ref is None:
-        event.customer_ref = case.customer.external_id
-
-
-HANDLERS = {
-    "customer.upserted": [_customer_upserted],
-    "sale.completed": [_sale_completed],
-    "sale.delivered": [_sale_delivered],
-    "sale.refunded": [_sale_refunded],
-    "complaint.opened": [_complaint_opened],
-    "complaint.resolved": [_complaint_resolved],
-    "nps.response": [_nps_response],
-    "customer.churned": [_customer_churned],
-}
+for _type, _handler in (("customer.upserted", _customer_upserted), ("sale.completed", _sale_completed),
+                        ("sale.delivered", _sale_delivered), ("sale.refunded", _sale_refunded),
+                        ("customer.churned", _customer_churned)):
+    on(_type, _handler)
 
 
 def apply(batch: Batch, event: InboundEvent, now: dt.datetime) -> None:
     """Apply one event's effects in order; raises Waiting when it refers to something unknown."""
-    for handler in HANDLERS[event.type]:
+    batch.found = {}
+    for handler in HANDLERS.get(event.type, ()):
         handler(batch, event, now)
 
 
@@ -120,8 +146,8 @@ def release_waiting(session: Session, batch: Batch, now: dt.datetime) -> int:
     customer_refs = [ref for ref, c in lookups.customers.items() if c is not None]
     sale_refs = [ref for ref, s in lookups.sales.items() if s is not None]
     conditions = []
-    if batch.complaints_opened:  # a resolution that arrived before its complaint
-        conditions.append(InboundEvent.type == "complaint.resolved")
+    if batch.release_types:
+        conditions.append(InboundEvent.type.in_(sorted(batch.release_types)))
     if not customer_refs and not sale_refs and not conditions:
         return 0
     session.flush()

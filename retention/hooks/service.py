@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, event, func, inspect, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from retention.customers.service import Waiting
+from retention.audit.service import record
 from retention.hooks import processing
 from retention.hooks.models import FAILED, PENDING, PROCESSED, WAITING, InboundEvent
 from retention.hooks.schemas import json_ready
@@ -128,7 +128,7 @@ def _apply(batch: processing.Batch, event: InboundEvent, now: dt.datetime) -> No
     """Apply one event and mark it; Waiting parks it until what it refers to arrives."""
     try:
         processing.apply(batch, event, now)
-    except Waiting as waiting:
+    except processing.Waiting as waiting:
         event.status = WAITING
         event.last_error = str(waiting)
         event.next_attempt_at = None
@@ -189,8 +189,7 @@ def process_batch(session: Session, now: dt.datetime, limit: int, max_attempts: 
 def _apply_batch(session: Session, now: dt.datetime, token: str, ids: list[int], max_attempts: int) -> int:
     events = _load_claimed(session, ids, token)
     batch = processing.Batch(session)
-    batch.lookups.preload([e.customer_ref for e in events], [e.sale_ref for e in events])
-    batch.planner.preload_running(batch.lookups.customers.values())
+    batch.preload([e.customer_ref for e in events], [e.sale_ref for e in events])
     try:
         for event in events:
             event.attempts += 1
@@ -253,14 +252,15 @@ def sweep(session: Session, queue, now: dt.datetime) -> bool:
         return False
 
 
-def replay(session: Session, event_id: int, now: dt.datetime) -> InboundEvent | None:
-    """Put a failed or waiting event back in line (an admin's action); returns it or None."""
+def replay(session: Session, event_id: int, now: dt.datetime, *, actor: str) -> InboundEvent | None:
+    """Put a failed or waiting event back in line (an admin's action, audited); returns it or None."""
     event = session.get(InboundEvent, event_id)
     if event is None or event.status not in (FAILED, WAITING):
         return None
     event.status = PENDING
     event.next_attempt_at = None
     event.attempts = 0
+    record(session, actor=actor, action="event.replayed", entity_type="inbound_event", entity_id=event_id, now=now)
     return event
 
 

@@ -12,7 +12,7 @@ from retention.hooks import service
 from retention.hooks.schemas import load_event
 from retention.hooks.signatures import SignatureError, verify
 from retention.queue import get_queue
-from retention.types import utcnow
+from retention import clock
 from retention.validation import bad_character
 
 # The deepest an event body nests is 4 (data.customer.address.lines); a body nested deeper than this
@@ -69,7 +69,7 @@ def receive_event():
     except ValidationError as err:
         fields = ", ".join(_paths(err.messages))
         return _error(422, f"invalid fields: {fields}", err.messages)
-    accepted = service.accept(db.session, webhook_id, event, utcnow())
+    accepted = service.accept(db.session, webhook_id, event, clock.now())
     if accepted.status == 202:
         service.nudge(get_queue())  # after the commit: the job never runs before its row exists
     return jsonify(accepted.body), accepted.status

@@ -1,46 +1,33 @@
-"""REST API: touchpoints (by owner, status, date), call outcomes, enrollments, journeys."""
+"""REST API: touchpoints (by owner, status, date), enrollments, journeys (call outcomes: retention/calls/api.py)."""
 from __future__ import annotations
 
 from flask import abort, g
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from retention.audit.service import actor_of, record
-from retention.calls import service as calls
+from retention.audit.service import actor_of
+from retention.errors import refuse
 from retention.extensions import db
 from retention.journeys import service
+from retention.customers.models import Customer
 from retention.journeys.models import Enrollment, Journey, Touchpoint
 from retention.journeys.schemas import (
-    EditResultOut, EnrollmentOut, ImpactIn, ImpactOut, JourneyEditIn, JourneyOut, OutcomeIn, TouchpointOut,
+    EditResultOut, EnrollmentOut, ImpactIn, ImpactOut, JourneyEditIn, JourneyOut, TouchpointOut,
     TouchpointQuery,
 )
-from retention.staff import policy
 from retention.staff.access import api_roles
 from retention.staff.models import StaffUser
-from retention.types import utcnow
+from retention import clock
 
 touchpoints = Blueprint("touchpoints_api", __name__, url_prefix="/api/v1/touchpoints",
-                        description="Planned and past touchpoints; call outcomes")
+                        description="Planned and past touchpoints")
 enrollments = Blueprint("enrollments_api", __name__, url_prefix="/api/v1/enrollments",
                         description="Pause and resume a customer's journey")
 journeys = Blueprint("journeys_api", __name__, url_prefix="/api/v1/journeys",
                      description="Journeys (playbooks) and their versions")
-
-
-def _unprocessable(message: str):
-    from flask_smorest import abort as smorest_abort
-
-    smorest_abort(422, message=message)
-
-
-def _refuse(exc: Exception):
-    """The HTTP answer for a service error, chosen by its class: 404 not found, 409 wrong state, else 422."""
-    db.session.rollback()
-    if isinstance(exc, (calls.CallNotFound, service.JourneyNotFound)):
-        abort(404, description=str(exc))
-    if isinstance(exc, (calls.CallConflict, service.JourneyStateError)):
-        abort(409, description=str(exc))
-    _unprocessable(str(exc))
+# A customer's touchpoints live with journeys (customers import nothing above them); same URL as before.
+customer_touchpoints = Blueprint("customer_touchpoints_api", __name__, url_prefix="/api/v1/customers",
+                                 description="A customer's touchpoints, by the sender's customer id")
 
 
 def _impact_out(plans: dict) -> dict:
@@ -71,30 +58,6 @@ def list_touchpoints(args):
     return db.session.scalars(stmt.order_by(Touchpoint.due_at, Touchpoint.id).limit(args["limit"])).all()
 
 
-@touchpoints.route("/<int:touchpoint_id>/outcome", methods=["POST"])
-@api_roles("onboarding")
-@touchpoints.arguments(OutcomeIn)
-@touchpoints.response(200, TouchpointOut)
-def post_outcome(args, touchpoint_id: int):
-    """Log a call's outcome (reached, no_answer, voicemail, wrong_number, call_back).
-
-    Only the call's owner, or an admin (recorded as on the owner's behalf); anyone else gets 403.
-    """
-    now = utcnow()
-    try:
-        on_behalf_of = policy.check_call_action(db.session, g.api_user, touchpoint_id)
-    except policy.NotYourCall as exc:
-        abort(403, description=str(exc))
-    try:
-        tp = calls.log_outcome(db.session, touchpoint_id, staff=g.api_user, now=now, **args)
-    except calls.CallError as exc:
-        _refuse(exc)
-    record(db.session, actor=actor_of(g.api_user), action="call.outcome", entity_type="touchpoint", entity_id=tp.id,
-           now=now, changes={"outcome": tp.outcome, **({"on_behalf_of": on_behalf_of} if on_behalf_of else {})})
-    db.session.commit()
-    return tp
-
-
 @enrollments.route("/<int:enrollment_id>/<any(pause, resume):action>", methods=["POST"])
 @api_roles("onboarding")
 @enrollments.response(200, EnrollmentOut)
@@ -103,13 +66,12 @@ def control(enrollment_id: int, action: str):
     enrollment = db.session.get(Enrollment, enrollment_id)
     if enrollment is None:
         abort(404, description="enrollment: no enrollment with this id")
-    now = utcnow()
+    now = clock.now()
     try:
-        (service.pause if action == "pause" else service.resume)(db.session, enrollment, now)
+        (service.pause if action == "pause" else service.resume)(db.session, enrollment, now,
+                                                                 actor=actor_of(g.api_user))
     except service.JourneyError as exc:
-        _refuse(exc)
-    record(db.session, actor=actor_of(g.api_user), action=f"enrollment.{action}", entity_type="enrollment",
-           entity_id=enrollment_id, now=now)
+        refuse(exc)
     db.session.commit()
     return enrollment
 
@@ -139,9 +101,9 @@ def get_journey(key: str):
 def impact(key: str):
     """How many customers mid-way each edit choice would touch, saving the current steps unchanged."""
     try:
-        return _impact_out(service.edit_impact(db.session, key, utcnow()))
+        return _impact_out(service.edit_impact(db.session, key, clock.now()))
     except service.JourneyError as exc:
-        _refuse(exc)
+        refuse(exc)
 
 
 @journeys.route("/<key>/impact", methods=["POST"])
@@ -151,9 +113,9 @@ def impact(key: str):
 def impact_of_edit(args, key: str):
     """What each edit choice would do if these steps were saved (nothing is saved): the counts the PUT then applies."""
     try:
-        plans = service.edit_impact(db.session, key, utcnow(), steps=args["steps"])
+        plans = service.edit_impact(db.session, key, clock.now(), steps=args["steps"])
     except service.JourneyError as exc:
-        _refuse(exc)
+        refuse(exc)
     db.session.rollback()
     return _impact_out(plans)
 
@@ -164,11 +126,23 @@ def impact_of_edit(args, key: str):
 @journeys.response(200, EditResultOut)
 def put_journey(args, key: str):
     """Save an edit as a new version, applying the choice to customers mid-way."""
-    now = utcnow()
+    now = clock.now()
     try:
         new, summary = service.edit_journey(db.session, key, steps=args["steps"], choice=args["choice"], now=now,
                                             actor=actor_of(g.api_user), name=args["name"], anchor=args["anchor"])
     except service.JourneyError as exc:
-        _refuse(exc)
+        refuse(exc)
     db.session.commit()
     return {"journey": new, "moved": summary.customers, "summary": summary.as_dict()}
+
+
+@customer_touchpoints.route("/<external_id:customer_id>/touchpoints", merge_slashes=False)
+@api_roles("onboarding", "marketing")
+@customer_touchpoints.response(200, TouchpointOut(many=True))
+def list_customer_touchpoints(customer_id: str):
+    """Every touchpoint of the customer: id, kind, step, due_at (UTC), status, owner, outcome."""
+    customer = db.session.scalar(select(Customer).where(Customer.external_id == customer_id))
+    if customer is None:
+        abort(404, description=f"customer: no customer with id {customer_id!r}")
+    return db.session.scalars(select(Touchpoint).where(Touchpoint.customer_id == customer.id)
+                              .order_by(Touchpoint.due_at, Touchpoint.id)).all()

@@ -28,6 +28,7 @@ __all__ = [
     "earliest_slot",
     "next_business_morning",
     "in_window",
+    "time_zone",
     "shift",
 ]
 
@@ -37,9 +38,9 @@ _DEFAULT_WEEKEND = frozenset({5, 6})  # Saturday, Sunday
 
 
 @lru_cache(maxsize=None)
-def _zone(key: str) -> ZoneInfo:
-    """Return the (cached) ZoneInfo for an IANA key."""
-    return ZoneInfo(key)
+def time_zone(key: str | None) -> ZoneInfo:
+    """The (cached) ZoneInfo for an IANA key; UTC when none is set (a person or customer without a zone)."""
+    return ZoneInfo(key or "UTC")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class LocalWindow:
                 f"{self.start.isoformat()}"
             )
         try:
-            _zone(self.tz)
+            ZoneInfo(self.tz)  # strict: a window names its zone (no UTC default)
         except Exception as exc:  # ZoneInfoNotFoundError, ValueError on malformed keys
             raise ValueError(f"unknown time zone {self.tz!r}") from exc
 
@@ -186,7 +187,7 @@ def _local_to_utc(tz_key: str, ordinal: int, at: time) -> datetime:
     A wall time skipped by a spring-forward gap becomes the first instant after the gap; a wall time
     repeated by a fall-back is taken at its first occurrence.
     """
-    tz = _zone(tz_key)
+    tz = time_zone(tz_key)
     wall = datetime.combine(date.fromordinal(ordinal), at)
     first = wall.replace(tzinfo=tz, fold=0)
     off0 = first.utcoffset()
@@ -198,7 +199,7 @@ def _local_to_utc(tz_key: str, ordinal: int, at: time) -> datetime:
 
 
 def _local_date(dt: datetime, tz_key: str) -> date:
-    return dt.astimezone(_zone(tz_key)).date()
+    return dt.astimezone(time_zone(tz_key)).date()
 
 
 def _to_utc(dt: datetime) -> datetime:

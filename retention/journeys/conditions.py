@@ -32,6 +32,9 @@ from typing import Any, Mapping
 __all__ = [
     "Fact",
     "KNOWN_FACTS",
+    "NOT_AVAILABLE_YET",
+    "facts_in",
+    "unavailable_facts",
     "OPERATORS",
     "MAX_DEPTH",
     "MAX_TEXT_LENGTH",
@@ -58,7 +61,8 @@ KNOWN_FACTS: dict[str, Fact] = {
     "purchase_value": Fact("decimal", "value of the sale that started the journey"),
     "currency": Fact("string", "ISO 4217 currency of purchase_value, e.g. \"EUR\""),
     "category": Fact("string", "product category of the sale"),
-    "customer_type": Fact("string", "customer type, e.g. \"business\" or \"consumer\""),
+    # Not available yet: no event carries a customer type, so new steps may not use it (unavailable_facts).
+    "customer_type": Fact("string", "customer type, e.g. \"business\" or \"consumer\" (not available yet)"),
     "open_complaint": Fact("boolean", "whether the customer has a complaint still open"),
     "days_since_delivery": Fact("integer", "days since delivery, null if not delivered"),
     "nps_category": Fact(
@@ -67,6 +71,9 @@ KNOWN_FACTS: dict[str, Fact] = {
         ("promoter", "passive", "detractor"),
     ),
 }
+
+NOT_AVAILABLE_YET = frozenset({"customer_type"})
+"""Facts the language knows but nothing fills yet: journey steps refuse rules naming them."""
 
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null")
 
@@ -235,6 +242,25 @@ def validate(rule: dict | None) -> None:
     if rule is None or (isinstance(rule, Mapping) and not rule):
         return
     _validate(rule, "", 0)
+
+
+def facts_in(rule: dict | None) -> set[str]:
+    """The fact names a (valid) rule mentions."""
+    if not isinstance(rule, Mapping):
+        return set()
+    if "fact" in rule:
+        return {rule["fact"]}
+    if "not" in rule:
+        return facts_in(rule["not"])
+    names: set[str] = set()
+    for child in rule.get("all", ()) or rule.get("any", ()):
+        names |= facts_in(child)
+    return names
+
+
+def unavailable_facts(rule: dict | None) -> list[str]:
+    """The facts a rule mentions that are not available yet (sorted), e.g. ["customer_type"]."""
+    return sorted(facts_in(rule) & NOT_AVAILABLE_YET)
 
 
 # --- evaluation ----------------------------------------------------------------------------------

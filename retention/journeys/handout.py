@@ -3,31 +3,25 @@
 Claiming is one conditional UPDATE (`FOR UPDATE SKIP LOCKED` on PostgreSQL) inside the same
 transaction that hands the touchpoints out, so two ticks never take the same row and a tick killed
 half-way rolls back to where it started. Each handed-out kind writes a work row unique on the
-touchpoint, so even a replay could not double it.
+touchpoint, so even a replay could not double it. The kinds, the facts conditions read and the gates are
+registered by their features (retention/journeys/registry.py); this module imports none of them.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from retention.complaints.service import customers_with_open_complaints
-from retention.customers.models import Customer, Sale
-from retention.journeys import conditions
+from retention.customers.models import Sale
+from retention.journeys import conditions, registry
 from retention.journeys.models import (
-    ACTIVE, HANDED, OPEN, SCHEDULED, SKIPPED, Enrollment, JourneyStep, Touchpoint,
+    CLAIMING, HANDED, OPEN, SCHEDULED, SKIPPED, Enrollment, JourneyStep, Touchpoint,
 )
-from retention.postal.models import Letter
+from retention.journeys.service import complete_finished
 from retention.queries import id_in
-from retention.referrals.models import ReferralOffer
-from retention.surveys.models import Survey, nps_category
-from retention.surveys.service import latest_scores
 
-CLAIMING = "claiming"
-GATED_KINDS = ("nps_survey", "referral_offer")
-GATE_RETRY = dt.timedelta(hours=24)
 # Ids per statement: PostgreSQL takes them as one array parameter; SQLite caps bound parameters.
 CHUNK = 5000
 
@@ -81,24 +75,25 @@ def _sales_of(session: Session, enrollment_ids) -> dict[int, tuple]:
 
 def _facts(session: Session, rows, steps: dict[int, JourneyStep], sales: dict[int, tuple],
            now: dt.datetime) -> dict[int, dict]:
-    """Facts for the conditions, loaded for the whole batch (only customers whose step needs them)."""
-    needing = {r.customer_id for r in rows if steps[r.step_id].condition or r.kind in GATED_KINDS}
+    """Facts for the conditions, loaded for the whole batch (only customers whose step needs them).
+
+    The sale's facts are the journey's own; the rest come from the features' registered fact loaders.
+    """
+    gated = registry.gated_kinds()
+    needing = {r.customer_id for r in rows if steps[r.step_id].condition or r.kind in gated}
     if not needing:
         return {}
-    scores = latest_scores(session, needing)
-    open_complaints = customers_with_open_complaints(session, needing)
+    loaded = [(source.defaults, source.load(session, needing)) for source in registry.FACTS]
     facts = {}
     for r in rows:
         if r.customer_id not in needing:
             continue
         _, amount, currency, category, delivered = sales.get(r.enrollment_id, (None, None, None, None, None))
-        score = scores.get(r.customer_id)
-        facts[r.id] = {
-            "latest_nps": score, "nps_category": nps_category(score), "purchase_value": amount,
-            "currency": currency, "category": category, "customer_type": None,
-            "open_complaint": r.customer_id in open_complaints,
-            "days_since_delivery": (now - delivered).days if delivered else None,
-        }
+        f = {"purchase_value": amount, "currency": currency, "category": category, "customer_type": None,
+             "days_since_delivery": (now - delivered).days if delivered else None}
+        for defaults, by_customer in loaded:
+            f.update(by_customer.get(r.customer_id) or defaults)
+        facts[r.id] = f
     return facts
 
 
@@ -112,41 +107,42 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 5000) -> HandoutRe
     result.claimed = len(rows)
     step_ids = {r.step_id for r in rows}
     steps = {s.id: s for s in session.scalars(select(JourneyStep).where(JourneyStep.id.in_(step_ids)))}
+    handouts, gated = registry.HANDOUTS, registry.gated_kinds()
     sales = _sales_of(session, [r.enrollment_id for r in rows
-                                if steps[r.step_id].condition or r.kind in (*GATED_KINDS, "letter")])
+                                if steps[r.step_id].condition or r.kind in gated
+                                or (r.kind in handouts and handouts[r.kind].needs_sale)])
     facts = _facts(session, rows, steps, sales, now)
-    locales = {}
-    if any(r.kind == "letter" for r in rows):
-        ids = list({r.customer_id for r in rows if r.kind == "letter"})
-        locales = dict(session.execute(select(Customer.id, Customer.locale).where(id_in(session, Customer.id, ids))).all())
     sale_of = {eid: sale[0] for eid, sale in sales.items()}
 
-    to_open, handed, skipped, waiting = [], [], [], []
-    surveys, letters, offers = [], [], []
+    to_open, handed, skipped = [], [], []
+    waiting: dict[registry.Gate, list[int]] = {}
+    work: dict[str, list[registry.Due]] = {}
+    not_built: dict[str, list[int]] = {}  # reason -> touchpoints: stored before their kind or fact was refused
     for r in rows:
         step = steps[r.step_id]
         f = facts.get(r.id)
+        if r.kind not in handouts:
+            not_built.setdefault(f"{r.kind} steps are not built yet", []).append(r.id)
+            continue
+        missing = conditions.unavailable_facts(step.condition)
+        if missing:
+            not_built.setdefault(f"condition uses {', '.join(missing)}, not available yet", []).append(r.id)
+            continue
         if step.condition and not conditions.evaluate(step.condition, f or {}):
             skipped.append(r.id)
             continue
-        if r.kind in GATED_KINDS and f and f["open_complaint"]:
-            waiting.append(r.id)  # surveys and offers wait while a complaint is open
+        gate = next((g for g in registry.GATES if r.kind in g.kinds and f and f.get(g.fact)), None)
+        if gate is not None:
+            waiting.setdefault(gate, []).append(r.id)  # e.g. surveys and offers wait while a complaint is open
             continue
-        if r.kind == "call":
+        kind = handouts.get(r.kind)
+        if kind is not None and kind.opens:
             to_open.append(r.id)
         else:
             handed.append(r.id)
-            if r.kind == "nps_survey":
-                surveys.append({"touchpoint_id": r.id, "customer_id": r.customer_id, "status": "to_send",
-                                "created_at": now})
-            elif r.kind == "letter":
-                letters.append({"touchpoint_id": r.id, "customer_id": r.customer_id,
-                                "sale_id": sale_of.get(r.enrollment_id), "template_key": step.template_key or step.key,
-                                "language": locales.get(r.customer_id) or "en", "status": "queued",
-                                "created_at": now})
-            elif r.kind == "referral_offer":
-                offers.append({"touchpoint_id": r.id, "customer_id": r.customer_id,
-                               "sale_id": sale_of.get(r.enrollment_id), "status": "to_make", "created_at": now})
+        if kind is not None and kind.write is not None:
+            work.setdefault(r.kind, []).append(registry.Due(r.id, r.customer_id, r.enrollment_id,
+                                                            sale_of.get(r.enrollment_id), step))
         result.handed[r.kind] = result.handed.get(r.kind, 0) + 1
 
     def set_status(ids, **values):
@@ -157,31 +153,19 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 5000) -> HandoutRe
     set_status(to_open, status=OPEN, handed_at=now)
     set_status(handed, status=HANDED, handed_at=now, completed_at=now)
     set_status(skipped, status=SKIPPED, reason="condition was false when due", completed_at=now)
-    set_status(waiting, status=SCHEDULED, due_at=now + GATE_RETRY, reason="waiting: a complaint is open")
-    for model, values in ((Survey, surveys), (Letter, letters), (ReferralOffer, offers)):
-        if values:
-            session.execute(insert(model.__table__), values)
-    result.skipped, result.waiting = len(skipped), len(waiting)
+    for reason, ids in not_built.items():
+        set_status(ids, status=SKIPPED, reason=reason, completed_at=now)
+        skipped.extend(ids)
+    for gate, ids in waiting.items():
+        set_status(ids, status=SCHEDULED, due_at=now + gate.retry, reason=gate.reason)
+    for kind, due in work.items():  # each kind writes its batch's work rows in one statement
+        handouts[kind].write(session, due, now)
+    result.skipped, result.waiting = len(skipped), sum(len(ids) for ids in waiting.values())
     # Only a journey whose step was just handed out or skipped can have finished (an open call is pending).
     closed = set(handed) | set(skipped)
-    _complete_finished(session, {r.enrollment_id for r in rows if r.id in closed}, now)
+    complete_finished(session, {r.enrollment_id for r in rows if r.id in closed}, now)
     session.commit()
     return result
-
-
-def _complete_finished(session: Session, enrollment_ids: set[int], now: dt.datetime) -> None:
-    """Enrollments with nothing left to do are completed."""
-    ids = list(enrollment_ids)
-    for chunk in range(0, len(ids), CHUNK):
-        part = ids[chunk:chunk + CHUNK]
-        # Enrollments with no pending touchpoint left; NOT EXISTS stops at the first pending one found.
-        pending = (select(Touchpoint.id).where(Touchpoint.enrollment_id == Enrollment.id,
-                                               Touchpoint.status.in_((SCHEDULED, OPEN, "paused", CLAIMING)))
-                   .exists())
-        finished = list(session.scalars(select(Enrollment.id).where(id_in(session, Enrollment.id, part), ~pending)))
-        if finished:
-            session.execute(update(Enrollment).where(id_in(session, Enrollment.id, finished), Enrollment.status == ACTIVE)
-                            .values(status="completed", ended_at=now).execution_options(synchronize_session=False))
 
 
 def hand_out_all(session: Session, now: dt.datetime, limit: int = 5000, max_batches: int | None = None) -> dict:

@@ -10,6 +10,8 @@ from retention.extensions import db
 from retention.types import UTCDateTime
 
 STEP_KINDS = ("call", "nps_survey", "letter", "referral_offer", "email")
+# Kinds a step may name but nothing carries out yet: new steps refuse them, the hand-out skips stored ones.
+NOT_BUILT_KINDS = ("email",)
 ANCHORS = ("sale", "delivery")
 
 # Touchpoint statuses
@@ -20,7 +22,18 @@ DONE = "done"              # a call with a final outcome
 SKIPPED = "skipped"        # not done, with a reason (late enrollment, condition false, by staff)
 CANCELLED = "cancelled"    # the journey was exited (refund, churn) or moved to a new version
 PAUSED_TP = "paused"       # its enrollment is paused; resumes shifted by the pause length
-PENDING_STATUSES = (SCHEDULED, OPEN)
+CLAIMING = "claiming"      # being handed out by a tick (only inside that tick's transaction)
+# Still to happen: keeps its enrollment from completing; staff may skip or reassign it.
+PENDING = (SCHEDULED, OPEN, PAUSED_TP)
+
+# Why a touchpoint was skipped, kept as data (its `reason` is the text shown, rendered from it)
+ENROLLED_LATE = "enrolled_late"   # already past when the customer was enrolled (or the delivery re-anchored it)
+
+
+def late_reason(due: dt.datetime) -> str:
+    """The text shown for a step skipped because the customer was enrolled after it was due."""
+    return f"enrolled late: was due {due:%Y-%m-%d}"
+
 
 # Enrollment statuses
 ACTIVE, PAUSED, COMPLETED, EXITED = "active", "paused", "completed", "exited"
@@ -118,6 +131,7 @@ class Touchpoint(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    reason_code: Mapped[str | None] = mapped_column(String(20), nullable=True)  # ENROLLED_LATE, else None
     handed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # When a person set this call's time (a call-back the customer asked for, a snooze, a reschedule):

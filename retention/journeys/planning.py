@@ -7,19 +7,26 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import event, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.expression import TableClause
 
 from retention.customers.models import Customer, Sale
 from retention.journeys import calendar
 from retention.journeys.models import (
-    ACTIVE, CANCELLED, EXITED, OPEN, PAUSED, PAUSED_TP, SCHEDULED, SKIPPED,
-    Enrollment, Journey, JourneyStep, RoundRobin, Touchpoint,
+    ACTIVE, CANCELLED, ENROLLED_LATE, EXITED, OPEN, PAUSED, PAUSED_TP, PENDING, SCHEDULED, SKIPPED,
+    Enrollment, Journey, JourneyStep, RoundRobin, Touchpoint, late_reason,
 )
 from retention.staff.models import StaffUser
 
 # A step due more than this long before the customer was enrolled is skipped, not sent late.
 LATE_GRACE = dt.timedelta(hours=24)
+
+
+PLANNER_KEY = "retention_touchpoint_planner"
+# Execution option of a touchpoint statement that accounts for the rows a planner holds by itself.
+COUNTS_PLANNED_ROWS = "retention_counts_planned_rows"
 
 
 def is_held(tp: Touchpoint, now: dt.datetime) -> bool:
@@ -89,14 +96,17 @@ class OwnerPicker:
         """Calls already planned for the owner on that day of their own calendar."""
         key = (owner.id, day)
         if key not in self.load:
-            zone = calendar._zone(owner.timezone or "UTC")
+            zone = calendar.time_zone(owner.timezone)
             start = dt.datetime.combine(day, dt.time(0), zone).astimezone(dt.timezone.utc)
             end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone).astimezone(dt.timezone.utc)
             self.load[key] = self.session.scalar(
                 select(func.count()).select_from(Touchpoint).where(
                     Touchpoint.owner_id == owner.id, Touchpoint.kind == "call",
-                    Touchpoint.status.in_((SCHEDULED, OPEN, PAUSED_TP)),
-                    Touchpoint.due_at >= start, Touchpoint.due_at < end)) or 0
+                    Touchpoint.status.in_(PENDING),
+                    Touchpoint.due_at >= start, Touchpoint.due_at < end)
+                # The picker counts the calls it gives out itself, so rows planned in this batch need not
+                # be inserted first (that would split the batch's one insert into many).
+                .execution_options(**{COUNTS_PLANNED_ROWS: True})) or 0
         return self.load[key]
 
     def pick(self, first_call_at: dt.datetime | None) -> StaffUser | None:
@@ -111,19 +121,19 @@ class OwnerPicker:
             chosen = ordered[0]
         else:
             for owner in ordered:
-                day = first_call_at.astimezone(calendar._zone(owner.timezone or "UTC")).date()
+                day = first_call_at.astimezone(calendar.time_zone(owner.timezone)).date()
                 if self.calls_on(owner, day) < owner.daily_call_capacity:
                     chosen = owner
                     break
             if chosen is None:
                 chosen = min(ordered, key=lambda o: (self.calls_on(
-                    o, first_call_at.astimezone(calendar._zone(o.timezone or "UTC")).date()), o.id))
+                    o, first_call_at.astimezone(calendar.time_zone(o.timezone)).date()), o.id))
         self.last_id = chosen.id
         return chosen
 
     def count(self, owner: StaffUser, due: dt.datetime) -> None:
         """Remember a call just planned for the owner."""
-        day = due.astimezone(calendar._zone(owner.timezone or "UTC")).date()
+        day = due.astimezone(calendar.time_zone(owner.timezone)).date()
         self.load[(owner.id, day)] = self.calls_on(owner, day) + 1
 
     def save(self) -> None:
@@ -143,8 +153,9 @@ class Planner:
     """What one batch of events needs to enroll customers: current journeys, owners, running enrollments.
 
     With `bulk`, planned touchpoints are kept as rows and inserted together (`flush_touchpoints`), which
-    is what lets a worker enroll a thousand customers a second; callers that read touchpoints within
-    the batch flush first.
+    is what lets a worker enroll a thousand customers a second. Any statement of the session that reads
+    or changes touchpoints flushes them first (`_flush_before_touchpoint_statements`), so a handler never
+    misses rows planned earlier in its batch, whether or not it remembers to flush.
     """
 
     session: Session
@@ -155,10 +166,14 @@ class Planner:
     running: dict[str, set[str]] = field(default_factory=dict)
     due_cache: dict[tuple, dt.datetime] = field(default_factory=dict)
 
+    def __post_init__(self):
+        if self.bulk:  # the session's one bulk planner: the one its touchpoint statements flush first
+            self.session.info[PLANNER_KEY] = self
+
     def due(self, step: JourneyStep, customer: Customer, owner: StaffUser | None, anchor: dt.datetime) -> dt.datetime:
         """plan_due, remembered: customers in one zone and country sold on one day share their dates."""
         zone = customer.timezone or "UTC"
-        key = (step.id, zone, customer.country, anchor.astimezone(calendar._zone(zone)).date(),
+        key = (step.id, zone, customer.country, anchor.astimezone(calendar.time_zone(zone)).date(),
                owner.id if owner is not None else None)
         found = self.due_cache.get(key)
         if found is None:
@@ -191,6 +206,10 @@ class Planner:
                            Enrollment.status.in_((ACTIVE, PAUSED)))):
                 self.running[by_id[cid]].add(key)
 
+    def preload(self, lookups) -> None:
+        """A batch of events loaded its customers: which journeys they are on, in one query."""
+        self.preload_running(lookups.customers.values())
+
     def is_running(self, customer: Customer, key: str) -> bool:
         if customer.external_id not in self.running:
             if customer.id is None:  # new in this batch: on nothing yet
@@ -216,24 +235,45 @@ class Planner:
         """Insert the planned touchpoint rows (after their enrollments have ids)."""
         if not self.pending_rows:
             return 0
+        # Taken off the list first: the insert below is itself a touchpoint statement.
+        pending, self.pending_rows = self.pending_rows, []
         self.session.flush()
         rows = []
-        for enrollment, row in self.pending_rows:
+        for enrollment, row in pending:
             rows.append({**row, "enrollment_id": enrollment.id, "customer_id": enrollment.customer_id})
         # Core executemany on the table: every row has the same keys, so one statement per chunk
         # (the ORM bulk form would split the rows wherever a value is None).
         for start in range(0, len(rows), 2000):
             self.session.execute(insert(Touchpoint.__table__), rows[start:start + 2000])
-        for enrollment in {id(e): e for e, _ in self.pending_rows}.values():
+        for enrollment in {id(e): e for e, _ in pending}.values():
             self.session.expire(enrollment, ["touchpoints"])
-        count = len(rows)
-        self.pending_rows.clear()
-        return count
+        return len(rows)
 
     def finish(self) -> None:
         self.flush_touchpoints()
         if self.picker is not None:
             self.picker.save()
+
+
+
+
+def _touches_touchpoints(statement) -> bool:
+    name = Touchpoint.__tablename__
+    return any(isinstance(element, TableClause) and element.name == name  # also its annotated ORM copies
+               for element in visitors.iterate(statement))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _flush_before_touchpoint_statements(state) -> None:
+    """Rows a bulk planner still holds are inserted before any statement that reads or changes touchpoints.
+
+    Cheap when nothing is held (one dictionary look-up); otherwise the statement is walked once.
+    """
+    planner = state.session.info.get(PLANNER_KEY)
+    if planner is None or not planner.pending_rows or state.execution_options.get(COUNTS_PLANNED_ROWS):
+        return
+    if _touches_touchpoints(state.statement):
+        planner.flush_touchpoints()
 
 
 def enroll_on_sale(planner: Planner, sale: Sale, now: dt.datetime) -> list[Enrollment]:
@@ -277,7 +317,7 @@ def _plan_touchpoints(planner: Planner, enrollment: Enrollment, steps, customer:
             tp = planner.add(enrollment, {
                 "step_id": step.id, "kind": step.kind, "due_at": due, "status": SKIPPED if late else SCHEDULED,
                 "owner_id": owner.id if is_call and owner is not None else None, "attempts": 0,
-                "reason": f"enrolled late: was due {due:%Y-%m-%d}" if late else None})
+                "reason": late_reason(due) if late else None, "reason_code": ENROLLED_LATE if late else None})
             if tp is not None:
                 planned.append(tp)
             if is_call and owner is not None and not late:
@@ -297,16 +337,16 @@ def reanchor_on_delivery(session: Session, sale: Sale, delivered_at: dt.datetime
         customer = enrollment.customer
         waiting = PAUSED_TP if enrollment.status == PAUSED else SCHEDULED
         for tp in enrollment.touchpoints:
-            skipped_late = tp.status == SKIPPED and (tp.reason or "").startswith("enrolled late")
+            skipped_late = tp.status == SKIPPED and tp.reason_code == ENROLLED_LATE
             if tp.status not in (SCHEDULED, PAUSED_TP) and not skipped_late:
                 continue  # done, handed out, or skipped for another reason: history stays
             if not skipped_late and is_held(tp, now):
                 continue  # due, open or held by a person: keeps its time
             due = plan_due(tp.step, customer, tp.owner, delivered_at)
             if due < now - LATE_GRACE:
-                tp.status, tp.reason = SKIPPED, f"enrolled late: was due {due:%Y-%m-%d}"
+                tp.status, tp.reason, tp.reason_code = SKIPPED, late_reason(due), ENROLLED_LATE
             elif skipped_late:  # a later delivery brings a step back into the future
-                tp.status, tp.reason = waiting, None
+                tp.status, tp.reason, tp.reason_code = waiting, None, None
             tp.due_at = due
             moved += 1
     return moved

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from retention.customers.models import Customer
 from retention.journeys import calendar
 from retention.journeys.models import (
-    ACTIVE, COMPLETED, EXITED, OPEN, PAUSED, PAUSED_TP, SCHEDULED, Enrollment, Journey, JourneyStep, Touchpoint,
+    ACTIVE, COMPLETED, EXITED, PAUSED, PENDING, Enrollment, Journey, JourneyStep, Touchpoint,
 )
 from retention.staff.models import StaffUser
 
@@ -24,10 +24,10 @@ def call_load(session: Session, now: dt.datetime, days: int = 28) -> dict:
     rows = {o.id: {"owner": o, "capacity": o.daily_call_capacity, "counts": [0] * days} for o in owners}
     start = dt.datetime.combine(first, dt.time(0), dt.timezone.utc) - dt.timedelta(days=1)
     end = start + dt.timedelta(days=days + 2)
-    zones = {o.id: calendar._zone(o.timezone or "UTC") for o in owners}
+    zones = {o.id: calendar.time_zone(o.timezone) for o in owners}
     for owner_id, due in session.execute(
             select(Touchpoint.owner_id, Touchpoint.due_at).where(
-                Touchpoint.kind == "call", Touchpoint.status.in_((SCHEDULED, OPEN, PAUSED_TP)),
+                Touchpoint.kind == "call", Touchpoint.status.in_(PENDING),
                 Touchpoint.owner_id.in_(list(rows)), Touchpoint.due_at >= start, Touchpoint.due_at < end)):
         i = index.get(due.astimezone(zones[owner_id]).date())
         if i is not None:
@@ -39,10 +39,9 @@ def call_load(session: Session, now: dt.datetime, days: int = 28) -> dict:
 def journey_report(session: Session, key: str) -> dict:
     """Customers at each step (their next planned step), completed, exited, paused and silent."""
     journey_ids = select(Journey.id).where(Journey.key == key)
-    pending = (SCHEDULED, OPEN, PAUSED_TP)
     nxt = (select(Touchpoint.enrollment_id, func.min(Touchpoint.due_at).label("next_due"))
            .join(Enrollment, Enrollment.id == Touchpoint.enrollment_id)
-           .where(Touchpoint.status.in_(pending), Enrollment.journey_id.in_(journey_ids),
+           .where(Touchpoint.status.in_(PENDING), Enrollment.journey_id.in_(journey_ids),
                   Enrollment.status.in_((ACTIVE, PAUSED)))
            .group_by(Touchpoint.enrollment_id).subquery())
     at_step = dict(session.execute(
@@ -50,7 +49,7 @@ def journey_report(session: Session, key: str) -> dict:
         .select_from(Touchpoint)
         .join(nxt, and_(Touchpoint.enrollment_id == nxt.c.enrollment_id, Touchpoint.due_at == nxt.c.next_due))
         .join(JourneyStep, JourneyStep.id == Touchpoint.step_id)
-        .where(Touchpoint.status.in_(pending)).group_by(JourneyStep.key)).all())
+        .where(Touchpoint.status.in_(PENDING)).group_by(JourneyStep.key)).all())
     by_status = dict(session.execute(select(Enrollment.status, func.count()).where(
         Enrollment.journey_id.in_(journey_ids)).group_by(Enrollment.status)).all())
     silent = session.scalar(select(func.count(func.distinct(Enrollment.customer_id))).join(

@@ -1,11 +1,10 @@
-"""API schemas of journeys, steps, touchpoints and outcomes."""
+"""API schemas of journeys, steps and touchpoints."""
 from __future__ import annotations
 
 import datetime as dt
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from retention.calls.models import OUTCOMES, SENTIMENTS
 from retention.journeys.models import ANCHORS, STEP_KINDS
 from retention.journeys.service import EDIT_CHOICES, MAX_STEPS
 from retention.validation import BoundedDateTime
@@ -53,14 +52,6 @@ class TouchpointQuery(Schema):
     due_from = SaneAwareDateTime(load_default=None)
     due_to = SaneAwareDateTime(load_default=None)
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
-
-
-class OutcomeIn(Schema):
-    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
-    notes = fields.String(load_default="", validate=validate.Length(max=5000))
-    sentiment = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(SENTIMENTS))
-    call_back_at = SaneAwareDateTime(load_default=None, allow_none=True, metadata={
-        "description": "for call_back: when, with its offset; from now to at most a year ahead"})
 
 
 class StepSchema(Schema):

@@ -8,35 +8,37 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from retention.audit.service import record
-from retention.journeys import calendar, conditions
+from retention.journeys import calendar, conditions, registry
 from retention.journeys.models import (
-    ACTIVE, ANCHORS, COMPLETED, DONE, HANDED, OPEN, PAUSED, PAUSED_TP, SCHEDULED, SKIPPED,
-    STEP_KINDS, Enrollment, Journey, JourneyStep, Touchpoint,
+    ACTIVE, ANCHORS, CLAIMING, COMPLETED, DONE, HANDED, OPEN, PAUSED, PAUSED_TP, PENDING, SCHEDULED, SKIPPED,
+    NOT_BUILT_KINDS, STEP_KINDS, Enrollment, Journey, JourneyStep, Touchpoint,
 )
+from retention.errors import Conflict, NotFound
+from retention.queries import id_in
 from retention.journeys.planning import LATE_GRACE, Planner, _plan_touchpoints, is_held, parse_hhmm, plan_due
 
-MAX_CALL_ATTEMPTS = 3
 
 
 class JourneyError(ValueError):
     """A journey definition or change that cannot be accepted (422); the message names the field."""
 
 
-class JourneyNotFound(JourneyError):
+class JourneyNotFound(JourneyError, NotFound):
     """No such journey, enrollment or step (404)."""
 
 
-class JourneyStateError(JourneyError):
+class JourneyStateError(JourneyError, Conflict):
     """The change does not fit the current state, e.g. resuming what is not paused (409)."""
 
 
 # --- Control by staff --------------------------------------------------------------------------
 
-def pause(session: Session, enrollment: Enrollment, now: dt.datetime) -> None:
+def pause(session: Session, enrollment: Enrollment, now: dt.datetime, *, actor: str) -> None:
     """Hold an enrollment: nothing is handed out while paused; events keep being recorded.
 
     Each touchpoint remembers its status (an open call goes back open on resume).
@@ -44,6 +46,7 @@ def pause(session: Session, enrollment: Enrollment, now: dt.datetime) -> None:
     if enrollment.status != ACTIVE:
         raise JourneyStateError(f"status: only an active enrollment can be paused (it is {enrollment.status})")
     enrollment.status, enrollment.paused_at = PAUSED, now
+    record(session, actor=actor, action="enrollment.pause", entity_type="enrollment", entity_id=enrollment.id, now=now)
     session.execute(update(Touchpoint).where(Touchpoint.enrollment_id == enrollment.id,
                                              Touchpoint.status.in_((SCHEDULED, OPEN)))
                     .values(paused_from=Touchpoint.status, status=PAUSED_TP)
@@ -51,7 +54,7 @@ def pause(session: Session, enrollment: Enrollment, now: dt.datetime) -> None:
     session.expire(enrollment, ["touchpoints"])
 
 
-def resume(session: Session, enrollment: Enrollment, now: dt.datetime) -> dt.timedelta:
+def resume(session: Session, enrollment: Enrollment, now: dt.datetime, *, actor: str) -> dt.timedelta:
     """Resume a paused enrollment: its planned steps move later by the length of the pause.
 
     What a person holds keeps its time: an open call goes back to its owner's list as it was, and a
@@ -70,29 +73,51 @@ def resume(session: Session, enrollment: Enrollment, now: dt.datetime) -> dt.tim
             tp.status = SCHEDULED
         tp.paused_from = None
     enrollment.status, enrollment.paused_at = ACTIVE, None
+    record(session, actor=actor, action="enrollment.resume", entity_type="enrollment", entity_id=enrollment.id,
+           now=now)
     return length
 
 
-def skip(session: Session, touchpoint: Touchpoint, now: dt.datetime, reason: str) -> None:
+def skip(session: Session, touchpoint: Touchpoint, now: dt.datetime, reason: str, *, actor: str) -> None:
     """Skip one planned step, keeping why."""
-    if touchpoint.status not in (SCHEDULED, OPEN, PAUSED_TP):
+    if touchpoint.status not in PENDING:
         raise JourneyStateError(f"status: a {touchpoint.status} step cannot be skipped")
     touchpoint.status, touchpoint.reason, touchpoint.completed_at = SKIPPED, reason or "skipped by staff", now
     touchpoint.paused_from = None
+    record(session, actor=actor, action="touchpoint.skipped", entity_type="touchpoint", entity_id=touchpoint.id,
+           now=now)
     complete_if_finished(session, touchpoint.enrollment, now)
 
 
-def complete_if_finished(session: Session, enrollment: Enrollment, now: dt.datetime) -> bool:
-    """Mark an enrollment completed once nothing is left to do."""
-    if enrollment.status != ACTIVE:
-        return False
+def complete_finished(session: Session, enrollment_ids, now: dt.datetime) -> list[int]:
+    """Complete the active enrollments among these that have nothing left to do; returns their ids.
+
+    The one completion rule: no touchpoint still pending (or being claimed by the tick right now).
+    """
     session.flush()
-    left = session.scalar(select(func.count()).select_from(Touchpoint).where(
-        Touchpoint.enrollment_id == enrollment.id, Touchpoint.status.in_((SCHEDULED, OPEN, PAUSED_TP))))
-    if left == 0:
-        enrollment.status, enrollment.ended_at = COMPLETED, now
-        return True
-    return False
+    ids, completed = list(enrollment_ids), []
+    for chunk in range(0, len(ids), 1000):
+        part = ids[chunk:chunk + 1000]
+        # NOT EXISTS stops at the first pending touchpoint found.
+        pending = (select(Touchpoint.id).where(Touchpoint.enrollment_id == Enrollment.id,
+                                               Touchpoint.status.in_((*PENDING, CLAIMING))).exists())
+        finished = list(session.scalars(select(Enrollment.id).where(
+            id_in(session, Enrollment.id, part), Enrollment.status == ACTIVE, ~pending)))
+        if finished:
+            session.execute(update(Enrollment).where(id_in(session, Enrollment.id, finished),
+                                                     Enrollment.status == ACTIVE)
+                            .values(status=COMPLETED, ended_at=now).execution_options(synchronize_session=False))
+            completed += finished
+    return completed
+
+
+def complete_if_finished(session: Session, enrollment: Enrollment, now: dt.datetime) -> bool:
+    """Mark an enrollment completed once nothing is left to do (complete_finished for one)."""
+    if enrollment.status != ACTIVE or not complete_finished(session, [enrollment.id], now):
+        return False
+    set_committed_value(enrollment, "status", COMPLETED)  # what the UPDATE wrote, without writing it again
+    set_committed_value(enrollment, "ended_at", now)
+    return True
 
 
 # --- Step definitions: the one validator of pages, API and seed ----------------------------------
@@ -106,17 +131,6 @@ STEP_FIELDS = ("key", "title", "day_offset", "kind", "window_start", "window_end
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,60}", re.ASCII)
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)", re.ASCII)
 _WHOLE = re.compile(r"\+?\d{1,6}", re.ASCII)
-
-
-def letter_languages() -> tuple[str, ...]:
-    """The languages a journey writes letters in: every language letter templates exist for.
-
-    A letter goes out in the customer's language (en, ar or fa), so a letter step's template must exist
-    in each of them; the English fallback would send an English letter to an Arabic or Persian reader.
-    """
-    from retention.postal.service import LANGUAGES
-
-    return tuple(LANGUAGES)
 
 
 def _step_name(number: int, step) -> str:
@@ -147,8 +161,11 @@ def _clean_step(where: str, step: dict) -> dict:
         raise JourneyError(f"{where}: key: letters, digits, _ and - only, at most 60 characters")
     title = _text(where, "title", step.get("title"), 200).strip() or key.replace("_", " ").capitalize()
     kind = step.get("kind")
+    if kind in NOT_BUILT_KINDS:
+        raise JourneyError(f"{where}: kind: {kind} steps are not built yet "
+                           f"(use one of {', '.join(k for k in STEP_KINDS if k not in NOT_BUILT_KINDS)})")
     if kind not in STEP_KINDS:
-        raise JourneyError(f"{where}: kind: must be one of {', '.join(STEP_KINDS)}")
+        raise JourneyError(f"{where}: kind: must be one of {', '.join(k for k in STEP_KINDS if k not in NOT_BUILT_KINDS)}")
     day = step.get("day_offset")
     if isinstance(day, str) and _WHOLE.fullmatch(day.strip()):
         day = int(day.strip())
@@ -182,6 +199,8 @@ def _clean_step(where: str, step: dict) -> dict:
             raise JourneyError(f"{where}: condition: a rule as text (latest_nps >= 9) or its JSON form")
     except conditions.RuleError as exc:
         raise JourneyError(f"{where}: condition: {exc}") from None
+    for name in conditions.unavailable_facts(condition):
+        raise JourneyError(f"{where}: condition: fact '{name}' is not available yet")
     script = _text(where, "script", step.get("script"), MAX_SCRIPT)
     template_key = _text(where, "template_key", step.get("template_key"), 200).strip() or None
     if template_key is not None and not _KEY.fullmatch(template_key):
@@ -198,8 +217,8 @@ def validate_steps(steps, session: Session | None = None) -> list[dict]:
     """Check step definitions, for the edit page, the API and the seed alike.
 
     Errors are JourneyError naming the step (counted from 1, by its title) and the field. With a
-    session, a letter step's template (its template_key, else its key, as the hand-out uses) must
-    exist in every language of `letter_languages()`; the error names the missing ones.
+    session, the check its kind's feature registered also runs (a letter step's template must exist
+    in every letter language: retention/postal/registration.py).
     """
     if not isinstance(steps, list) or not steps:
         raise JourneyError("steps: a journey needs at least one step")
@@ -215,22 +234,11 @@ def validate_steps(steps, session: Session | None = None) -> list[dict]:
         if spec["key"] in keys:
             raise JourneyError(f"{where}: key: {spec['key']!r} is used by an earlier step")
         keys.add(spec["key"])
-        if session is not None and spec["kind"] == "letter":
-            _check_template(session, where, spec)
+        check = registry.STEP_CHECKS.get(spec["kind"])
+        if session is not None and check is not None:
+            check(session, where, spec)  # e.g. a letter step's template (retention/postal/registration.py)
         clean.append(spec)
     return clean
-
-
-def _check_template(session: Session, where: str, spec: dict) -> None:
-    from retention.postal.models import LetterTemplate
-
-    name = spec["template_key"] or spec["key"]
-    found = set(session.scalars(select(LetterTemplate.language).where(
-        LetterTemplate.key == name, LetterTemplate.is_current.is_(True))))
-    missing = [lang for lang in letter_languages() if lang not in found]
-    if missing:
-        field = "template_key" if spec["template_key"] else "template_key (empty: the step key is used)"
-        raise JourneyError(f"{where}: {field}: no letter template {name!r} in {', '.join(missing)}")
 
 
 def _journey_name(name) -> str | None:
@@ -320,7 +328,7 @@ def _move_enrollment(session: Session, planner: Planner, enrollment: Enrollment,
         if tp.status in (HANDED, DONE, SKIPPED):
             taken.add(key)
             continue
-        if tp.status not in (SCHEDULED, OPEN, PAUSED_TP):
+        if tp.status not in PENDING:
             continue
         target = by_key.get(key)
         if target is not None and (target.kind != tp.kind or key in taken):

@@ -5,12 +5,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from retention.audit.service import actor_of, record
+from retention.audit.service import actor_of
 from retention.extensions import db
 from retention.journeys import conditions, reports, service
 from retention.journeys.models import STEP_KINDS, Enrollment, Journey, Touchpoint
 from retention.staff.access import roles_required
-from retention.types import utcnow
+from retention import clock
 
 blueprint = Blueprint("journeys", __name__)
 
@@ -55,7 +55,7 @@ def _form_steps(journey) -> list[dict]:
 def edit(key: str):
     """Edit a journey: the form, then a preview of what each choice does (the same counting as the save), then save."""
     journey = service.current_version(db.session, key) or abort(404, description="journey: unknown key")
-    now = utcnow()
+    now = clock.now()
     if request.method == "GET":
         impact = service.edit_impact(db.session, key, now)
         return render_template("journeys/edit.html", journey=journey, steps=_form_steps(journey) + [{}],
@@ -90,20 +90,18 @@ def edit(key: str):
 def control(enrollment_id: int, action: str):
     """Pause or resume an enrollment."""
     enrollment = db.session.get(Enrollment, enrollment_id) or abort(404, description="enrollment: unknown id")
-    now = utcnow()
+    now = clock.now()
     try:
         if action == "pause":
-            service.pause(db.session, enrollment, now)
+            service.pause(db.session, enrollment, now, actor=actor_of(current_user))
         elif action == "resume":
-            service.resume(db.session, enrollment, now)
+            service.resume(db.session, enrollment, now, actor=actor_of(current_user))
         else:
             abort(404)
     except service.JourneyError as exc:
         db.session.rollback()
         flash(str(exc))
         return redirect(url_for("customers.show", external_id=enrollment.customer.external_id)), 303
-    record(db.session, actor=actor_of(current_user), action=f"enrollment.{action}", entity_type="enrollment",
-           entity_id=enrollment_id, now=now)
     db.session.commit()
     return redirect(url_for("customers.show", external_id=enrollment.customer.external_id))
 
@@ -113,15 +111,14 @@ def control(enrollment_id: int, action: str):
 def skip(touchpoint_id: int):
     """Skip one planned step."""
     tp = db.session.get(Touchpoint, touchpoint_id) or abort(404, description="touchpoint: unknown id")
-    now = utcnow()
+    now = clock.now()
     try:
-        service.skip(db.session, tp, now, (request.form.get("reason") or "").strip()[:300])
+        service.skip(db.session, tp, now, (request.form.get("reason") or "").strip()[:300],
+                     actor=actor_of(current_user))
     except service.JourneyError as exc:
         db.session.rollback()
         flash(str(exc))
         return redirect(url_for("customers.show", external_id=tp.customer.external_id)), 303
-    record(db.session, actor=actor_of(current_user), action="touchpoint.skipped", entity_type="touchpoint",
-           entity_id=touchpoint_id, now=now)
     db.session.commit()
     return redirect(url_for("customers.show", external_id=tp.customer.external_id))
 
@@ -130,7 +127,7 @@ def skip(touchpoint_id: int):
 @roles_required("onboarding", "marketing")
 def work():
     """The call load of the next four weeks against capacity, and the journey report."""
-    now = utcnow()
+    now = clock.now()
     key = request.args.get("journey", service.DEFAULT_JOURNEY["key"])
     return render_template("journeys/work.html", load=reports.call_load(db.session, now),
                            report=reports.journey_report(db.session, key))

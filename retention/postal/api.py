@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from flask_smorest import abort as smorest_abort
 from sqlalchemy import select
 
-from retention.audit.service import actor_of, record
+from retention.audit.service import actor_of
 from retention.extensions import db
 from retention.postal import batches as print_runs
 from retention.postal import service
@@ -14,7 +14,7 @@ from retention.postal.models import BUILDING, Letter, LetterTemplate, PrintBatch
 from retention.postal.schemas import BatchIn, BatchOut, LetterOut, LetterQuery, TemplateIn, TemplateOut
 from retention.queue import QueueUnavailable, get_queue
 from retention.staff.access import api_roles
-from retention.types import utcnow
+from retention import clock
 
 templates = Blueprint("letter_templates_api", __name__, url_prefix="/api/v1/letter-templates",
                       description="Letter templates, versioned per language")
@@ -60,12 +60,10 @@ def put_template(args, key: str, language: str):
         abort(404, description="language: not a letter language")
     try:
         saved = service.save_template(db.session, key, {"language": language, **args}, actor=actor_of(g.api_user),
-                                      now=utcnow())
+                                      now=clock.now())
     except service.LetterError as exc:
         db.session.rollback()
         smorest_abort(422, message=str(exc))
-    record(db.session, actor=actor_of(g.api_user), action="letter_template.saved", entity_type="letter_template",
-           entity_id=f"{key}/{language}", now=utcnow(), changes={"version": saved.version})
     db.session.commit()
     return saved
 
@@ -89,7 +87,7 @@ def letter_pdf(letter_id: int):
     if letter is None:
         abort(404, description="letter: no such letter")
     try:
-        pdf = service.render_one(db.session, letter, service.company_from(current_app.config), utcnow().date())
+        pdf = service.render_one(db.session, letter, service.company_from(current_app.config), clock.now().date())
     except service.LetterError as exc:
         smorest_abort(422, message=str(exc))
     return Response(pdf, mimetype="application/pdf")
@@ -111,7 +109,7 @@ def create_batch(args):
     """Take matching queued letters into a batch and queue its build (409 when none is queued)."""
     duplex = args.pop("duplex")
     try:
-        batch = print_runs.create_batch(db.session, filters=args, duplex=duplex, actor=actor_of(g.api_user), now=utcnow())
+        batch = print_runs.create_batch(db.session, filters=args, duplex=duplex, actor=actor_of(g.api_user), now=clock.now())
     except service.NothingToPrint as exc:
         db.session.rollback()
         abort(409, description=str(exc))
@@ -152,21 +150,17 @@ def download(batch_id: int, kind: str):
 def batch_action(batch_id: int, action: str):
     """Mark printed, mark mailed, or rebuild the batch."""
     batch = _batch(batch_id)
-    now = utcnow()
+    now = clock.now()
     try:
         if action == "printed":
-            print_runs.mark_printed(db.session, batch, now)
+            print_runs.mark_printed(db.session, batch, now, actor=actor_of(g.api_user))
         elif action == "mailed":
-            print_runs.mark_mailed(db.session, batch, now)
-        elif batch.status in ("ready", "failed", "building"):
-            batch.status = BUILDING
+            print_runs.mark_mailed(db.session, batch, now, actor=actor_of(g.api_user))
         else:
-            raise service.LetterError(f"batch: a {batch.status} batch is not rebuilt")
+            print_runs.request_rebuild(db.session, batch, actor=actor_of(g.api_user), now=now)
     except service.LetterError as exc:
         db.session.rollback()
         abort(409, description=str(exc))
-    record(db.session, actor=actor_of(g.api_user), action=f"batch.{action}", entity_type="print_batch",
-           entity_id=batch_id, now=now)
     db.session.commit()
     if action == "rebuild":
         try:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 import letters as generator
+from retention.audit.service import record
 from retention.customers.models import Customer
 from retention.postal.models import (
     BUILDING, FAILED, MAILED, PRINTED, QUEUED, READY, RETURNED, Letter, LetterTemplate, PrintBatch,
@@ -122,7 +123,29 @@ def create_batch(session: Session, *, filters: dict, duplex: bool, actor: str, n
     if taken == 0:
         raise LetterError("filters: those letters were just taken by another batch")
     batch.total = taken
+    record(session, actor=actor, action="batch.created", entity_type="print_batch", entity_id=batch.id, now=now,
+           changes={"letters": taken, "filters": stored_filters, "duplex": duplex})
     return batch
+
+
+# A batch is (re)built while building (a lost job), ready (a reprint) or failed; once printed its
+# letters have left the queue, and single letters are reprinted instead.
+REBUILDABLE = (BUILDING, READY, FAILED)
+
+
+def check_rebuildable(batch: PrintBatch) -> None:
+    """LetterError unless the batch may be built again."""
+    if batch.status not in REBUILDABLE:
+        raise LetterError(f"batch: a {batch.status} batch is not rebuilt; reprint single letters instead")
+
+
+def request_rebuild(session: Session, batch: PrintBatch, *, actor: str, now: dt.datetime) -> int:
+    """Put the batch back to building (the caller queues the build after the commit); its letter count."""
+    check_rebuildable(batch)
+    batch.status = BUILDING
+    record(session, actor=actor, action="batch.rebuild", entity_type="print_batch", entity_id=batch.id, now=now,
+           changes={"letters": batch.total})
+    return batch.total
 
 
 def _mailing_order(session: Session, batch_id: int) -> list[int]:
@@ -167,8 +190,7 @@ def _build(session: Session, batch_id: int, *, out_dir, company: Company, today:
     batch = session.get(PrintBatch, batch_id)
     if batch is None:
         raise LetterError("batch: no such batch")
-    if batch.status not in (BUILDING, READY, FAILED):
-        raise LetterError(f"batch: a {batch.status} batch is not rebuilt")
+    check_rebuildable(batch)
     batch.status, batch.done, batch.skipped, batch.error = BUILDING, 0, 0, None
     duplex = batch.duplex
     session.commit()
@@ -279,27 +301,34 @@ def _build(session: Session, batch_id: int, *, out_dir, company: Company, today:
         progress(total, total)
 
 
-def mark_printed(session: Session, batch: PrintBatch, now: dt.datetime) -> int:
+def mark_printed(session: Session, batch: PrintBatch, now: dt.datetime, *, actor: str) -> int:
     """The mail room printed the batch: its letters move queued -> printed."""
     if batch.status != READY:
         raise LetterError(f"batch: only a ready batch can be marked printed (it is {batch.status})")
     batch.status, batch.printed_at = PRINTED, now
-    return session.execute(update(Letter).where(Letter.batch_id == batch.id, Letter.status == QUEUED)
-                           .values(status=PRINTED, printed_at=now).execution_options(synchronize_session=False)).rowcount
+    n = session.execute(update(Letter).where(Letter.batch_id == batch.id, Letter.status == QUEUED)
+                        .values(status=PRINTED, printed_at=now).execution_options(synchronize_session=False)).rowcount
+    record(session, actor=actor, action="batch.printed", entity_type="print_batch", entity_id=batch.id, now=now,
+           changes={"letters": n})
+    return n
 
 
-def mark_mailed(session: Session, batch: PrintBatch, now: dt.datetime) -> int:
+def mark_mailed(session: Session, batch: PrintBatch, now: dt.datetime, *, actor: str) -> int:
     """The batch went to the post: printed -> mailed."""
     if batch.status != PRINTED:
         raise LetterError(f"batch: only a printed batch can be marked mailed (it is {batch.status})")
     batch.status, batch.mailed_at = MAILED, now
-    return session.execute(update(Letter).where(Letter.batch_id == batch.id, Letter.status == PRINTED)
-                           .values(status=MAILED, mailed_at=now).execution_options(synchronize_session=False)).rowcount
+    n = session.execute(update(Letter).where(Letter.batch_id == batch.id, Letter.status == PRINTED)
+                        .values(status=MAILED, mailed_at=now).execution_options(synchronize_session=False)).rowcount
+    record(session, actor=actor, action="batch.mailed", entity_type="print_batch", entity_id=batch.id, now=now,
+           changes={"letters": n})
+    return n
 
 
-def record_returned(session: Session, letter: Letter, now: dt.datetime) -> None:
+def record_returned(session: Session, letter: Letter, now: dt.datetime, *, actor: str) -> None:
     """Returned mail: the letter is marked, and the customer's address flagged for correction."""
     if letter.status not in (MAILED, PRINTED):
         raise LetterError(f"letter: only a mailed letter can come back (it is {letter.status})")
     letter.status, letter.returned_at = RETURNED, now
     letter.customer.address_flagged_at = now
+    record(session, actor=actor, action="letter.returned", entity_type="letter", entity_id=letter.id, now=now)

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import letters as generator
+from letters.l10n import is_rtl
+from retention.audit.service import record
 from retention.customers.models import Customer, Sale
 from retention.postal import sandbox
 from retention.postal.models import (
@@ -145,6 +147,8 @@ def save_template(session: Session, key: str, fields: dict, *, actor: str, now: 
     new = LetterTemplate(key=key, version=(old.version + 1) if old else 1, is_current=True, created_at=now,
                          created_by=actor, **{**clean, "name": clean["name"] or (old.name if old else key)})
     session.add(new)
+    record(session, actor=actor, action="letter_template.saved", entity_type="letter_template",
+           entity_id=f"{key}/{clean['language']}", now=now, changes={"version": new.version})
     return new
 
 
@@ -187,7 +191,7 @@ def _context(language, digits, customer, sale, owner, company: Company, today: d
                     "currency": sale["currency"],
                     "date": generator.format_letter_date(sale["sold_at"], language, digits)}
     # A phone number inside a right-to-left sentence keeps its left-to-right order only when isolated.
-    phone = f"\u2066{company.phone}\u2069" if language in ("ar", "fa") and company.phone else company.phone
+    phone = f"\u2066{company.phone}\u2069" if is_rtl(language) and company.phone else company.phone
     return {"customer": customer, "sale": sale_ctx, "owner": owner,
             "company": {"name": company.name, "website": company.website, "phone": phone},
             "today": generator.format_letter_date(today, language, digits), "language": language}

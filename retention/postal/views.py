@@ -6,7 +6,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from retention.audit.service import actor_of, record
+from retention.audit.service import actor_of
 from retention.customers.models import Customer
 from retention.extensions import db
 from retention.postal import batches, service
@@ -14,7 +14,7 @@ from retention.postal.models import BUILDING, QUEUED, Letter, LetterTemplate, Pr
 from retention.queue import QueueUnavailable, get_queue
 from retention.staff.access import roles_required
 from retention.staff.redirects import safe_referrer
-from retention.types import utcnow
+from retention import clock
 
 blueprint = Blueprint("letters", __name__, url_prefix="/letters")
 
@@ -65,13 +65,11 @@ def edit_template(key: str, language: str):
     if request.method == "POST":
         fields = _template_fields(language)
         try:
-            saved = service.save_template(db.session, key, fields, actor=actor_of(current_user), now=utcnow())
+            saved = service.save_template(db.session, key, fields, actor=actor_of(current_user), now=clock.now())
         except service.LetterError as exc:
             db.session.rollback()
             return render_template("letters/edit.html", key=key, language=language, template=fields,
                                    error=str(exc)), 422
-        record(db.session, actor=actor_of(current_user), action="letter_template.saved", entity_type="letter_template",
-               entity_id=f"{key}/{language}", now=utcnow(), changes={"version": saved.version})
         db.session.commit()
         flash(f"Saved {key} ({language}) version {saved.version}.")
         return redirect(url_for("letters.edit_template", key=key, language=language))
@@ -98,7 +96,7 @@ def preview(key: str, language: str):
         clean = service.validate_template(fields)
         letter = _sample_letter(language, request.form.get("customer") or None)
         draft = LetterTemplate(key=key, version=0, **clean)
-        pdf = service.render_one(db.session, letter, service.company_from(current_app.config), utcnow().date(), draft)
+        pdf = service.render_one(db.session, letter, service.company_from(current_app.config), clock.now().date(), draft)
     except service.LetterError as exc:
         db.session.rollback()
         return jsonify(status="invalid", message=str(exc)), 422
@@ -146,7 +144,7 @@ def create_batch():
     try:
         batch = batches.create_batch(db.session, filters=_filters_from(request.form),
                                      duplex=request.form.get("duplex") == "on", actor=actor_of(current_user),
-                                     now=utcnow())
+                                     now=clock.now())
     except service.LetterError as exc:
         db.session.rollback()
         flash(str(exc))
@@ -195,22 +193,18 @@ def download(batch_id: int, kind: str):
 def batch_action(batch_id: int, action: str):
     """Mark printed, mark mailed, or rebuild (reprint) the batch."""
     b = _batch(batch_id)
-    now = utcnow()
+    now = clock.now()
     try:
         if action == "printed":
-            n = batches.mark_printed(db.session, b, now)
+            n = batches.mark_printed(db.session, b, now, actor=actor_of(current_user))
         elif action == "mailed":
-            n = batches.mark_mailed(db.session, b, now)
+            n = batches.mark_mailed(db.session, b, now, actor=actor_of(current_user))
         else:
-            if b.status not in ("ready", "failed", "building"):
-                raise service.LetterError(f"batch: a {b.status} batch is not rebuilt; reprint single letters instead")
-            b.status, n = BUILDING, b.total
+            n = batches.request_rebuild(db.session, b, actor=actor_of(current_user), now=now)
     except service.LetterError as exc:
         db.session.rollback()
         flash(str(exc))
         return redirect(url_for("letters.batch", batch_id=batch_id)), 303
-    record(db.session, actor=actor_of(current_user), action=f"batch.{action}", entity_type="print_batch",
-           entity_id=batch_id, now=now, changes={"letters": n})
     db.session.commit()
     if action == "rebuild":
         start_build(batch_id)
@@ -224,7 +218,7 @@ def letter_pdf(letter_id: int):
     """Reprint (or look at) one letter."""
     letter = db.session.get(Letter, letter_id) or abort(404, description="letter: no such letter")
     try:
-        pdf = service.render_one(db.session, letter, service.company_from(current_app.config), utcnow().date())
+        pdf = service.render_one(db.session, letter, service.company_from(current_app.config), clock.now().date())
     except service.LetterError as exc:
         abort(422, description=str(exc))
     return Response(pdf, mimetype="application/pdf",
@@ -237,13 +231,11 @@ def returned(letter_id: int):
     """Record returned mail; the customer's address is flagged for correction."""
     letter = db.session.get(Letter, letter_id) or abort(404, description="letter: no such letter")
     try:
-        batches.record_returned(db.session, letter, utcnow())
+        batches.record_returned(db.session, letter, clock.now(), actor=actor_of(current_user))
     except service.LetterError as exc:
         db.session.rollback()
         flash(str(exc))
         return redirect(safe_referrer(url_for("letters.mail_room"))), 303
-    record(db.session, actor=actor_of(current_user), action="letter.returned", entity_type="letter",
-           entity_id=letter_id, now=utcnow())
     db.session.commit()
     flash(f"Letter {letter_id} returned; {letter.customer.name}'s address is flagged.")
     return redirect(safe_referrer(url_for("letters.mail_room")))

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from retention.extensions import db
 from retention.staff.service import token_for_request, touch_token
-from retention.types import utcnow
+from retention import clock
 
 
 def roles_required(*roles: str):
@@ -41,7 +41,7 @@ def api_roles(*roles: str):
             scheme, _, token = header.partition(" ")
             user = None
             if scheme.lower() == "bearer" and token:
-                now = utcnow()
+                now = clock.now()
                 live = token_for_request(db.session, token.strip(), now)
                 if live is not None:
                     user = live.user

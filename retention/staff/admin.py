@@ -11,13 +11,13 @@ from retention.extensions import db
 from retention.staff import service, sessions
 from retention.staff.models import ROLES, ApiToken, StaffUser
 from retention.staff.access import roles_required
-from retention.types import utcnow
+from retention import clock
 
 blueprint = Blueprint("staff_admin", __name__, url_prefix="/admin")
 
 
 def _staff_page(error: str | None = None, status: int = 200):
-    now = utcnow()
+    now = clock.now()
     people = service.list_staff(db.session)
     idle = current_app.config["SESSION_IDLE_SECONDS"]
     live = {u.id: sessions.live_session_count(db.session, u.id, now=now, idle_seconds=idle) for u in people}
@@ -50,14 +50,14 @@ def _change(user_id: int, change, done: str):
 @blueprint.route("/staff/<int:user_id>/deactivate", methods=["POST"])
 @roles_required("admin")
 def deactivate(user_id: int):
-    return _change(user_id, lambda u: service.deactivate(db.session, u, actor=actor_of(current_user), now=utcnow()),
+    return _change(user_id, lambda u: service.deactivate(db.session, u, actor=actor_of(current_user), now=clock.now()),
                    "{email} is deactivated; their sessions have ended.")
 
 
 @blueprint.route("/staff/<int:user_id>/reactivate", methods=["POST"])
 @roles_required("admin")
 def reactivate(user_id: int):
-    return _change(user_id, lambda u: service.reactivate(db.session, u, actor=actor_of(current_user), now=utcnow()),
+    return _change(user_id, lambda u: service.reactivate(db.session, u, actor=actor_of(current_user), now=clock.now()),
                    "{email} can sign in again.")
 
 
@@ -66,7 +66,7 @@ def reactivate(user_id: int):
 def change_role(user_id: int):
     role = request.form.get("role", "")
     return _change(user_id, lambda u: service.change_role(db.session, u, role, actor=actor_of(current_user),
-                                                          now=utcnow()),
+                                                          now=clock.now()),
                    "{email} now has the role " + (role if role in ROLES else "") + ".")
 
 
@@ -76,12 +76,12 @@ def reset_password(user_id: int):
     password = request.form.get("password", "")
     hasher = current_app.extensions["password_hasher"]
     return _change(user_id, lambda u: service.reset_password(db.session, hasher, u, password,
-                                                             actor=actor_of(current_user), now=utcnow()),
+                                                             actor=actor_of(current_user), now=clock.now()),
                    "New password set for {email}; their sessions have ended.")
 
 
 def _tokens_page(error: str | None = None, status: int = 200, new_token: str | None = None):
-    return render_template("admin/tokens.html", tokens=service.list_tokens(db.session), now=utcnow(),
+    return render_template("admin/tokens.html", tokens=service.list_tokens(db.session), now=clock.now(),
                            people=[u for u in service.list_staff(db.session) if u.active],
                            error=error, new_token=new_token), status
 
@@ -111,7 +111,7 @@ def _expiry_date(text: str) -> dt.datetime | None:
 @roles_required("admin")
 def issue_token():
     """Issue a token; it is shown once, on this answer only (never stored, never in a redirect)."""
-    now = utcnow()
+    now = clock.now()
     try:
         user_id = request.form.get("user_id", "")
         if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 10):
@@ -145,7 +145,7 @@ def _token_change(token_id: int, change, done: str):
 @roles_required("admin")
 def revoke_token(token_id: int):
     return _token_change(token_id, lambda: service.revoke_token(db.session, token_id, actor=actor_of(current_user),
-                                                                now=utcnow()),
+                                                                now=clock.now()),
                          f"Token {token_id} revoked.")
 
 
@@ -153,7 +153,7 @@ def revoke_token(token_id: int):
 @roles_required("admin")
 def expire_token(token_id: int):
     """Set the day a token stops working (empty: now)."""
-    now = utcnow()
+    now = clock.now()
 
     def change():
         at = _expiry_date(request.form.get("expires_on", "")) or now

@@ -101,7 +101,7 @@ class StaffSession(db.Model):
     id_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # purge of old rows (tick)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
 

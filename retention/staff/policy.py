@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
 
 # Every part of a customer as the pages and the API show it.
 CUSTOMER_PARTS = frozenset({"id", "name", "locale", "timezone", "address", "address_flagged", "owner",
@@ -70,21 +69,3 @@ def may_work_call(user, touchpoint) -> bool:
     if user is None or not getattr(user, "active", False):
         return False
     return user.role == "admin" or (user.role == "onboarding" and touchpoint.owner_id == user.id)
-
-
-def check_call_action(session: Session, user, touchpoint_id: int) -> str | None:
-    """Raise NotYourCall unless `user` may work this call; the owner's email when an admin acts for them.
-
-    An unknown id passes here: the calls service answers it (not found) as before.
-    """
-    from retention.journeys.models import Touchpoint
-
-    touchpoint = session.get(Touchpoint, touchpoint_id)
-    if touchpoint is None:
-        return None
-    if not may_work_call(user, touchpoint):
-        owner = touchpoint.owner.display_name if touchpoint.owner else "nobody"
-        raise NotYourCall(f"touchpoint: this call belongs to {owner}; reassign it to yourself first")
-    if touchpoint.owner_id is not None and touchpoint.owner_id != user.id:
-        return touchpoint.owner.email
-    return None

@@ -122,6 +122,16 @@ class LastAdminError(StaffError):
 TOKEN_TOUCH_SECONDS = 60  # last_used_at is written at most once a minute per token
 
 
+def purge_throttles(session: Session, *, now: dt.datetime, window_seconds: int, limit: int) -> int:
+    """Delete up to `limit` sign-in counters whose window has ended (the tick calls this; sign-in does too)."""
+    ended = (select(LoginThrottle.key).where(LoginThrottle.window_start <= now - dt.timedelta(seconds=window_seconds))
+             .order_by(LoginThrottle.window_start).limit(limit))
+    keys = list(session.scalars(ended))
+    if keys:
+        session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
+    return len(keys)
+
+
 def issue_token(session: Session, user: StaffUser, *, actor: str, now: dt.datetime, label: str = "",
                 expires_at: dt.datetime | None = None) -> str:
     """Create an API token for a user and return it; only its hash is kept."""
@@ -165,9 +175,9 @@ def touch_token(session: Session, token: ApiToken, now: dt.datetime) -> bool:
 
 def user_for_token(session: Session, token: str, now: dt.datetime | None = None) -> StaffUser | None:
     """The active staff member a live bearer token belongs to, or None."""
-    from retention.types import utcnow
+    from retention import clock
 
-    row = token_for_request(session, token, now or utcnow())
+    row = token_for_request(session, token, now or clock.now())
     return row.user if row is not None else None
 
 

@@ -12,7 +12,7 @@ from retention.staff.models import StaffSession
 
 SESSION_KEY = "staff_session"  # the key in Flask's signed cookie that holds the random session id
 TOUCH_SECONDS = 60  # last_seen_at is written at most once a minute per session
-KEEP_ENDED_DAYS = 30  # ended and idle rows are purged after this long (on each sign-in)
+KEEP_ENDED_DAYS = 30  # ended and idle rows are purged after this long (on each sign-in and by the tick)
 
 
 def _hash(session_id: str) -> str:
@@ -76,6 +76,16 @@ def live_session_count(session: Session, user_id: int, *, now: dt.datetime, idle
     return len(rows.all())
 
 
+def purge_old_sessions(session: Session, *, now: dt.datetime, limit: int) -> int:
+    """Delete up to `limit` sessions unused for KEEP_ENDED_DAYS (long ended or idle); the tick calls this."""
+    old = (select(StaffSession.id).where(StaffSession.last_seen_at < now - dt.timedelta(days=KEEP_ENDED_DAYS))
+           .order_by(StaffSession.last_seen_at).limit(limit))
+    ids = list(session.scalars(old))
+    if ids:
+        session.execute(delete(StaffSession).where(StaffSession.id.in_(ids)))
+    return len(ids)
+
+
 def load_user_for_request(user_id: str):
     """Flask-Login's user loader: the signed-in user only while their server-side session is live.
 
@@ -87,10 +97,10 @@ def load_user_for_request(user_id: str):
 
     from retention.extensions import db
     from retention.staff.models import StaffUser
-    from retention.types import utcnow
+    from retention import clock
 
     with Session(db.engine) as own, own.begin():
-        owner = resolve_session(own, cookie.get(SESSION_KEY), now=utcnow(),
+        owner = resolve_session(own, cookie.get(SESSION_KEY), now=clock.now(),
                                 idle_seconds=current_app.config["SESSION_IDLE_SECONDS"])
     if owner is None or str(owner) != str(user_id):
         cookie.pop(SESSION_KEY, None)

@@ -11,7 +11,7 @@ from retention.extensions import db
 from retention.staff import service, sessions
 from retention.staff.models import StaffUser
 from retention.staff.redirects import safe_next
-from retention.types import utcnow
+from retention import clock
 
 blueprint = Blueprint("staff", __name__)
 
@@ -37,7 +37,7 @@ def login():
     password = request.form.get("password") or ""
     if len(email) > 254 or len(password) > 1000:
         return render_template("login.html", error="Email or password: too long."), 400
-    now = utcnow()
+    now = clock.now()
     cfg = current_app.config
     pair_key, address_key = service.throttle_keys(email, request.remote_addr or "")
     # The attempt is counted (and committed) before the password is checked: parallel guesses cannot overtake.
@@ -65,7 +65,7 @@ def login():
 @blueprint.route("/logout", methods=["POST"])
 def logout():
     """Sign out (a POST, so a link on another site cannot sign staff out); the server-side session ends."""
-    sessions.end_session(db.session, cookie.get(sessions.SESSION_KEY), now=utcnow())
+    sessions.end_session(db.session, cookie.get(sessions.SESSION_KEY), now=clock.now())
     db.session.commit()
     logout_user()
     cookie.pop(sessions.SESSION_KEY, None)

@@ -22,6 +22,11 @@ def record_answer(session: Session, customer, score: int, comment: str | None, a
     return answer
 
 
+def has_answered(session: Session, customer_id: int) -> bool:
+    """Whether the customer ever answered an NPS survey (one who has is not silent)."""
+    return session.scalar(select(NpsAnswer.id).where(NpsAnswer.customer_id == customer_id).limit(1)) is not None
+
+
 def latest_scores(session: Session, customer_ids) -> dict[int, int]:
     """The latest NPS score of each customer that has one."""
     latest: dict[int, tuple[dt.datetime, int]] = {}

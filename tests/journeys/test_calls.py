@@ -124,20 +124,20 @@ def test_snooze_reschedule_and_reassign_many(app, client, signer, berlin):
         signer.post(client, sale_completed(f"S{n}", cust=berlin_customer(f"C{n}"), occurred_at=sold))
     tick(sold)
     now = dt.datetime(2026, 6, 10, 15, 30, tzinfo=UTC)  # 17:30 Berlin
-    calls.snooze(db.session, the_call(cid="C0").id, hours=1, now=now)
+    calls.snooze(db.session, the_call(cid="C0").id, hours=1, now=now, actor="test")
     db.session.commit()
     assert the_call(cid="C0").due_at == dt.datetime(2026, 6, 11, 8, 0, tzinfo=UTC)  # past 18:00: next morning
     with pytest.raises(calls.CallError, match="due_at"):
-        calls.reschedule(db.session, the_call(cid="C1").id, due_at=now - dt.timedelta(hours=1), now=now)
+        calls.reschedule(db.session, the_call(cid="C1").id, due_at=now - dt.timedelta(hours=1), now=now, actor="test")
     other = staff(app, "mia@example.com", "onboarding", timezone="Europe/Berlin", country="DE")
     ids = [the_call(cid=f"C{n}").id for n in range(3)]
-    assert calls.reassign(db.session, ids, owner_id=other.id) == 3
+    assert calls.reassign(db.session, ids, owner_id=other.id, actor="test", now=now) == 3
     db.session.commit()
     assert {the_call(cid=f"C{n}").owner_id for n in range(3)} == {other.id}
     assert the_call("how_is_it_going_call", "C2").owner_id == other.id  # the customer's later calls too
     with pytest.raises(calls.CallError, match="owner_id"):
         calls.reassign(db.session, ids, owner_id=db.session.scalar(select(StaffUser.id).where(
-            StaffUser.role == "admin")) or 9999)
+            StaffUser.role == "admin")) or 9999, actor="test", now=now)
 
 
 def test_my_calls_page_shows_context_and_logs_an_outcome(app, client, auth, signer, berlin):

@@ -60,7 +60,7 @@ def mid_way(client, signer, world):
     calls.log_outcome(db.session, c2.id, staff=owner, outcome="call_back", now=NOW,
                       call_back_at=NOW + dt.timedelta(days=1, hours=3))
     db.session.commit()
-    calls.reschedule(db.session, tp_of("C3", "check_in_call").id, due_at=NOW + dt.timedelta(days=4), now=NOW)
+    calls.reschedule(db.session, tp_of("C3", "check_in_call").id, due_at=NOW + dt.timedelta(days=4), now=NOW, actor="test")
     db.session.commit()
     return {cid: snapshot(tp_of(cid, "check_in_call")) for cid in ("C1", "C2", "C3")}
 
@@ -125,11 +125,11 @@ def test_pause_and_resume_keep_open_calls_open_and_promised_times(mid_way):
                    for cid in ("C1", "C2")}
     future = tp_of("C1", "how_is_it_going_call").due_at
     for enrollment in enrollments.values():
-        journeys.pause(db.session, enrollment, NOW)
+        journeys.pause(db.session, enrollment, NOW, actor="test")
     db.session.commit()
     assert tp_of("C1", "check_in_call").status == "paused"
     for enrollment in enrollments.values():
-        journeys.resume(db.session, db.session.get(Enrollment, enrollment.id), later)
+        journeys.resume(db.session, db.session.get(Enrollment, enrollment.id), later, actor="test")
     db.session.commit()
     open_call = tp_of("C1", "check_in_call")
     assert (open_call.status, open_call.due_at) == ("open", mid_way["C1"][3])  # back in the list as it was
@@ -329,7 +329,7 @@ def test_call_back_and_reschedule_outside_a_year_are_refused(app, client, signer
         assert answer.status_code == 422, (when, answer.get_data(as_text=True))
         assert "call_back_at" in answer.get_data(as_text=True)
     with pytest.raises(calls.CallError, match=r"due_at: must be between now and .* \(at most a year ahead\)"):
-        calls.reschedule(db.session, call.id, due_at=now + dt.timedelta(days=367), now=now)
+        calls.reschedule(db.session, call.id, due_at=now + dt.timedelta(days=367), now=now, actor="test")
     auth.login(owner.email)
     csrf = auth.csrf("/calls/")
     for when in ("0001-01-01T00:00", "9999-12-31T23:59", "2026-13-01T10:00", "\u0662\u0660\u0662\u0667-01-01T10:00"):

@@ -172,19 +172,19 @@ def test_tick_killed_half_way_loses_nothing(app, client, signer, world):
     sell(client, signer, T0)
     from retention.journeys import handout
 
-    original = handout._complete_finished
+    original = handout.complete_finished
 
     def die(*args, **kwargs):
         raise KeyboardInterrupt("worker killed")
 
-    handout._complete_finished = die
+    handout.complete_finished = die
     try:
         try:
             handout.hand_out(db.session, T0 + dt.timedelta(days=3))
         except KeyboardInterrupt:
             db.session.rollback()
     finally:
-        handout._complete_finished = original
+        handout.complete_finished = original
     assert touchpoints()["check_in_call"].status == "scheduled"  # rolled back, still due
     tick(T0 + dt.timedelta(days=3))
     assert touchpoints()["check_in_call"].status == "open"
@@ -194,7 +194,7 @@ def test_pause_holds_steps_and_resume_moves_them_by_the_pause_length(client, sig
     sell(client, signer, T0)
     enrollment = db.session.scalar(select(Enrollment))
     before = touchpoints()["how_is_it_going_call"].due_at
-    journeys.pause(db.session, enrollment, T0 + dt.timedelta(days=1))
+    journeys.pause(db.session, enrollment, T0 + dt.timedelta(days=1), actor="test")
     db.session.commit()
     tick(T0 + dt.timedelta(days=20))
     assert touchpoints()["check_in_call"].status == "paused"  # nothing handed out while paused
@@ -203,7 +203,8 @@ def test_pause_holds_steps_and_resume_moves_them_by_the_pause_length(client, sig
     from retention.surveys.models import NpsAnswer
 
     assert db.session.scalar(select(func.count()).select_from(NpsAnswer)) == 1  # events still recorded
-    journeys.resume(db.session, db.session.get(Enrollment, enrollment.id), T0 + dt.timedelta(days=11))
+    journeys.resume(db.session, db.session.get(Enrollment, enrollment.id), T0 + dt.timedelta(days=11),
+                    actor="test")
     db.session.commit()
     assert touchpoints()["how_is_it_going_call"].due_at == before + dt.timedelta(days=10)
     assert touchpoints()["how_is_it_going_call"].status == "scheduled"

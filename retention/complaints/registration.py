@@ -1,0 +1,42 @@
+"""What complaints plug into the layers below: the open_complaint fact, the gate it closes, the helpdesk events."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from retention.complaints import service
+from retention.hooks import processing
+from retention.hooks.models import InboundEvent
+from retention.journeys import registry
+
+# Surveys and referral offers wait while a complaint is open (asked again a day later).
+GATE = registry.Gate(kinds=("nps_survey", "referral_offer"), fact="open_complaint",
+                     reason="waiting: a complaint is open", retry=dt.timedelta(hours=24))
+
+
+def open_complaint_facts(session: Session, customer_ids: set[int]) -> dict[int, dict]:
+    return {cid: {"open_complaint": True} for cid in service.customers_with_open_complaints(session, customer_ids)}
+
+
+def _complaint_opened(batch: processing.Batch, event: InboundEvent, now: dt.datetime) -> None:
+    customer = processing.require_customer(batch, event.data["customer_id"])
+    service.open_case(batch.session, customer, event.data, event.occurred_at)
+    batch.release_types.add("complaint.resolved")  # a resolution that arrived before its complaint
+
+
+def _complaint_resolved(batch: processing.Batch, event: InboundEvent, now: dt.datetime) -> None:
+    case = service.resolve_case(batch.session, event.data["complaint_id"], event.data["resolution"],
+                                event.occurred_at)
+    if event.customer_ref is None:
+        event.customer_ref = case.customer.external_id
+
+
+OPEN_COMPLAINT = registry.Facts(open_complaint_facts, defaults={"open_complaint": False})
+
+
+def register() -> None:
+    registry.register_facts(OPEN_COMPLAINT)
+    registry.register_gate(GATE)
+    processing.on("complaint.opened", _complaint_opened)
+    processing.on("complaint.resolved", _complaint_resolved)

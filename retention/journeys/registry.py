@@ -1,0 +1,88 @@
+"""What features plug into journeys: the hand-out of each step kind, facts for conditions, gates, step checks.
+
+Journeys import no feature; each feature registers here at app wiring time (retention/wiring.py), so a new
+feature adds its step kind, facts or gate without editing journeys or another feature.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class Due:
+    """One claimed touchpoint being handed out: what a kind's hand-out needs to write its work row."""
+
+    touchpoint_id: int
+    customer_id: int
+    enrollment_id: int
+    sale_id: int | None
+    step: object  # JourneyStep
+
+
+@dataclass(frozen=True)
+class HandOut:
+    """How due touchpoints of one step kind become work.
+
+    `opens`: the touchpoint stays open in its owner's list (a call) instead of being handed and closed.
+    `write` gets every due touchpoint of the kind in the batch and writes their work rows in one statement.
+    `needs_sale`: the hand-out reads `Due.sale_id`.
+    """
+
+    kind: str
+    write: Callable[[Session, list[Due], dt.datetime], None] | None = None
+    opens: bool = False
+    needs_sale: bool = False
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Facts a feature gives step conditions, loaded for a whole batch of customers at once.
+
+    `load(session, customer_ids)` returns {customer_id: {fact: value}}; customers it leaves out get `defaults`.
+    """
+
+    load: Callable[[Session, set[int]], dict[int, dict]]
+    defaults: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Touchpoints of `kinds` wait (are due again after `retry`) while the fact `fact` is true."""
+
+    kinds: tuple[str, ...]
+    fact: str
+    reason: str
+    retry: dt.timedelta = dt.timedelta(hours=24)
+
+
+HANDOUTS: dict[str, HandOut] = {}
+FACTS: list[Facts] = []
+GATES: list[Gate] = []
+# kind -> check(session, where, step spec): raises JourneyError naming the field (e.g. a letter's template).
+STEP_CHECKS: dict[str, Callable] = {}
+
+
+def register_handout(handout: HandOut) -> None:
+    HANDOUTS[handout.kind] = handout
+
+
+def register_facts(facts: Facts) -> None:
+    if facts not in FACTS:
+        FACTS.append(facts)
+
+
+def register_gate(gate: Gate) -> None:
+    if gate not in GATES:
+        GATES.append(gate)
+
+
+def register_step_check(kind: str, check: Callable) -> None:
+    STEP_CHECKS[kind] = check
+
+
+def gated_kinds() -> set[str]:
+    return {kind for gate in GATES for kind in gate.kinds}
