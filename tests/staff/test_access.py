@@ -207,7 +207,7 @@ def _routes(app):
 
 def test_every_route_is_in_the_role_table(app):
     missing = sorted(set(_routes(app)) - set(ROLE_TABLE))
-    assert not missing, f"routes without a row in ROLE_TABLE (tests/test_access.py): {missing}"
+    assert not missing, f"routes without a row in ROLE_TABLE (tests/staff/test_access.py): {missing}"
     stale = sorted(set(ROLE_TABLE) - set(_routes(app)))
     assert not stale, f"rows for routes that no longer exist: {stale}"
 

@@ -12,7 +12,7 @@ from retention.postal import service
 from retention.postal.sandbox import TemplateLimits
 from tests.factories import staff, token_for
 from tests.letters.letterkit import open_pdf, page_text
-from tests.test_letters_admin import NOW, letter_world, us_customer, welcome_letter_for  # noqa: F401
+from tests.postal.test_postal import NOW, letter_world, us_customer, welcome_letter_for  # noqa: F401
 
 # Each a template that once ran for minutes, took gigabytes, or made thousands of pages; with the limit
 # it names in its error.

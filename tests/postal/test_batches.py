@@ -16,7 +16,7 @@ from retention.postal import batches, service
 from retention.postal.models import Letter, LetterTemplate, PrintBatch
 from tests.factories import customer, staff, token_for
 from tests.letters.letterkit import open_pdf, page_text
-from tests.test_letters_admin import (  # noqa: F401
+from tests.postal.test_postal import (  # noqa: F401
     NOW, letter_world, persian_customer, us_customer, welcome_letter_for,
 )
 
