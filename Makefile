@@ -40,7 +40,7 @@ cron: $(BIN)/.installed
 	$(BIN)/rq cron jobs/cron.py --url "$$REDIS_URL"
 
 # Each prints its figures against a baseline measured in the same run (needs local PostgreSQL; ingest needs wrk).
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/tick.py
 	$(BIN)/python bench/print_letters.py
