@@ -25,6 +25,8 @@ PAUSED_TP = "paused"       # its enrollment is paused; resumes shifted by the pa
 CLAIMING = "claiming"      # being handed out by a tick (only inside that tick's transaction)
 # Still to happen: keeps its enrollment from completing; staff may skip or reassign it.
 PENDING = (SCHEDULED, OPEN, PAUSED_TP)
+# Every status a touchpoint shows outside a tick (CLAIMING lives only inside one transaction).
+STATUSES = (SCHEDULED, OPEN, HANDED, DONE, SKIPPED, CANCELLED, PAUSED_TP)
 
 # Why a touchpoint was skipped, kept as data (its `reason` is the text shown, rendered from it)
 ENROLLED_LATE = "enrolled_late"   # already past when the customer was enrolled (or the delivery re-anchored it)

@@ -5,7 +5,7 @@ import datetime as dt
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from retention.journeys.models import ANCHORS, STEP_KINDS
+from retention.journeys.models import ANCHORS, STATUSES, STEP_KINDS
 from retention.journeys.service import EDIT_CHOICES, MAX_STEPS
 from retention.validation import BoundedDateTime
 
@@ -46,8 +46,7 @@ class TouchpointOut(Schema):
 
 class TouchpointQuery(Schema):
     owner = fields.Email(load_default=None, metadata={"description": "owner's email"})
-    status = fields.String(load_default=None, validate=validate.OneOf(
-        ("scheduled", "open", "handed", "done", "skipped", "cancelled", "paused")))
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     kind = fields.String(load_default=None, validate=validate.OneOf(STEP_KINDS))
     due_from = SaneAwareDateTime(load_default=None)
     due_to = SaneAwareDateTime(load_default=None)
