@@ -44,3 +44,26 @@ def test_migrated_schema_matches_the_models():
             db.engine.dispose()
     finally:
         drop()
+
+
+def test_customers_stored_before_search_folding_are_found_by_their_variants_after_upgrade():
+    url, drop = _fresh_database_url()
+    app = make_app(DATABASE_URL=url)
+    try:
+        with app.app_context():
+            upgrade(revision="3f9c2d7e5a18")
+            with db.engine.begin() as conn:
+                conn.execute(text("INSERT INTO customers (external_id, name, email, phone, locale, timezone, "
+                                  "address_lines, city, region, postal_code, created_at, updated_at) VALUES "
+                                  "('C1', 'مهدی رضایی', 'm@example.com', '+989121234567', 'fa', 'Asia/Tehran', "
+                                  "'[]', '', '', '', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
+            upgrade()
+            from retention.customers.service import search
+
+            found, total = search(db.session, "مهدي", page=1)
+            assert total == 1 and found[0].external_id == "C1"
+            assert search(db.session, "0912 123 4567", page=1)[1] == 1
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop()

@@ -20,6 +20,8 @@ class Customer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(120), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    # Name, email, id and phone digits folded for search (customers/folding.py): written with the details.
+    search_text: Mapped[str] = mapped_column(String(700), default="", server_default="")
     email: Mapped[str | None] = mapped_column(String(254), nullable=True, index=True)
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     locale: Mapped[str] = mapped_column(String(10), default="en")

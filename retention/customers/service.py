@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from retention.customers.folding import fold, phone_query, search_text
 from retention.customers.models import Customer, Sale
 from retention.validation import bad_character
 
@@ -106,6 +107,7 @@ def upsert_customer(lookups: Lookups, data: dict, occurred_at: dt.datetime, now:
         customer.postal_code = address.get("postal_code") or ""
         customer.country = address.get("country")
         customer.address_flagged_at = None  # a new address from the CRM clears a returned-mail flag
+    customer.search_text = search_text(customer.name, customer.email, customer.external_id, customer.phone)
     customer.source_updated_at = occurred_at
     customer.updated_at = now
     return customer, created
@@ -131,6 +133,9 @@ def record_sale(lookups: Lookups, data: dict, occurred_at: dt.datetime, now: dt.
 def search(session: Session, query: str, page: int, per_page: int = 50, owner_id: int | None = None):
     """One page of customers matching a free-text query on name, email, phone or id, newest first.
 
+    Spelling variants match (ي/ی, ك/ک, diacritics, ZWNJ, digits of any script: customers/folding.py), and a
+    query that reads as a phone number matches the stored number whatever its layout or prefix.
+
     The text is matched literally (a % or _ in it is no wildcard); InvalidSearch when it is too long or
     holds a control character.
     """
@@ -141,12 +146,13 @@ def search(session: Session, query: str, page: int, per_page: int = 50, owner_id
     if problem:
         raise InvalidSearch(f"q: {problem}")
     stmt = select(Customer)
-    if query:
-        like = like_pattern(query.lower())
-        stmt = stmt.where(or_(func.lower(Customer.name).like(like, escape="\\"),
-                              func.lower(Customer.email).like(like, escape="\\"),
-                              Customer.phone.like(like, escape="\\"),
-                              func.lower(Customer.external_id).like(like, escape="\\")))
+    folded = fold(query)
+    if folded:
+        matches = [Customer.search_text.like(like_pattern(folded), escape="\\")]
+        digits = phone_query(query)
+        if digits:
+            matches.append(Customer.search_text.like(like_pattern(digits), escape="\\"))
+        stmt = stmt.where(or_(*matches))
     if owner_id is not None:
         stmt = stmt.where(Customer.owner_id == owner_id)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))

@@ -1,6 +1,8 @@
 """The customer list, the customer page with its timeline, and the customers API."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from tests.factories import customer, event, sale_completed, staff, token_for
@@ -100,3 +102,43 @@ def test_search_service_refuses_what_no_database_can_search(session):
         with pytest.raises(service.InvalidSearch, match="^q: "):
             service.search(session, bad, 1)
     assert service.search(session, "  " + "x" * 200 + "  ", 1) == ([], 0)
+
+
+def test_search_finds_arabic_and_persian_spelling_variants_digits_and_phones_in_any_format(app, client, auth, signer,
+                                                                                          queue):
+    people = [("مهدی رضایی", "+989121234567"), ("كريم الحداد", "+971501234567"), ("مُحَمَّد علی", "+966501112222"),
+              ("می‌نو کریمی", "+989351119999"), ("Olivia Smith", "+442079460000")]
+    for i, (name, phone) in enumerate(people):
+        signer.post(client, sale_completed(f"S{i}", cust=customer(f"C{i}", name=name, phone=phone)))
+    queue.drain()
+    token = token_for(app, staff(app, "sara@example.com", "onboarding"))
+
+    def names(q):
+        body = client.get("/api/v1/customers/", query_string={"q": q},
+                          headers={"Authorization": f"Bearer {token}"}).get_json()
+        return sorted(item["name"] for item in body["items"])
+
+    assert names("مهدي") == ["مهدی رضایی"]            # Arabic yeh finds the Persian spelling
+    assert names("کریم") == ["كريم الحداد", "می‌نو کریمی"]  # Persian keheh and yeh find the Arabic spelling
+    assert names("محمد") == ["مُحَمَّد علی"]             # without diacritics
+    assert names("مینو") == ["می‌نو کریمی"]              # without the zero-width non-joiner
+    assert names("۰۹۱۲ ۱۲۳ ۴۵۶۷") == ["مهدی رضایی"]     # Persian digits, national trunk prefix, spaces
+    assert names("+44 (20) 7946-0000") == ["Olivia Smith"]
+    assert names("020 7946 0000") == ["Olivia Smith"]
+    assert names("OLIVIA") == ["Olivia Smith"]
+    assert names("zzz") == []
+    auth.login("sara@example.com")
+    page = client.get("/customers/", query_string={"q": "مهدي"}).get_data(as_text=True)
+    assert "مهدی رضایی" in page and "Olivia Smith" not in page
+
+
+def test_changed_details_are_searchable_under_their_new_spelling(app, client, signer, queue):
+    signer.post(client, sale_completed("S1", cust=customer("C1", name="Layla Haddad")))
+    signer.post(client, event("customer.upserted", {"customer": customer("C1", name="ليلى حداد")},
+                              occurred_at=dt.datetime(2026, 3, 3, 10, 0, tzinfo=dt.timezone.utc)))
+    queue.drain()
+    from retention.customers.service import search
+    from retention.extensions import db
+
+    assert search(db.session, "لیلی", page=1)[1] == 1     # Persian yeh for the Arabic yeh and alef maksura
+    assert search(db.session, "Layla", page=1)[1] == 0    # the old name is no longer what she is found by
