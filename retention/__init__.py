@@ -102,14 +102,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calls_views.blueprint)
     app.register_blueprint(journeys_views.blueprint)
     app.register_blueprint(letters_views.blueprint)
+    from flask_babel import lazy_gettext as _l
+
     app.extensions["retention_nav"] = [
-        ("Work ahead", "journeys.work", ("onboarding", "marketing")),
-        ("Journeys", "journeys.index", ("admin",)),
-        ("Letters", "letters.templates", ("marketing",)),
-        ("Print batches", "letters.mail_room", ("print",)),
+        (_l("Work ahead"), "journeys.work", ("onboarding", "marketing")),
+        (_l("Journeys"), "journeys.index", ("admin",)),
+        (_l("Letters"), "letters.templates", ("marketing",)),
+        (_l("Print batches"), "letters.mail_room", ("print",)),
+        (_l("Staff"), "staff_admin.staff_index", ("admin",)),
+        (_l("API tokens"), "staff_admin.tokens_index", ("admin",)),
     ]
-    app.extensions["retention_nav"] += [("Staff", "staff_admin.staff_index", ("admin",)),
-                                        ("API tokens", "staff_admin.tokens_index", ("admin",))]
     app.register_blueprint(hooks_views.blueprint)
     csrf.exempt(hooks_views.blueprint)
     # flask-smorest's Api keeps per-app state (its spec), so each app gets its own.
@@ -158,21 +160,10 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    """Values every page needs: the text direction and the UI strings of the viewer's language."""
-    from retention.i18n import template_context
+    """Translations, text direction and the date/number/money filters of every page (retention/i18n.py)."""
+    from retention import i18n
 
-    app.context_processor(template_context)
-
-    @app.template_filter("money")
-    def money(amount, currency: str) -> str:
-        """An amount in its currency, formatted for the viewer's language."""
-        from flask import g
-
-        from letters.l10n import format_money
-
-        if "ui_lang" not in g:
-            g.ui_lang = template_context()["ui_lang"]
-        return format_money(amount, currency, g.ui_lang)
+    i18n.init_app(app)
 
     @login_manager.user_loader
     def load_user(user_id: str):

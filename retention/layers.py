@@ -11,7 +11,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", (
         "letters",  # the printable letter generator: imports nothing from retention
         "retention.extensions", "retention.types", "retention.validation", "retention.config",
-        "retention.queries", "retention.request_input", "retention.security", "retention.i18n",
+        "retention.queries", "retention.request_input", "retention.security", "retention.i18n", "retention.formatting",
         "retention.queue", "retention.audit", "retention.errors", "retention.layers", "retention.clock",
         # Pure signature checking (no retention imports), read by config when the app starts.
         "retention.hooks.signatures",

@@ -25,6 +25,8 @@ class StaffUser(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     locale: Mapped[str] = mapped_column(String(10), default="en")
+    # The digits the pages use for this reader ("" = the language's own: Arabic-Indic for ar, Persian for fa).
+    digits: Mapped[str] = mapped_column(String(8), default="", server_default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # Working hours in the staff member's own zone; calls are placed inside them.
     work_start: Mapped[str] = mapped_column(String(5), default="09:00")
