@@ -6,9 +6,11 @@ the very ``LetterContent`` objects the app renders from its templates:
 * Latin letters keep their texts as strings; the timed loop wraps the body with ReportLab's own
   ``simpleSplit`` and draws every line with ``drawString`` / ``drawRightString`` (address window,
   letterhead, date, body, closing, handwriting signature in Kristi, QR code, reference footer).
-* Right-to-left letters are drawn from pre-shaped, pre-ordered visual runs (taken from the letter
-  generator's own layout, outside the clock), so the baseline pays no shaping, bidi or fallback
-  cost: one ``drawString`` per same-font run at its precomputed x.
+* Right-to-left letters are drawn from pre-ordered runs of logical text (taken from the letter
+  generator's own layout, outside the clock: the baseline pays no bidi or font-fallback cost), and
+  each run is shaped with HarfBuzz inside the timed loop by ReportLab's own shaping support
+  (``reportlab.pdfbase.ttfonts.shapeStr``, uharfbuzz), as any ReportLab program setting Arabic
+  properly must: one ``drawString`` per shaped run at its precomputed x.
 
 QR codes (the thank-you letter's) are encoded before the clock too, with the same ``qrcode`` call the
 generator makes, and drawn in the timed loop as the same filled path of module rectangles; with
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFont, shapeStr
 from reportlab.pdfgen.canvas import Canvas
 
 from letters.typefaces import FONT_DIR, FONT_FILES
@@ -124,8 +126,8 @@ def prepare_latin(content) -> LatinLetter:
     lines = [ln.strip() for ln in content.return_address if ln and ln.strip()]
     return LatinLetter(
         layout=get_layout(content.paper), return_address=lines, return_line=" · ".join(lines),
-        address=address_lines(content.recipient_name, content.address),
-        date=format_letter_date(content.letter_date, content.language, content.digits),
+        address=address_lines(content.recipient_name, content.address, content.sender_country),
+        date=format_letter_date(content.letter_date, content.locale or content.language, content.digits),
         paragraphs=[p.strip("\n") for p in _PARAGRAPH_SPLIT.split(content.body) if p.strip()],
         closing=content.closing, signer_name=content.signer_name, signer_title=content.signer_title,
         handwriting=content.handwriting_signature, qr_url=content.qr_url,
@@ -203,7 +205,7 @@ class RtlPage:
     pagesize: tuple[float, float]
     layout: object | None                       # for the fold and hole marks (page 1)
     qr: tuple | None                            # data, matrix (None: encode when drawn), x, y, size
-    texts: list[tuple[float, float, list[tuple[str, float, str, float]]]]   # x, y, runs
+    texts: list[tuple[float, float, list[tuple[str, float, list[tuple[str, bool]] | str, float]]]]  # x, y, runs
 
 
 def prepare_rtl(content) -> list[RtlPage]:
@@ -216,7 +218,9 @@ def prepare_rtl(content) -> list[RtlPage]:
     for number, page in enumerate(composed.pages, start=1):
         texts = []
         for item in page.texts + _footer_texts(composed, number, total):
-            runs = [(BARE[font], item.size * factor, text, w) for font, text, w, factor in item.line.runs]
+            pieces = item.line.pieces
+            runs = [(BARE[font], item.size * factor, pieces[i] if pieces else text, w)
+                    for i, (font, text, w, factor) in enumerate(item.line.runs)]
             if runs:
                 texts.append((item.x, item.y, runs))
         qr = None if page.qr is None else (page.qr[0], _prepared_qr(page.qr[0]), *page.qr[1:])
@@ -237,7 +241,13 @@ def draw_rtl(c: Canvas, pages: list[RtlPage]) -> None:
                 if (font, size) != current:
                     c.setFont(font, size)
                     current = (font, size)
-                c.drawString(x, y, text)
+                if isinstance(text, str):
+                    c.drawString(x, y, text)
+                else:
+                    # HarfBuzz shaping of each logical piece (right-to-left ones come out in visual order).
+                    shaped = [shapeStr(piece, font, size) for piece, _rtl in text]
+                    for glyphs in shaped:
+                        c.drawString(x, y, glyphs)
                 x += w
         c.showPage()
 

@@ -3,7 +3,7 @@
 Three groups, each in its own ``created_at`` window so that ``create_batch(filters={"since", "until"})``
 takes exactly one group:
 
-* ``latin``:  English letters to customers in the US (US Letter paper), GB and DE (A4).
+* ``latin``:  English letters to customers in the US, GB and DE (all on A4: the paper is the sender's, in London).
 * ``rtl``:    Arabic (AE, SA, EG) and Persian (IR) letters, mixed; most names and addresses in Arabic
               script, some in Latin; every sale has an English product name, which the default
               templates put inside the Arabic/Persian sentence ({{ sale.product }}).

@@ -8,15 +8,23 @@ Typical use::
     entries = write_batch(queued_letters, "batch-42.pdf", duplex=True, total=n, progress=cb)
 """
 
-from .batch import LetterRenderError, write_batch
-from .l10n import format_letter_date, format_money, page_label, to_digits
-from .layouts import LAYOUTS, Layout, get_layout
+from .batch import LetterRenderError, PaperMismatch, write_batch
+from .l10n import format_letter_date, format_money, greeting, letter_locale, native_digits, page_label, to_digits
+from .layouts import LAYOUTS, Layout, default_paper, get_layout
 from .model import Address, BatchEntry, LetterContent
 from .qr import QrTooLong
-from .render import LetterTooLong, compose, render_letter
+from .render import AddressDoesNotFit, LetterTooLong, compose, render_letter
+from .textlayout import nobreak
 
 __all__ = [
     "Address",
+    "AddressDoesNotFit",
+    "default_paper",
+    "nobreak",
+    "PaperMismatch",
+    "greeting",
+    "letter_locale",
+    "native_digits",
     "BatchEntry",
     "LAYOUTS",
     "Layout",

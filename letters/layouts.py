@@ -61,6 +61,10 @@ class Layout:
     footer_baseline_from_bottom: float
     fold_marks: tuple[float, ...] = ()
     hole_mark: float | None = None
+    # Body lines are moved off the fold lines (US Letter: the tri-fold runs through the body).
+    text_off_folds: bool = False
+    # Baseline of the header of pages 2 and later, from the page top.
+    continuation_header: float = 15.0
 
     @property
     def pagesize(self) -> tuple[float, float]:
@@ -116,17 +120,34 @@ LETTER = Layout(
     window_width=3.625 * INCH_MM,
     window_height=1.125 * INCH_MM,
     window_padding=0.125 * INCH_MM,
-    return_line_height=4.5,
-    recipient_top=2.0 * INCH_MM + 5.0,
+    # The return line's cap height starts 2.5 mm below the window's top edge (sheet play).
+    return_line_height=6.5,
+    recipient_top=2.0 * INCH_MM + 7.5,
     info_left=5.0 * INCH_MM,
-    date_top=2.0 * INCH_MM,
-    body_top=3.5 * INCH_MM,
+    # Below the window's band, so a sheet sliding in the envelope never shows the date.
+    date_top=3.125 * INCH_MM + 4.0,
+    # The first fold is at 93.1 mm: the body starts below it, clear of its descenders.
+    body_top=3.75 * INCH_MM,
     footer_baseline_from_bottom=0.5 * INCH_MM,
     fold_marks=(11.0 / 3 * INCH_MM, 22.0 / 3 * INCH_MM),
     hole_mark=None,
+    text_off_folds=True,
+    continuation_header=0.6 * INCH_MM,
 )
 
 LAYOUTS: dict[str, Layout] = {"A4": A4, "LETTER": LETTER}
+
+
+# Senders whose printers and post rooms hold US Letter and #10 envelopes; everyone else A4 and DL/C5.
+LETTER_PAPER_COUNTRIES = frozenset({"US", "CA", "MX", "PH", "CL", "CO", "VE", "GT", "CR", "PA", "DO", "PR", "SV",
+                                    "NI", "HN", "BZ"})
+
+
+def default_paper(sender_country: str) -> str:
+    """The paper a sender's printer holds by default: LETTER (+ #10 window envelopes) in North America,
+    A4 (+ DL/C5 window envelopes) in Europe, the Middle East and elsewhere. The paper is the sender's,
+    never the recipient's: a letter from London to New York prints on A4."""
+    return "LETTER" if (sender_country or "").strip().upper() in LETTER_PAPER_COUNTRIES else "A4"
 
 
 def get_layout(paper: str) -> Layout:

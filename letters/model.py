@@ -35,6 +35,13 @@ class LetterContent:
     qr_url: str | None = None
     digits: str = "latn"
     reference: str = ""
+    # The sender's country (ISO 3166-1 alpha-2): mail to the same country prints no country line.
+    sender_country: str = ""
+    # "" or "gregorian" (Persian letters are dated in the Solar Hijri calendar regardless); the Hijri
+    # (Umm al-Qura) calendar for Arabic letters is not built yet and is refused (letters/l10n.py).
+    calendar: str = ""
+    # Locale of dates and numbers (e.g. en_GB, ar_EG); the language alone when empty.
+    locale: str = ""
 
 
 @dataclass
@@ -45,3 +52,8 @@ class BatchEntry:
     first_page: int
     page_count: int
     blank_back_added: bool = field(default=False)
+    paper: str = "A4"
+    # Sheets of paper the letter takes (pages on both sides when the batch is duplex).
+    sheets: int = 0
+    # The recipient block exactly as printed, one string per line.
+    address: list[str] = field(default_factory=list)

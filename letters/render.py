@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from reportlab.lib.units import mm
 
 from .addressing import address_lines
-from .l10n import format_letter_date, is_rtl, page_label
+from .l10n import format_letter_date, is_rtl, native_digits, page_label
 from .layouts import Layout, get_layout
 from .model import LetterContent
 from .pdfstream import StreamingPdf
 from . import qr as _qr
 from .qr import draw_qr
-from .textlayout import Line, TextStyle, single_line, wrap_text
+from .textlayout import Line, TextStyle, has_rtl, nobreak, single_line, wrap_text
 from .typefaces import FontStack, base_language, handwriting_stack, register_fonts, stack_for_language
 
 _PARAGRAPH_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
@@ -29,7 +29,9 @@ _PARAGRAPH_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
 # Type sizes and line pitches in points. Arabic-script faces have tall ascenders and deep
 # descenders, so they get more leading than Noto Sans at a similar apparent size.
 _BODY = {"latin": (10.5, 15.0), "ar": (12.0, 20.0), "fa": (11.0, 19.0)}
-ADDRESS_SIZE, ADDRESS_LEADING, ADDRESS_MIN_SIZE = 10.0, 12.0, 7.0
+# Postal services ask for at least 8 pt in the address: the block wraps long lines inside the window
+# rather than shrinking below that, and a letter whose address still cannot fit is taken out.
+ADDRESS_SIZE, ADDRESS_LEADING, ADDRESS_MIN_SIZE = 10.0, 12.0, 8.0
 RETURN_LINE_SIZE, RETURN_LINE_MIN_SIZE = 7.0, 5.0
 LETTERHEAD_SIZE, LETTERHEAD_LEADING = 8.0, 10.0
 FOOTER_SIZE = 7.5
@@ -38,6 +40,10 @@ SIGNATURE_SPACE_MM = 14.0     # room for the signature, drawn or written by hand
 QR_SIZE_MM = 22.0
 QR_URL_SIZE = 6.5
 QR_URL_MAX_WIDTH_MM = 60.0
+
+
+class AddressDoesNotFit(ValueError):
+    """The recipient's address cannot be printed whole inside the envelope window at 8 pt or more."""
 
 
 class LetterTooLong(ValueError):
@@ -74,6 +80,9 @@ class ComposedLetter:
     digits: str
     reference: str
     styles: dict[str, TextStyle]
+    recipient: str = ""
+    date_text: str = ""
+    address_printed: list[str] = field(default_factory=list)
 
 
 class _Cursor:
@@ -110,9 +119,18 @@ class _Composer:
         lang = base_language(content.language)
         self.body_stack: FontStack = stack_for_language(lang)
         size, leading = _BODY.get(lang if lang in _BODY else "latin")
-        self.body = TextStyle(self.body_stack, size, leading)
-        self.small = TextStyle(self.body_stack, LETTERHEAD_SIZE, LETTERHEAD_LEADING)
-        self.footer = TextStyle(self.body_stack, FOOTER_SIZE, FOOTER_SIZE * 1.2)
+        self.lang = lang
+        self.body = TextStyle(self.body_stack, size, leading, lang)
+        self.small = TextStyle(self.body_stack, LETTERHEAD_SIZE, LETTERHEAD_LEADING, lang)
+        self.footer = TextStyle(self.body_stack, FOOTER_SIZE, FOOTER_SIZE * 1.2, lang)
+        self.date_text = format_letter_date(content.letter_date, content.locale or content.language,
+                                            content.digits, content.calendar)
+        # Every number in the letter in the template's digits (words holding Latin letters excepted).
+        digits = content.digits
+        self.body_source = native_digits(content.body, digits)
+        self.closing_text = native_digits(content.closing, digits)
+        self.signer_title = native_digits(content.signer_title, digits)
+        self.address_printed: list[str] = []
         self.pages: list[_Page] = [_Page(marks=True)]
         lay = self.layout
         self.page_h = lay.page_height * mm
@@ -163,11 +181,11 @@ class _Composer:
         avail = inner_right - inner_left
         text = " · ".join(lines)
         size = RETURN_LINE_SIZE
-        style = TextStyle(self.body_stack, size, size)
+        style = TextStyle(self.body_stack, size, size, self.lang)
         line = single_line(text, style)
         while line.width > avail and size > RETURN_LINE_MIN_SIZE:
             size = max(RETURN_LINE_MIN_SIZE, size - 0.5)
-            style = TextStyle(self.body_stack, size, size)
+            style = TextStyle(self.body_stack, size, size, self.lang)
             line = single_line(text, style)
         while line.width > avail and " · " in text:
             text = text.rsplit(" · ", 1)[0]     # the street and town come first; drop the tail
@@ -177,22 +195,40 @@ class _Composer:
                   edge=inner_right if self.rtl else inner_left)
 
     def recipient(self) -> None:
-        """Recipient block inside the window, shrunk if it would not fit."""
+        """Recipient block inside the window: 10 pt, down to 8 pt, long lines wrapped inside the window;
+        AddressDoesNotFit when even that cannot hold it (never printed half hidden)."""
         c = self.content
         lay = self.layout
-        texts = address_lines(c.recipient_name, c.address)
+        texts = address_lines(c.recipient_name, c.address, c.sender_country)
+        if any(has_rtl(t) for t in texts):
+            # An address written in Arabic script takes the letter's digits (postal code included);
+            # a Latin one stays as the destination's post writes it.
+            texts = [native_digits(t, c.digits) for t in texts]
         inner_left, inner_right = self._window_edges()
         avail = inner_right - inner_left
-        size, leading = ADDRESS_SIZE, ADDRESS_LEADING
-        lines = [single_line(t, TextStyle(self.body_stack, size, leading)) for t in texts]
-        # Shrink the block until every line fits across and the block fits down the window.
         field_top = (lay.window_top + lay.return_line_height) * mm + 0.5 * mm
         bottom = lay.window_bottom * mm - 1.0 * mm
-        while size > ADDRESS_MIN_SIZE and (
-                max(ln.width for ln in lines) > avail or field_top + len(lines) * leading > bottom):
-            size -= 0.5
+        size, leading = ADDRESS_SIZE, ADDRESS_LEADING
+        while True:
+            style = TextStyle(self.body_stack, size, leading, self.lang)
+            lines: list[Line] = []
+            printed: list[str] = []
+            for text in texts:
+                rtl = has_rtl(text)
+                whole = single_line(text, style)
+                wrapped = wrap_text(text, style, avail, rtl) if whole.width > avail else [whole]
+                lines.extend(wrapped)
+                printed.extend([text] if len(wrapped) == 1 else [ln.source for ln in wrapped])
+            fits_across = max((ln.width for ln in lines), default=0.0) <= avail + 0.01
+            if fits_across and field_top + len(lines) * leading <= bottom:
+                break
+            if size <= ADDRESS_MIN_SIZE:
+                raise AddressDoesNotFit(
+                    f"the address needs {len(lines)} lines at {ADDRESS_MIN_SIZE:g} pt and the envelope window "
+                    f"holds {int((bottom - field_top) // leading)}")
+            size = max(ADDRESS_MIN_SIZE, size - 0.5)
             leading = size * 1.2
-            lines = [single_line(t, TextStyle(self.body_stack, size, leading)) for t in texts]
+        self.address_printed = texts if len(lines) == len(texts) else printed
         block = len(lines) * leading
         top = lay.recipient_top * mm
         if top + block > bottom:
@@ -204,9 +240,7 @@ class _Composer:
 
     def date(self) -> None:
         """Localized date: information column (LTR) or right margin (RTL)."""
-        c = self.content
-        text = format_letter_date(c.letter_date, c.language, c.digits)
-        line = single_line(text, self.body, rtl=self.rtl)
+        line = single_line(self.date_text, self.body, rtl=self.rtl)
         baseline = self.layout.date_top * mm + self.body.size
         if self.rtl:
             self._put(line, self.body.size, baseline, align="right", edge=self.right)
@@ -218,7 +252,7 @@ class _Composer:
         """Paragraphs of the body, flowing over as many pages as needed."""
         style = self.body
         gap = style.leading * 0.5
-        paragraphs = [p.strip("\n") for p in _PARAGRAPH_SPLIT.split(self.content.body.replace("\r\n", "\n"))]
+        paragraphs = [p.strip("\n") for p in _PARAGRAPH_SPLIT.split(self.body_source.replace("\r\n", "\n"))]
         first = True
         for para in paragraphs:
             if not para.strip():
@@ -255,6 +289,12 @@ class _Composer:
                 cur.new_page()
 
     def _put_flow(self, line: Line, cur: _Cursor, style: TextStyle) -> None:
+        if self.layout.text_off_folds:
+            # The sheet is folded through every page: a line never straddles a fold.
+            for fold in self.layout.fold_marks:
+                f = fold * mm
+                if cur.top - 0.5 * mm < f < cur.top + style.leading:
+                    cur.top = f + 1.0 * mm
         baseline = cur.top + style.size
         if self.rtl:
             self._put(line, style.size, baseline, align="right", edge=self.right)
@@ -268,23 +308,25 @@ class _Composer:
         body = self.body
         # (line, size, baseline below the item's top, advance), all in points.
         items: list[tuple[Line, float, float, float]] = []
-        if c.closing.strip():
-            items.append((single_line(c.closing, body), body.size, body.size, body.leading))
+        if self.closing_text.strip():
+            items.append((single_line(self.closing_text, body), body.size, body.size, body.leading))
         if c.signer_name.strip() or c.signer_title.strip():
             space = SIGNATURE_SPACE_MM * mm
             if c.handwriting_signature and c.signer_name.strip():
-                hw = TextStyle(handwriting_stack(), SIGNATURE_SIZE, space)
+                arabic_script = has_rtl(c.signer_name)
+                hw = TextStyle(handwriting_stack(arabic_script), SIGNATURE_SIZE * (0.8 if arabic_script else 1.0),
+                               space, self.lang)
                 items.append((single_line(c.signer_name, hw), SIGNATURE_SIZE, space - 3.0 * mm, space))
             else:
                 items.append((Line([], 0.0), body.size, 0.0, space))   # left blank to sign by hand
             if c.signer_name.strip():
                 items.append((single_line(c.signer_name, body), body.size, body.size, body.leading))
             if c.signer_title.strip():
-                items.append((single_line(c.signer_title, self.small), self.small.size, self.small.size,
+                items.append((single_line(self.signer_title, self.small), self.small.size, self.small.size,
                               self.small.leading))
         qr_h = 0.0
         url_lines: list[Line] = []
-        url_style = TextStyle(self.body_stack, QR_URL_SIZE, QR_URL_SIZE * 1.25)
+        url_style = TextStyle(self.body_stack, QR_URL_SIZE, QR_URL_SIZE * 1.25, self.lang)
         if c.qr_url:
             _qr.qr_matrix(c.qr_url)   # a link too long for a code fails here, before anything is drawn
             url_lines = wrap_text(c.qr_url, url_style, QR_URL_MAX_WIDTH_MM * mm, rtl=False)
@@ -326,7 +368,8 @@ class _Composer:
         self.closing_block(cur)
         return ComposedLetter(self.layout, self.rtl, self.pages, self.content.language,
                               self.content.digits, self.content.reference,
-                              {"footer": self.footer})
+                              {"footer": self.footer, "header": self.small}, self.content.recipient_name,
+                              self.date_text, self.address_printed)
 
 
 def compose(content: LetterContent, max_pages: int | None = None) -> ComposedLetter:
@@ -362,6 +405,21 @@ def _footer_texts(letter: ComposedLetter, page_no: int, total: int) -> list[_Tex
     return out
 
 
+def _header_texts(letter: ComposedLetter, page_no: int, total: int) -> list[_Text]:
+    """Pages 2 and later: the recipient at the line's start, date and "page x of y" at its end."""
+    lay = letter.layout
+    style = letter.styles["header"]
+    y = lay.page_height * mm - lay.continuation_header * mm
+    left, right = lay.margin_left * mm, (lay.page_width - lay.margin_right) * mm
+    name = single_line(letter.recipient, style)
+    label = page_label(page_no, total, letter.language, letter.digits)
+    # Two separate units: the date and the page label, never broken, in the letter's direction.
+    tail = single_line(f"{nobreak(letter.date_text)} \u00b7 {nobreak(label)}", style, rtl=letter.rtl)
+    if letter.rtl:
+        return [_Text(right - name.width, y, style.size, name), _Text(left, y, style.size, tail)]
+    return [_Text(left, y, style.size, name), _Text(right - tail.width, y, style.size, tail)]
+
+
 def draw(canvas, letter: ComposedLetter) -> int:
     """Draw a composed letter on the canvas, one ``showPage`` per page; returns the page count."""
     total = len(letter.pages)
@@ -374,7 +432,10 @@ def draw(canvas, letter: ComposedLetter) -> int:
             draw_qr(canvas, *page.qr)
         tx = canvas.beginText()
         current = None
-        for item in page.texts + _footer_texts(letter, number, total):
+        extra = _footer_texts(letter, number, total)
+        if number > 1:
+            extra += _header_texts(letter, number, total)
+        for item in page.texts + extra:
             runs = item.line.runs
             if not runs:
                 continue

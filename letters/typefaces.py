@@ -1,9 +1,12 @@
 """Bundled TrueType fonts: registered with ReportLab once per process, grouped into fallback stacks.
 
 ReportLab's TTFont embeds only a subset of each font (the glyphs actually drawn), so the bundled
-files can be complete. A stack lists fonts in order of preference; each character is drawn with
-the first font whose cmap has it, which is how Latin words inside an Arabic line get Noto Sans
-while the Arabic around them gets Noto Naskh.
+files can be complete. A stack lists fonts in order of preference for Arabic-script characters and
+names its Latin face: one typographic voice per letter. Arabic letters set Latin words, European
+digits and Latin punctuation in Noto Serif (designed to sit with Noto Naskh Arabic) at a size
+matching the Arabic; Persian letters use Vazirmatn, whose Latin is its own; Latin letters use
+Noto Sans with Noto Naskh for Arabic-script names. The Arabic-script signature is written in
+Aref Ruqaa (the everyday handwriting style of the Arabic script; it has the Persian letters too).
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ FONT_FILES: dict[str, str] = {
     "LtrNotoNaskhArabic": "NotoNaskhArabic-Regular.ttf",
     "LtrVazirmatn": "Vazirmatn-Regular.ttf",
     "LtrKristi": "Kristi.ttf",
+    "LtrNotoSerif": "NotoSerif-Regular.ttf",
+    "LtrArefRuqaa": "ArefRuqaa-Regular.ttf",
 }
 
 SANS = "LtrNotoSans"
 NASKH = "LtrNotoNaskhArabic"
 VAZIR = "LtrVazirmatn"
 HANDWRITING = "LtrKristi"
+SERIF = "LtrNotoSerif"
+RUQAA = "LtrArefRuqaa"
 
 _lock = threading.Lock()
 _registered = False
@@ -43,6 +50,8 @@ class FontStack:
     fonts: tuple[str, ...]
     # Size factor per font, so a fallback face matches the main face's apparent size.
     scales: tuple[float, ...] = ()
+    # Index of the face for Latin letters, European digits and the punctuation around them.
+    latin: int = 0
 
     def scale(self, index: int) -> float:
         """Size factor for ``fonts[index]``."""
@@ -75,13 +84,16 @@ def coverage(font_name: str) -> frozenset[int]:
     return _coverage[font_name]
 
 
-# Noto Sans looks a size larger than Noto Naskh at the same point size; Kristi is drawn large,
-# so its fallbacks are drawn smaller.
+# Noto Sans looks a size larger than Noto Naskh at the same point size; Noto Serif's capitals at
+# 0.9 stand a little below Naskh's alef (643 against 671 thousandths), as Latin caps sit beside
+# Arabic. Kristi is drawn large, so its fallbacks are drawn smaller.
 _STACKS = {
     "latin": FontStack("latin", (SANS, NASKH), (1.0, 1.1)),
-    "ar": FontStack("ar", (NASKH, SANS), (1.0, 0.9)),
+    "ar": FontStack("ar", (NASKH, SERIF, SANS), (1.0, 0.9, 0.85), latin=1),
     "fa": FontStack("fa", (VAZIR, NASKH, SANS)),
     "handwriting": FontStack("handwriting", (HANDWRITING, SANS, NASKH), (1.0, 0.6, 0.65)),
+    "handwriting_arabic": FontStack("handwriting_arabic", (RUQAA, NASKH, SERIF, SANS), (1.0, 0.8, 0.7, 0.65),
+                                    latin=2),
 }
 
 
@@ -96,10 +108,11 @@ def stack_for_language(language: str) -> FontStack:
     return _STACKS.get(base_language(language), _STACKS["latin"])
 
 
-def handwriting_stack() -> FontStack:
-    """Stack for the handwriting-style signature (Kristi, then the body fonts for what it lacks)."""
+def handwriting_stack(arabic_script: bool = False) -> FontStack:
+    """Stack for the handwriting-style signature: Kristi for a Latin name, Aref Ruqaa for a name in
+    Arabic script (then the body fonts for what either lacks)."""
     register_fonts()
-    return _STACKS["handwriting"]
+    return _STACKS["handwriting_arabic" if arabic_script else "handwriting"]
 
 
 def base_language(language: str) -> str:

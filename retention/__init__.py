@@ -48,6 +48,11 @@ def register_extensions(app: Flask) -> None:
                      render_item=render_migration_type, compare_type=True)
     login_manager.init_app(app)
     login_manager.login_view = "staff.login"
+    from flask_babel import gettext
+
+    # Said on the sign-in page when a page needs it, in the visitor's language (retention/staff/views.py).
+    login_manager.login_message = "Sign in to see this page."
+    login_manager.localize_callback = gettext
     csrf.init_app(app)
     from retention.staff.service import password_hasher
 
@@ -106,7 +111,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.extensions["retention_nav"] = [
         (_l("Work ahead"), "journeys.work", ("onboarding", "marketing")),
-        (_l("Journeys"), "journeys.index", ("admin",)),
+        (_l("Journeys"), "journeys.index", ("marketing",)),
         (_l("Letters"), "letters.templates", ("marketing",)),
         (_l("Print batches"), "letters.mail_room", ("print",)),
         (_l("Staff"), "staff_admin.staff_index", ("admin",)),
@@ -140,7 +145,9 @@ def register_errorhandlers(app: Flask) -> None:
         if wants_json():
             return jsonify(code=code, status=getattr(error, "name", "Error"),
                            message=getattr(error, "description", "")), code, headers
-        return render_template("error.html", code=code, error=error), code, headers
+        from retention.staff.views import error_detail
+
+        return render_template("error.html", code=code, error=error, detail=error_detail(error)), code, headers
 
     for code in (400, 403, 404, 405, 409, 413, 429):
         app.register_error_handler(code, handle)
@@ -149,7 +156,7 @@ def register_errorhandlers(app: Flask) -> None:
     def internal(error):
         if wants_json():
             return jsonify(code=500, status="Internal Server Error", message="unexpected error"), 500
-        return render_template("error.html", code=500, error=error), 500
+        return render_template("error.html", code=500, error=error, detail=""), 500
 
 
 def register_commands(app: Flask) -> None:

@@ -23,14 +23,16 @@ tokens = AppGroup("tokens", help="API tokens.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name", default="")
 @click.option("--locale", default="en", help="language of the staff pages: en, ar or fa")
-def create_user(email, role, password, name, locale):
+@click.option("--languages", default="", help="languages they speak with customers, e.g. fa,en (default: --locale)")
+def create_user(email, role, password, name, locale, languages):
     """Create a staff user."""
     from retention.staff.service import StaffError
     from retention.staff.service import create_user as create
 
+    spoken = {"languages": languages} if languages else {}
     try:
         user = create(db.session, current_app.extensions["password_hasher"], email=email, role=role,
-                      password=password, name=name, actor="cli", now=clock.now(), locale=locale)
+                      password=password, name=name, actor="cli", now=clock.now(), locale=locale, **spoken)
     except StaffError as exc:
         raise click.UsageError(str(exc)) from None
     db.session.commit()
@@ -86,7 +88,8 @@ def list_users():
     from retention.staff.service import list_staff
 
     for user in list_staff(db.session):
-        click.echo(f"{user.id}\t{user.email}\t{user.role}\t{'active' if user.active else 'deactivated'}")
+        click.echo(f"{user.id}\t{user.email}\t{user.role}\t{'active' if user.active else 'deactivated'}"
+                   f"\t{','.join(user.languages or [])}")
 
 
 @users.command("deactivate")

@@ -105,6 +105,10 @@ def from_environment(overrides: dict | None = None) -> dict:
         "PRINT_PATH": str(instance / "print"),
         "COMPANY_WEBSITE": env.get("RETENTION_COMPANY_WEBSITE", "https://shop.example.com"),
         "COMPANY_PHONE": env.get("RETENTION_COMPANY_PHONE", "+44 20 7946 0000"),
+        # Where letters are posted from (ISO 3166-1 alpha-2: mail within it prints no country line) and the paper
+        # its printer holds: A4 + DL/C5 window envelopes, or LETTER + #10; empty = the usual one in that country.
+        "COMPANY_COUNTRY": env.get("RETENTION_COMPANY_COUNTRY", "GB").upper(),
+        "LETTER_PAPER": env.get("RETENTION_LETTER_PAPER", ""),
         "EVENT_BATCH_SIZE": 2000,
         "EVENT_MAX_ATTEMPTS": 8,
         # The tick keeps growing tables in check (retention/upkeep.py): processed events keep only what the timeline

@@ -115,9 +115,17 @@ def format_moment(moment: dt.datetime | dt.date | None, language: str, digits: s
     return to_digits(text, digits)
 
 
+# CLDR has no location for UTC (Babel says "Unknown Region (UTC) Time").
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu",
+                        "GMT", "Etc/GMT"})
+_UTC_LABEL = {"en": "UTC", "ar": "التوقيت العالمي (UTC)", "fa": "وقت جهانی (UTC)"}
+
+
 @lru_cache(maxsize=1024)
 def zone_label(zone: str | None, language: str) -> str:
     """Whose clock a time is on, in the reader's words ("Iran Time", "وقت ایران", "توقيت المملكة المتحدة")."""
+    if (zone or "UTC") in _UTC_NAMES:
+        return _UTC_LABEL[language_of(language)]
     try:
         return get_timezone_location(ZoneInfo(zone or "UTC"), locale=language_of(language))
     except (KeyError, ValueError, LookupError, OSError):

@@ -103,7 +103,20 @@ def init_app(app: Flask) -> None:
     # (a worker, a test): forget it at the start of each request so every request asks whose it is.
     app.before_request(refresh)
     app.context_processor(template_context)
-    app.add_template_filter(when, "when")
-    app.add_template_filter(number, "num")
-    app.add_template_filter(money, "money")
-    app.add_template_filter(digits, "digits")
+    for name, function in (("when", when), ("num", number), ("money", money), ("digits", digits)):
+        app.add_template_filter(_per_viewer(function), name)
+
+
+def _per_viewer(function):
+    """A filter Jinja must call at render time: without pass_context it would fold `{{ 0|num }}` into
+    the template once, in the digits of whoever rendered it first."""
+    from functools import wraps
+
+    from jinja2 import pass_context
+
+    @pass_context
+    @wraps(function)
+    def filter_(_context, *args, **kwargs):
+        return function(*args, **kwargs)
+
+    return filter_

@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 FEATURE_EDGES: set[tuple[str, str]] = {
     ("retention.calls", "retention.surveys"),  # a call's script shows the latest NPS; silence needs "never answered"
     ("retention.calls", "retention.complaints"),  # a call shows the customer's open complaints
+    ("retention.postal", "retention.calls"),  # returned mail opens a call for the owner to fix the address
 }
 
 

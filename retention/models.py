@@ -3,9 +3,9 @@ from retention.audit.models import AuditEntry  # noqa: F401
 from retention.customers.models import Customer, Sale  # noqa: F401
 from retention.hooks.models import InboundEvent  # noqa: F401
 from retention.staff.models import ApiToken, LoginThrottle, StaffSession, StaffUser  # noqa: F401
-from retention.calls.models import CallAttempt  # noqa: F401
+from retention.calls.models import CallAttempt, CustomerNote  # noqa: F401
 from retention.journeys.models import Enrollment, Journey, JourneyStep, RoundRobin, Touchpoint  # noqa: F401
-from retention.postal.models import Letter, LetterTemplate, PrintBatch  # noqa: F401
+from retention.postal.models import Letter, LetterTemplate, PrintBatch, ReturnedMail  # noqa: F401
 from retention.referrals.models import ReferralOffer  # noqa: F401
 from retention.surveys.models import NpsAnswer, Survey  # noqa: F401
 from retention.complaints.models import Complaint  # noqa: F401

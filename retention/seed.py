@@ -22,13 +22,16 @@ from retention.staff.service import create_user
 
 DEMO_PASSWORD = "demo-password"
 
+# (email, role, name, language of their pages, time zone, country, languages they speak with customers, digits)
+# The callers cover the demo's customers: Persian (Sara), Arabic (Omar, Layla), English (Emma; Sara and Omar too).
 STAFF = [
-    ("admin@example.com", "admin", "Alex Admin", "en", "Europe/London", "GB"),
-    ("sara@example.com", "onboarding", "Sara Ahmadi", "fa", "Asia/Tehran", "IR"),
-    ("omar@example.com", "onboarding", "Omar Haddad", "ar", "Asia/Dubai", "AE"),
-    ("emma@example.com", "onboarding", "Emma Clarke", "en", "Europe/London", "GB"),
-    ("maya@example.com", "marketing", "Maya Lindqvist", "en", "Europe/Berlin", "DE"),
-    ("post@example.com", "print", "Pat Post", "en", "Europe/London", "GB"),
+    ("admin@example.com", "admin", "Alex Admin", "en", "Europe/London", "GB", ["en"], ""),
+    ("sara@example.com", "onboarding", "Sara Ahmadi", "fa", "Asia/Tehran", "IR", ["fa", "en"], ""),
+    ("omar@example.com", "onboarding", "Omar Haddad", "ar", "Asia/Dubai", "AE", ["ar", "en"], ""),
+    ("layla@example.com", "onboarding", "Layla Nasser", "ar", "Asia/Riyadh", "SA", ["ar"], "latn"),
+    ("emma@example.com", "onboarding", "Emma Clarke", "en", "Europe/London", "GB", ["en", "de"], ""),
+    ("maya@example.com", "marketing", "Maya Lindqvist", "en", "Europe/Berlin", "DE", ["en", "de"], ""),
+    ("post@example.com", "print", "Pat Post", "en", "Europe/London", "GB", ["en"], ""),
 ]
 
 PEOPLE = {
@@ -69,9 +72,9 @@ def seed(session: Session, app, *, customers: int, now: dt.datetime, seed_value:
     if session.scalar(select(StaffUser).where(StaffUser.email == STAFF[0][0])):
         return False
     hasher = app.extensions["password_hasher"]
-    for email, role, name, locale, zone, country in STAFF:
+    for email, role, name, locale, zone, country, languages, digits in STAFF:
         create_user(session, hasher, email=email, role=role, password=DEMO_PASSWORD, name=name, actor="seed",
-                    now=now, locale=locale, timezone=zone, country=country,
+                    now=now, locale=locale, timezone=zone, country=country, languages=languages, digits=digits,
                     title="Customer care" if role == "onboarding" else "")
     ensure_default_journey(session, now)
     ensure_default_templates(session, now)

@@ -165,10 +165,19 @@ def test_templates_print_batches_and_returned_mail_are_audited_once(app, client,
         assert audit.one(f"batch.{action}", by_page, post).changes == {"letters": 1}
     # a mailed batch is not rebuilt, through either door, and nothing is recorded
     assert client.post(f"/api/v1/print-batches/{by_api}/rebuild", headers=headers).status_code == 409
-    assert client.post(f"/letters/batches/{by_page}/rebuild", data={"csrf_token": token}).status_code == 303
+    assert client.post(f"/letters/batches/{by_page}/rebuild", data={"csrf_token": token}).status_code == 409
     letter = db.session.scalar(select(Letter).where(Letter.batch_id == by_page))
-    assert client.post(f"/letters/{letter.id}/returned", data={"csrf_token": token}).status_code == 302
-    audit.one("letter.returned", letter.id, post)
+    assert client.post(f"/letters/{letter.id}/returned", data={"csrf_token": token, "reason": "moved"}).status_code == 302
+    # the return, and the owner's fix-address call it opens (audited by the calls service)
+    new = db.session.scalars(select(AuditEntry).where(AuditEntry.id > audit.seen).order_by(AuditEntry.id)).all()
+    assert sorted((e.action, e.actor) for e in new) == [("call.opened", f"staff:{post.id}"),
+                                                        ("letter.returned", f"staff:{post.id}")]
+    returned = next(e for e in new if e.action == "letter.returned")
+    assert returned.entity_id == str(letter.id) and returned.changes["reason"] == "moved"
+    audit.seen = max(e.id for e in new)
+    assert client.post(f"/letters/{letter.id}/undo-return", data={"csrf_token": token}).status_code == 302
+    new = db.session.scalars(select(AuditEntry).where(AuditEntry.id > audit.seen).order_by(AuditEntry.id)).all()
+    assert sorted(e.action for e in new) == ["call.cancelled", "letter.return_undone"]
 
 
 def test_replaying_an_event_is_audited_once(app, client, auth, signer, world):
@@ -181,3 +190,15 @@ def test_replaying_an_event_is_audited_once(app, client, auth, signer, world):
     token = auth.csrf("/admin/events/?status=waiting")
     assert client.post(f"/admin/events/{waiting.id}/replay", data={"csrf_token": token}).status_code == 302
     audit.one("event.replayed", waiting.id, world["admin"])
+
+
+def test_a_refused_skip_is_explained_in_the_readers_language(app, client, auth, world):
+    enrollment = db.session.scalar(select(Enrollment).where(Enrollment.customer.has(external_id="C1")))
+    step = db.session.scalar(select(Touchpoint).where(Touchpoint.enrollment_id == enrollment.id,
+                                                      Touchpoint.status == "scheduled").order_by(Touchpoint.due_at))
+    auth.login("sara@example.com")
+    token = auth.csrf("/calls/")
+    assert client.post(f"/touchpoints/{step.id}/skip", data={"csrf_token": token}).status_code == 302
+    again = client.post(f"/touchpoints/{step.id}/skip?lang=fa", data={"csrf_token": token}, follow_redirects=True)
+    page = again.get_data(as_text=True)
+    assert "را نمی‌توان رد کرد" in page and "cannot be skipped" not in page

@@ -64,3 +64,5 @@ def test_zone_labels_say_whose_clock_in_the_readers_language():
     assert zone_label("Asia/Tehran", "fa") == "وقت ایران"
     assert zone_label("Asia/Tehran", "en") == "Iran Time"
     assert zone_label("Not/AZone", "en") == "Not/AZone"
+    assert zone_label("UTC", "en") == "UTC" and "Unknown" not in zone_label("Etc/UTC", "en")
+    assert zone_label("UTC", "fa") == "وقت جهانی (UTC)"

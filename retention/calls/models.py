@@ -31,3 +31,18 @@ class CallAttempt(db.Model):
 
     staff = relationship("StaffUser")
     touchpoint = relationship("Touchpoint")
+
+
+class CustomerNote(db.Model):
+    """A note a staff member wrote on a customer (from the customer page), kept on their timeline."""
+
+    __tablename__ = "customer_notes"
+    __table_args__ = (Index("ix_customer_notes_customer_at", "customer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+
+    staff = relationship("StaffUser")

@@ -1,11 +1,18 @@
-"""What calls plug into the layers below: a due call opens in its owner's list; call attempts on the timeline."""
+"""What calls plug into the layers below: a due call opens in its owner's list; call attempts, ad-hoc calls
+and notes on the timeline; the customer page's "Log a call / Add a note / Schedule a call" part."""
 from __future__ import annotations
 
-from retention.calls.timeline import call_attempts
+from retention.calls.timeline import adhoc_calls, call_attempts, customer_notes
+from retention.calls.views import call_actions
 from retention.customers import timeline as customer_timeline
+from retention.customers import views as customer_pages
 from retention.journeys import registry
 
 
 def register() -> None:
     registry.register_handout(registry.HandOut("call", opens=True))
     customer_timeline.register_source(call_attempts)
+    customer_timeline.register_source(adhoc_calls)
+    customer_timeline.register_source(customer_notes)
+    # Seen by whoever sees the customer's phone; the template offers the forms to people who make calls.
+    customer_pages.register_page_part("call_actions", "phone", call_actions, default=None)

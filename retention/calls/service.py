@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, joinedload
 from retention.audit.service import record
 from retention.calls.models import OUTCOMES, SENTIMENTS, CallAttempt
 from retention.complaints.service import open_complaints
-from retention.customers.models import Customer
+from retention.customers.models import Customer, Sale
 from retention.errors import Conflict, NotFound
+from retention.queries import id_in
 from retention.journeys import calendar
 from retention.journeys.models import DONE, OPEN, PENDING, SCHEDULED, Enrollment, Touchpoint
 from retention.journeys.planning import customer_window, owner_window
@@ -23,10 +24,38 @@ from retention.surveys.service import has_answered, latest_scores
 CALLABLE = (SCHEDULED, OPEN)
 # A call not answered is tried this many times in all (the next business day each time), then closed.
 MAX_CALL_ATTEMPTS = 3
+# An ad-hoc call's window in the customer's zone (a journey step has its own).
+ADHOC_WINDOW = (dt.time(10, 0), dt.time(18, 0))
+
+
+def N_(message: str) -> str:
+    """Marks a message for translation (extracted by pybabel); CallError.translated() translates it where shown."""
+    return message
 
 
 class CallError(ValueError):
-    """A call action that cannot be done (422); the message names the field."""
+    """A call action that cannot be done (422): the field and a plain-language message.
+
+    str(error) is the English "field: message" (API answers, logs); translated() is the message in the
+    reader's language, for pages, which show it next to the field.
+    """
+
+    def __init__(self, field: str, message: str | None = None, **params):
+        if message is None:  # the older form, one English text "field: message"
+            field, _sep, message = field.partition(": ") if ": " in field else ("", "", field)
+        self.field, self.message, self.params = field, message, params
+        english = {k: f"{v:%Y-%m-%d}" if isinstance(v, (dt.date, dt.datetime)) else v for k, v in params.items()}
+        text = message % english if params else message
+        super().__init__(f"{field}: {text}" if field else text)
+
+    def translated(self) -> str:
+        from flask_babel import gettext
+
+        from retention import i18n
+
+        local = {k: i18n.when(v, form="date") if isinstance(v, (dt.date, dt.datetime))
+                 else i18n.number(v) if isinstance(v, int) else v for k, v in self.params.items()}
+        return gettext(self.message, **local)
 
 
 class CallNotFound(CallError, NotFound):
@@ -41,34 +70,56 @@ class CallConflict(CallError, Conflict):
 PAST_TOLERANCE = dt.timedelta(minutes=5)
 MAX_AHEAD = dt.timedelta(days=366)
 MAX_REASSIGN = 500
+MAX_NOTES = 5000
 
 
 def check_call_time(field: str, when: dt.datetime | None, now: dt.datetime) -> dt.datetime:
     """A call-back or reschedule time with its zone, from now to a year ahead, in UTC; CallError otherwise."""
     latest = now + MAX_AHEAD
     if when is None or when.tzinfo is None or when.utcoffset() is None:
-        raise CallError(f"{field}: a date and time with its time zone is required")
+        raise CallError(field, N_("Enter a date and time."))
     try:
         when = when.astimezone(dt.timezone.utc)
     except (OverflowError, ValueError):
         when = None
     if when is None or not now - PAST_TOLERANCE <= when <= latest:
-        raise CallError(f"{field}: must be between now and {latest:%Y-%m-%d} (at most a year ahead)")
+        raise CallError(field, N_("Choose a time between now and %(latest)s (at most a year ahead)."), latest=latest)
     return when
+
+
+def check_notes(field: str, notes) -> str:
+    if not isinstance(notes, str):
+        raise CallError(field, N_("Notes must be text."))
+    if len(notes) > MAX_NOTES:
+        raise CallError(field, N_("Notes can be at most %(max)s characters long."), max=MAX_NOTES)
+    return notes
+
+
+# What puts a call before routine ones in its group (overdue, today, upcoming), most pressing first.
+PRIORITY_FLAGS = ("detractor", "unhappy", "complaint", "silent")
+DETRACTOR_MAX = 6  # latest NPS 0-6
 
 
 @dataclass
 class CallCard:
-    """What staff see before dialling: the call and its customer's context."""
+    """What staff see before dialling: the call, why it exists, and its customer's context."""
 
     touchpoint: Touchpoint
     customer: Customer
     sale: object
-    days_since_sale: int
+    days_since_sale: int | None
     latest_nps: int | None
     open_complaints: list
     last_contact: CallAttempt | None
     silent: bool
+    flags: tuple = ()            # PRIORITY_FLAGS that apply, in that order
+    script_language: str = ""    # the language of `script` (the customer's, else English, else any)
+    script: str = ""
+
+    @property
+    def priority(self) -> int:
+        """0 for the most pressing flag ... len(PRIORITY_FLAGS) for a routine call."""
+        return min((PRIORITY_FLAGS.index(f) for f in self.flags), default=len(PRIORITY_FLAGS))
 
 
 def _local_day_bounds(day: dt.date, zone: str) -> tuple[dt.datetime, dt.datetime]:
@@ -79,7 +130,11 @@ def _local_day_bounds(day: dt.date, zone: str) -> tuple[dt.datetime, dt.datetime
 
 
 def my_calls(session: Session, owner: StaffUser, now: dt.datetime, upcoming_days: int = 7) -> dict[str, list[CallCard]]:
-    """The owner's calls: overdue, due today (their own calendar day), upcoming."""
+    """The owner's calls: overdue, due today (their own calendar day), upcoming.
+
+    Within each group what matters comes before routine calls: a detractor (latest NPS 0-6), then an
+    unhappy last call, an open complaint, a silent customer (PRIORITY_FLAGS); then the due time.
+    """
     today = now.astimezone(calendar.time_zone(owner.timezone)).date()
     start, end = _local_day_bounds(today, owner.timezone)
     horizon = end + dt.timedelta(days=upcoming_days)
@@ -88,43 +143,72 @@ def my_calls(session: Session, owner: StaffUser, now: dt.datetime, upcoming_days
                                  Touchpoint.status.in_(CALLABLE), Touchpoint.due_at < horizon)
         .options(joinedload(Touchpoint.customer), joinedload(Touchpoint.step),
                  joinedload(Touchpoint.enrollment).joinedload(Enrollment.sale))
-        .order_by(Touchpoint.due_at).limit(500)).all()
+        .order_by(Touchpoint.due_at, Touchpoint.id).limit(500)).all()
     cards = cards_for(session, rows, now)
     groups = {"overdue": [], "today": [], "upcoming": []}
     for card in cards:
         due = card.touchpoint.due_at
         groups["overdue" if due < start else "today" if due < end else "upcoming"].append(card)
+    for group in groups.values():
+        group.sort(key=lambda c: (c.priority, c.touchpoint.due_at, c.touchpoint.id))
     return groups
 
 
 def cards_for(session: Session, touchpoints: list[Touchpoint], now: dt.datetime) -> list[CallCard]:
-    """Context cards, loading the context of all the calls in a few queries."""
+    """Context cards, loading the context of all the calls in a few queries (none per card)."""
     customer_ids = list({tp.customer_id for tp in touchpoints})
     if not customer_ids:
         return []
     nps = latest_scores(session, customer_ids)
     complaints = open_complaints(session, customer_ids)
-    last = {}
-    for attempt in session.scalars(select(CallAttempt).where(CallAttempt.customer_id.in_(customer_ids))
-                                   .order_by(CallAttempt.at)):
-        last[attempt.customer_id] = attempt
+    last: dict[int, CallAttempt] = {}
+    for start in range(0, len(customer_ids), 5000):
+        chunk = customer_ids[start:start + 5000]
+        latest = (select(CallAttempt.customer_id, func.max(CallAttempt.id).label("id"))
+                  .where(id_in(session, CallAttempt.customer_id, chunk)).group_by(CallAttempt.customer_id).subquery())
+        for attempt in session.scalars(select(CallAttempt).join(latest, CallAttempt.id == latest.c.id)):
+            last[attempt.customer_id] = attempt
+    # Ad-hoc calls belong to no sale: their customer's latest sale gives the context.
+    adhoc = list({tp.customer_id for tp in touchpoints if tp.enrollment_id is None})
+    latest_sales = {}
+    if adhoc:
+        for sale in session.scalars(select(Sale).where(id_in(session, Sale.customer_id, adhoc))
+                                    .order_by(Sale.sold_at, Sale.id)):
+            latest_sales[sale.customer_id] = sale
     cards = []
     for tp in touchpoints:
-        sale = tp.enrollment.sale
-        sold = sale.sold_at if sale else tp.enrollment.anchor_at
-        cards.append(CallCard(tp, tp.customer, sale, (now - sold).days, nps.get(tp.customer_id),
-                              complaints.get(tp.customer_id, []), last.get(tp.customer_id),
-                              tp.customer.silent_at is not None))
+        if tp.enrollment is not None:
+            sale = tp.enrollment.sale
+            sold = sale.sold_at if sale else tp.enrollment.anchor_at
+        else:
+            sale = latest_sales.get(tp.customer_id)
+            sold = sale.sold_at if sale else None
+        score, contact = nps.get(tp.customer_id), last.get(tp.customer_id)
+        flags = tuple(flag for flag, on in (
+            ("detractor", score is not None and score <= DETRACTOR_MAX),
+            ("unhappy", contact is not None and contact.sentiment == "unhappy"),
+            ("complaint", bool(complaints.get(tp.customer_id))),
+            ("silent", tp.customer.silent_at is not None)) if on)
+        language, script = tp.step.script_for(tp.customer.locale) if tp.step is not None else ("", "")
+        cards.append(CallCard(tp, tp.customer, sale, (now - sold).days if sold else None, score,
+                              complaints.get(tp.customer_id, []), contact, tp.customer.silent_at is not None,
+                              flags, language, script))
     return cards
 
 
 def _callable(session: Session, touchpoint_id: int) -> Touchpoint:
     tp = session.get(Touchpoint, touchpoint_id) if 0 < touchpoint_id < 2**31 else None
     if tp is None or tp.kind != "call":
-        raise CallNotFound("touchpoint: no call with this id")
+        raise CallNotFound("touchpoint", N_("There is no such call."))
     if tp.status not in CALLABLE:
-        raise CallConflict(f"touchpoint: this call is {tp.status}, not waiting for an outcome")
+        raise CallConflict("touchpoint", N_("This call is no longer waiting (it is done, skipped or paused): "
+                                            "nothing was changed."))
     return tp
+
+
+def callable_call(session: Session, touchpoint_id: int) -> Touchpoint:
+    """The call waiting for an outcome; CallNotFound (404) or CallConflict (409) otherwise."""
+    return _callable(session, touchpoint_id)
 
 
 def check_call_action(session: Session, user, touchpoint_id: int) -> str | None:
@@ -136,15 +220,33 @@ def check_call_action(session: Session, user, touchpoint_id: int) -> str | None:
     if touchpoint is None:
         return None
     if not policy.may_work_call(user, touchpoint):
-        owner = touchpoint.owner.display_name if touchpoint.owner else "nobody"
-        raise policy.NotYourCall(f"touchpoint: this call belongs to {owner}; reassign it to yourself first")
+        from flask_babel import gettext
+
+        if touchpoint.owner:
+            raise policy.NotYourCall(gettext("This call belongs to %(owner)s; reassign it to yourself first.",
+                                             owner=touchpoint.owner.display_name))
+        raise policy.NotYourCall(gettext("This call belongs to nobody; reassign it to yourself first."))
     if touchpoint.owner_id is not None and touchpoint.owner_id != user.id:
         return touchpoint.owner.email
     return None
 
 
+def _customer_window(tp: Touchpoint) -> calendar.LocalWindow:
+    """The step's window in the customer's zone; an ad-hoc call: 10:00-18:00 on the customer's business days."""
+    if tp.step is not None:
+        return customer_window(tp.step, tp.customer)
+    return calendar.LocalWindow(tp.customer.timezone or "UTC", ADHOC_WINDOW[0], ADHOC_WINDOW[1],
+                                tp.customer.country, True)
+
+
+def _scheduled(tp: Touchpoint) -> str:
+    """The status of a call waiting for a later time: "scheduled" for a journey step; an ad-hoc call stays
+    "open" in its owner's list (the tick hands out journey steps only)."""
+    return SCHEDULED if tp.step_id is not None else OPEN
+
+
 def _windows(tp: Touchpoint):
-    windows = [customer_window(tp.step, tp.customer)]
+    windows = [_customer_window(tp)]
     if tp.owner is not None:
         windows.append(owner_window(tp.owner))
     return windows
@@ -172,18 +274,12 @@ def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outco
     silent. wrong number: done. call back: due again at the time the customer gave.
     """
     tp = _callable(session, touchpoint_id)  # an unknown call is 404 whatever was sent
-    if outcome not in OUTCOMES:
-        raise CallError(f"outcome: must be one of {', '.join(OUTCOMES)}")
-    if sentiment is not None and sentiment not in SENTIMENTS:
-        raise CallError(f"sentiment: must be one of {', '.join(SENTIMENTS)}")
+    check_outcome(outcome, sentiment)
     if outcome == "call_back":
         call_back_at = check_call_time("call_back_at", call_back_at, now)
     else:
         call_back_at = None  # a time is only kept for a call back
-    if not isinstance(notes, str):
-        raise CallError("notes: must be text")
-    if len(notes) > 5000:
-        raise CallError("notes: at most 5000 characters")
+    notes = check_notes("notes", notes)
     customer = tp.customer
     record(session, actor=actor or f"staff:{staff.id}", action="call.outcome", entity_type="touchpoint",
            entity_id=tp.id, now=now, changes={"outcome": outcome, **_on_behalf_of(tp, staff.id)})
@@ -196,10 +292,10 @@ def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outco
         customer.silent_at = None
     elif outcome in ("no_answer", "voicemail"):
         if tp.attempts < MAX_CALL_ATTEMPTS:
-            window = customer_window(tp.step, customer)
+            window = _customer_window(tp)
             retry = calendar.next_business_morning(now, window)
             tp.due_at = calendar.earliest_slot(retry, _windows(tp)) or retry
-            tp.status, tp.reason = SCHEDULED, f"retry {tp.attempts + 1} of {MAX_CALL_ATTEMPTS} after {outcome}"
+            tp.status, tp.reason = _scheduled(tp), f"retry {tp.attempts + 1} of {MAX_CALL_ATTEMPTS} after {outcome}"
             tp.held_at = None  # the retry time is the rule's, not a person's (the attempts keep it held)
         else:
             tp.status, tp.completed_at = DONE, now
@@ -207,12 +303,20 @@ def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outco
             _flag_if_silent(session, customer, now)
     elif outcome == "wrong_number":
         tp.status, tp.completed_at, tp.reason = DONE, now, "wrong number: check the phone number"
+        customer.phone_flagged_at = now  # shown on the customer page until the phone is corrected
     else:  # call_back
-        tp.due_at, tp.status, tp.reason = call_back_at, SCHEDULED, "customer asked to be called back"
+        tp.due_at, tp.status, tp.reason = call_back_at, _scheduled(tp), "customer asked to be called back"
         tp.held_at = now
     if tp.status == DONE:
         complete_if_finished(session, tp.enrollment, now)
     return tp
+
+
+def check_outcome(outcome, sentiment) -> None:
+    if outcome not in OUTCOMES:
+        raise CallError("outcome", N_("Choose what came of the call."))
+    if sentiment is not None and sentiment not in SENTIMENTS:
+        raise CallError("sentiment", N_("Choose how the customer felt, or leave it empty."))
 
 
 def _flag_if_silent(session: Session, customer: Customer, now: dt.datetime) -> None:
@@ -225,12 +329,12 @@ def _flag_if_silent(session: Session, customer: Customer, now: dt.datetime) -> N
 
 def snooze(session: Session, touchpoint_id: int, *, hours: int, now: dt.datetime, actor: str) -> Touchpoint:
     """Put a call off for a few hours (to the next moment inside the windows)."""
+    tp = _callable(session, touchpoint_id)  # an unknown call is 404 whatever was sent
     if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24 * 14:
-        raise CallError("hours: a whole number between 1 and 336")
-    tp = _callable(session, touchpoint_id)
+        raise CallError("hours", N_("Choose how long to snooze: from 1 hour to 14 days."))
     target = now + dt.timedelta(hours=hours)
     tp.due_at = calendar.earliest_slot(target, _windows(tp)) or target
-    tp.status, tp.reason, tp.held_at = SCHEDULED, f"snoozed {hours} h", now
+    tp.status, tp.reason, tp.held_at = _scheduled(tp), f"snoozed {hours} h", now
     record(session, actor=actor, action="call.snoozed", entity_type="touchpoint", entity_id=tp.id, now=now,
            changes={"hours": hours, "due_at": tp.due_at.isoformat(), **_on_behalf_of(tp, _staff_id(actor))})
     return tp
@@ -239,9 +343,9 @@ def snooze(session: Session, touchpoint_id: int, *, hours: int, now: dt.datetime
 def reschedule(session: Session, touchpoint_id: int, *, due_at: dt.datetime, now: dt.datetime,
                actor: str) -> Touchpoint:
     """Move a call to a given time."""
+    tp = _callable(session, touchpoint_id)  # an unknown call is 404 whatever was sent
     due_at = check_call_time("due_at", due_at, now)
-    tp = _callable(session, touchpoint_id)
-    tp.due_at, tp.status, tp.reason, tp.held_at = due_at, SCHEDULED, "rescheduled", now
+    tp.due_at, tp.status, tp.reason, tp.held_at = due_at, _scheduled(tp), "rescheduled", now
     record(session, actor=actor, action="call.rescheduled", entity_type="touchpoint", entity_id=tp.id, now=now,
            changes={"due_at": due_at.isoformat(), **_on_behalf_of(tp, _staff_id(actor))})
     return tp
@@ -255,16 +359,16 @@ def reassign(session: Session, touchpoint_ids: list[int], *, owner_id: int, acto
     """
     owner = session.get(StaffUser, owner_id) if isinstance(owner_id, int) and 0 < owner_id < 2**31 else None
     if owner is None or not owner.active or owner.role not in ("onboarding", "admin"):
-        raise CallError("owner_id: not an active onboarding staff member")
+        raise CallError("owner_id", N_("Choose an active colleague who makes calls."))
     if not touchpoint_ids:
-        raise CallError("touchpoint_ids: choose at least one call")
+        raise CallError("touchpoint_ids", N_("Select at least one call."))
     if len(touchpoint_ids) > MAX_REASSIGN:
-        raise CallError(f"touchpoint_ids: at most {MAX_REASSIGN} calls at once")
+        raise CallError("touchpoint_ids", N_("Select at most %(max)s calls at once."), max=MAX_REASSIGN)
     changed = 0
     for tid in touchpoint_ids:
         tp = session.get(Touchpoint, tid) if 0 < tid < 2**31 else None
         if tp is None or tp.kind != "call":
-            raise CallError(f"touchpoint_ids: {tid} is not a call")
+            raise CallError("touchpoint_ids", N_("One of the selected calls does not exist any more."))
         if tp.status not in PENDING:
             continue
         record(session, actor=actor, action="call.reassigned", entity_type="touchpoint", entity_id=tp.id, now=now,
@@ -280,4 +384,5 @@ def reassign(session: Session, touchpoint_ids: list[int], *, owner_id: int, acto
     return changed
 
 
-__all__ = ["CallConflict", "CallError", "CallNotFound", "JourneyError", "check_call_time", "log_outcome", "my_calls", "reassign", "reschedule", "snooze"]
+__all__ = ["CallConflict", "CallError", "CallNotFound", "JourneyError", "N_", "check_call_time", "check_notes",
+           "check_outcome", "log_outcome", "my_calls", "reassign", "reschedule", "snooze"]

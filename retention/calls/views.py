@@ -1,25 +1,39 @@
-"""Pages for onboarding staff: My calls, logging outcomes, snooze, reschedule, reassign."""
+"""Pages for onboarding staff: My calls, logging outcomes, snooze, reschedule, reassign; the customer page's
+ad-hoc calls and notes (retention/calls/adhoc.py).
+
+A refused form re-renders the page it came from with the message in the reader's language next to the field
+and what was typed kept (status 404/409/422 by the error's class), never a redirect that resets the form.
+"""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_translations, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from retention import clock, formatting, i18n
 from retention.audit.service import actor_of
-from retention.calls import service
+from retention.calls import adhoc, service
+from retention.calls.service import N_
 from retention.calls.models import OUTCOMES, SENTIMENTS
+from retention.customers.models import Customer
+from retention.customers.names import language_name
+from retention.errors import http_status
 from retention.extensions import db
-from retention.journeys import calendar
+from retention.journeys import calendar, conditions, wording
 from retention.request_input import int_arg
 from retention.staff import policy
 from retention.staff.access import roles_required
-from retention.staff.redirects import safe_next
 from retention.staff.models import StaffUser
-from retention import clock
+from retention.staff.redirects import safe_next
 
 blueprint = Blueprint("calls", __name__, url_prefix="/calls")
+
+GROUPS = (("overdue", _l("Overdue")), ("today", _l("Due today")), ("upcoming", _l("Upcoming")))
+SNOOZE_HOURS = (1, 4, 24)
 
 
 def _onboarding_staff():
@@ -27,22 +41,186 @@ def _onboarding_staff():
                               .order_by(StaffUser.name)).all()
 
 
+class _Words:
+    """The page's words for many cards, each message translated once per page (gettext through Flask-Babel costs
+    a context lookup per call; a list of 50 cards would make thousands). Values are formatted in the reader's
+    language, digits and calendar; text from data stays plain str (the template escapes it)."""
+
+    def __init__(self):
+        self.lang, self.digits, self.zone = i18n.ui_language(), i18n.ui_digits(), i18n.viewer_zone()
+        self._patterns: dict = {}
+
+    def gettext(self, msgid: str, **params) -> str:
+        pattern = self._patterns.get(msgid)
+        if pattern is None:
+            pattern = self._patterns[msgid] = _(msgid)
+        return pattern % params if params else pattern
+
+    def ngettext(self, singular: str, plural: str, number: int, /, **params) -> str:
+        key = (singular, number)
+        pattern = self._patterns.get(key)
+        if pattern is None:
+            pattern = self._patterns[key] = get_translations().ngettext(singular, plural, number)
+        return pattern % params
+
+    def when(self, moment, zone: str | None = None, form: str = "short") -> str:
+        return formatting.format_moment(moment, self.lang, self.digits, zone or self.zone, form)
+
+    def num(self, value) -> str:
+        return formatting.format_number(value, self.lang, self.digits)
+
+    def money(self, amount, currency: str) -> str:
+        return formatting.format_money(amount, currency, self.lang, self.digits)
+
+    def zone_label(self, zone: str | None = None) -> str:
+        return formatting.zone_label(zone or self.zone, self.lang)
+
+    def language(self, tag: str | None) -> str:
+        return language_name(tag, self.lang)
+
+
+@dataclass
+class CardView:
+    """One call card as the page shows it: the call and its customer, and every word already in the reader's
+    language (computed once per page: see _Words)."""
+
+    card: service.CallCard
+    title: str
+    flags: list[str]
+    why: list[str]
+    customer_now: str
+    customer_zone: str
+    due_customer: str
+    customer_clock: str
+    due_mine: str
+    language: str
+    bought: str = ""
+    amount: str = ""
+    days: str = ""
+    nps: str = ""
+    last_contact: str = ""
+    last_notes: str = ""
+    attempt: str = ""
+    script_language: str = ""
+    script_dir: str = "ltr"
+    script_heading: str = ""
+
+    @property
+    def touchpoint(self):
+        return self.card.touchpoint
+
+    @property
+    def customer(self):
+        return self.card.customer
+
+
+FLAG_WORDS = {"detractor": N_("Detractor"), "unhappy": N_("Unhappy last call"), "complaint": N_("Open complaint"),
+              "silent": N_("Silent")}
+_SAYS_WHEN = ("retry", "call_back", "snoozed", "rescheduled")
+
+
+def _why(card: service.CallCard, w: _Words) -> list[str]:
+    """Why this call exists, in words: the step (and the condition that made it happen) or the purpose,
+    a retry or call-back, then the flags that put it first."""
+    tp = card.touchpoint
+    words = []
+    if tp.step is not None:
+        words.append(w.gettext("Journey step: %(step)s (day %(day)s)", step=wording.title(tp.step.title),
+                         day=w.num(tp.step.day_offset)))
+        if tp.step.condition:
+            words.append(w.gettext("Because: %(condition)s",
+                             condition=conditions.describe(tp.step.condition, number=w.num)))
+    else:
+        words.append(w.gettext("Opened by a colleague: %(purpose)s",
+                         purpose=wording.label(adhoc.PURPOSES, tp.purpose)))
+    if tp.reason and wording.read_reason(tp.reason)[0] in _SAYS_WHEN:
+        words.append(wording.reason_words(tp.reason, when=lambda m, form="short": w.when(m, None, form),
+                                          number=w.num))
+    for flag in card.flags:
+        if flag == "detractor":
+            words.append(w.gettext("Unhappy in the survey: latest NPS %(score)s", score=w.num(card.latest_nps)))
+        elif flag == "unhappy":
+            words.append(w.gettext("The customer was unhappy on the last call"))
+        elif flag == "complaint":
+            n = len(card.open_complaints)
+            words.append(w.ngettext("%(count)s complaint is open", "%(count)s complaints are open", n, count=w.num(n)))
+        elif flag == "silent":
+            words.append(w.gettext("Silent: never reached and never answered a survey"))
+    return words
+
+
+def card_view(card: service.CallCard, w: _Words, now: dt.datetime) -> CardView:
+    tp, customer = card.touchpoint, card.customer
+    zone = customer.timezone or "UTC"
+    view = CardView(
+        card=card,
+        title=wording.title(tp.step.title) if tp.step is not None else wording.label(adhoc.PURPOSES, tp.purpose),
+        flags=[(flag, w.gettext(FLAG_WORDS[flag])) for flag in card.flags], why=_why(card, w),
+        customer_now=w.when(now, zone), customer_zone=w.zone_label(zone), due_customer=w.when(tp.due_at, zone),
+        customer_clock=w.gettext("customer's clock: %(zone)s", zone=w.zone_label(zone)),
+        due_mine=w.when(tp.due_at), language=w.language(customer.locale))
+    if card.sale is not None:
+        view.bought, view.amount = card.sale.product, w.money(card.sale.amount, card.sale.currency)
+        if card.days_since_sale is not None:
+            days = card.days_since_sale
+            view.days = w.ngettext("%(days)s day ago", "%(days)s days ago", days, days=w.num(days))
+    view.nps = w.num(card.latest_nps) if card.latest_nps is not None else w.gettext("No answer yet")
+    if card.last_contact is not None:
+        view.last_contact = "%s: %s" % (w.when(card.last_contact.at, None, "date"),
+                                        wording.label(wording.OUTCOME_LABELS, card.last_contact.outcome))
+        view.last_notes = card.last_contact.notes or ""
+    if tp.attempts and not (tp.reason or "").startswith("retry"):
+        view.attempt = w.gettext("%(attempt)s of %(of)s", attempt=w.num(tp.attempts + 1),
+                           of=w.num(service.MAX_CALL_ATTEMPTS))
+    if card.script:
+        view.script_language, view.script_dir = card.script_language, i18n.direction(card.script_language)
+        view.script_heading = w.gettext("What to say (%(language)s)", language=w.language(card.script_language))
+    return view
+
+
+def _page_context(owner: StaffUser) -> dict:
+    now = clock.now()
+    w = _Words()
+    groups = {key: [card_view(card, w, now) for card in cards]
+              for key, cards in service.my_calls(db.session, owner, now).items()}
+    return {"groups": groups, "group_labels": GROUPS, "owner": owner,
+            "outcomes": [(o, wording.label(wording.OUTCOME_LABELS, o)) for o in OUTCOMES],
+            "sentiments": [(s, wording.label(wording.SENTIMENT_LABELS, s)) for s in SENTIMENTS],
+            "snooze_hours": [(h, w.ngettext("%(num)s hour", "%(num)s hours", h, num=w.num(h))) for h in SNOOZE_HOURS],
+            "staff": _onboarding_staff(), "my_zone": w.zone_label()}
+
+
+def _render(owner: StaffUser, *, status: int = 200, errors: dict | None = None, values: dict | None = None,
+            alert: str = ""):
+    return render_template("calls/my_calls.html", errors=errors or {}, values=values or {}, alert=alert,
+                           **_page_context(owner)), status
+
+
 @blueprint.route("/")
 @roles_required("onboarding")
 def my_calls():
-    """Today's calls, overdue ones and the week ahead, each with its context card."""
+    """Today's calls, overdue ones and the week ahead, most pressing first, each with its context card."""
     owner = current_user
     if current_user.role == "admin" and request.args.get("owner"):
         owner = db.session.get(StaffUser, int_arg(request.args, "owner")) or abort(404)
-    groups = service.my_calls(db.session, owner, clock.now())
-    return render_template("calls/my_calls.html", groups=groups, owner=owner, outcomes=OUTCOMES,
-                           sentiments=SENTIMENTS, staff=_onboarding_staff(),
-                           zone=calendar.time_zone(owner.timezone))
+    return _render(owner)
+
+
+def _refused(exc: service.CallError, key, form_values: dict):
+    """The page again, the message next to its field on card `key` (or above the list), what was typed kept."""
+    db.session.rollback()
+    message = exc.translated()
+    status = http_status(exc)
+    if key is None or status != 422:
+        return _render(current_user, status=status, alert=message)
+    return _render(current_user, status=status, errors={key: {exc.field: message}}, values={key: form_values})
 
 
 def _parse_local(text: str, zone: str, field: str) -> dt.datetime:
     """A datetime-local form value read in the staff member's own zone (its range is the service's rule)."""
     text = (text or "").strip()
+    if not text:
+        raise service.CallError(field, N_("Enter a date and time."))
     try:
         if not text.isascii() or len(text) > 40:
             raise ValueError(text)
@@ -51,35 +229,8 @@ def _parse_local(text: str, zone: str, field: str) -> dt.datetime:
             value = value.replace(tzinfo=calendar.time_zone(zone))
         return value.astimezone(dt.timezone.utc)
     except (TypeError, ValueError, OverflowError):
-        raise service.CallError(f"{field}: not a date and time (e.g. 2026-03-04T10:30)") from None
-
-
-@blueprint.route("/<int:touchpoint_id>/outcome", methods=["POST"])
-@roles_required("onboarding")
-def log_outcome(touchpoint_id: int):
-    """Record what came of a call (its owner, or an admin on the owner's behalf: staff/policy.py)."""
-    now = clock.now()
-    form = request.form
-    _check_call_action(touchpoint_id)
-    try:
-        call_back_at = (_parse_local(form["call_back_at"], current_user.timezone, "call_back_at")
-                        if form.get("call_back_at") else None)
-        tp = service.log_outcome(db.session, touchpoint_id, staff=current_user, outcome=form.get("outcome", ""),
-                                 now=now, notes=form.get("notes", "").strip(), sentiment=form.get("sentiment") or None,
-                                 call_back_at=call_back_at, actor=actor_of(current_user))
-    except service.CallError as exc:
-        db.session.rollback()
-        flash(str(exc))
-        return redirect(url_for("calls.my_calls")), 303
-    db.session.commit()
-    flash(f"Saved: {tp.outcome.replace('_', ' ')} for {tp.customer.name}.")
-    return redirect(safe_next(request.form.get("next"), url_for("calls.my_calls")))
-
-
-def _whole(text: str | None) -> int:
-    """A whole number from a form (ASCII digits), or 0 when it is not one (the service names the field)."""
-    text = (text or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else 0
+        raise service.CallError(field, N_("Enter a date and time, e.g. %(example)s."),
+                                example="2026-03-04 10:30") from None
 
 
 def _check_call_action(touchpoint_id: int) -> str | None:
@@ -90,16 +241,34 @@ def _check_call_action(touchpoint_id: int) -> str | None:
         abort(403, description=str(exc))
 
 
-def _apply(change) -> tuple:
-    """Run one call change: committed, or rolled back with its message shown on My calls (303)."""
+@blueprint.route("/<int:touchpoint_id>/outcome", methods=["POST"])
+@roles_required("onboarding")
+def log_outcome(touchpoint_id: int):
+    """Record what came of a call (its owner, or an admin on the owner's behalf: staff/policy.py)."""
+    now = clock.now()
+    form = request.form
+    _check_call_action(touchpoint_id)
     try:
-        change()
+        service.callable_call(db.session, touchpoint_id)  # an unknown call is 404 whatever was sent
+        outcome = form.get("outcome", "")
+        service.check_outcome(outcome, form.get("sentiment") or None)
+        call_back_at = (_parse_local(form.get("call_back_at", ""), current_user.timezone, "call_back_at")
+                        if outcome == "call_back" else None)
+        tp = service.log_outcome(db.session, touchpoint_id, staff=current_user, outcome=outcome,
+                                 now=now, notes=form.get("notes", "").strip(), sentiment=form.get("sentiment") or None,
+                                 call_back_at=call_back_at, actor=actor_of(current_user))
     except service.CallError as exc:
-        db.session.rollback()
-        flash(str(exc))
-        return redirect(url_for("calls.my_calls")), 303
+        return _refused(exc, touchpoint_id, form.to_dict())
     db.session.commit()
-    return redirect(url_for("calls.my_calls")), 302
+    flash(_("Saved: %(outcome)s for %(name)s.", outcome=wording.label(wording.OUTCOME_LABELS, tp.outcome),
+            name=tp.customer.name))
+    return redirect(safe_next(request.form.get("next"), url_for("calls.my_calls")))
+
+
+def _whole(text: str | None) -> int:
+    """A whole number from a form (ASCII digits), or 0 when it is not one (the service names the field)."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else 0
 
 
 @blueprint.route("/<int:touchpoint_id>/snooze", methods=["POST"])
@@ -107,8 +276,15 @@ def _apply(change) -> tuple:
 def snooze(touchpoint_id: int):
     """Put a call off by a few hours."""
     _check_call_action(touchpoint_id)
-    return _apply(lambda: service.snooze(db.session, touchpoint_id, hours=_whole(request.form.get("hours")),
-                                         now=clock.now(), actor=actor_of(current_user)))
+    try:
+        tp = service.snooze(db.session, touchpoint_id, hours=_whole(request.form.get("hours")), now=clock.now(),
+                            actor=actor_of(current_user))
+    except service.CallError as exc:
+        return _refused(exc, touchpoint_id, request.form.to_dict())
+    db.session.commit()
+    flash(_("Snoozed: %(name)s is due %(when)s (%(zone)s).", name=tp.customer.name, when=i18n.when(tp.due_at),
+            zone=i18n.zone_label()))
+    return redirect(url_for("calls.my_calls"))
 
 
 @blueprint.route("/<int:touchpoint_id>/reschedule", methods=["POST"])
@@ -116,9 +292,17 @@ def snooze(touchpoint_id: int):
 def reschedule(touchpoint_id: int):
     """Move a call to a chosen time (in the staff member's zone)."""
     _check_call_action(touchpoint_id)
-    return _apply(lambda: service.reschedule(
-        db.session, touchpoint_id, due_at=_parse_local(request.form.get("due_at", ""), current_user.timezone, "due_at"),
-        now=clock.now(), actor=actor_of(current_user)))
+    try:
+        service.callable_call(db.session, touchpoint_id)  # an unknown call is 404 whatever was sent
+        due_at = _parse_local(request.form.get("due_at", ""), current_user.timezone, "due_at")
+        tp = service.reschedule(db.session, touchpoint_id, due_at=due_at, now=clock.now(),
+                                actor=actor_of(current_user))
+    except service.CallError as exc:
+        return _refused(exc, touchpoint_id, request.form.to_dict())
+    db.session.commit()
+    flash(_("Rescheduled: %(name)s is due %(when)s (%(zone)s).", name=tp.customer.name, when=i18n.when(tp.due_at),
+            zone=i18n.zone_label()))
+    return redirect(url_for("calls.my_calls"))
 
 
 @blueprint.route("/reassign", methods=["POST"])
@@ -129,13 +313,106 @@ def reassign():
     ids = [int(i) for i in raw[:service.MAX_REASSIGN + 1] if i.isascii() and i.isdigit() and len(i) <= 10]
     try:
         if len(ids) != len(raw[:service.MAX_REASSIGN + 1]):
-            raise service.CallError("touchpoint_id: must be call ids")
+            raise service.CallError("touchpoint_ids", N_("One of the selected calls does not exist any more."))
         n = service.reassign(db.session, ids, owner_id=_whole(request.form.get("owner_id")),
                              actor=actor_of(current_user), now=clock.now())
     except service.CallError as exc:
         db.session.rollback()
-        flash(str(exc))
-        return redirect(url_for("calls.my_calls")), 303
+        return _render(current_user, status=http_status(exc), errors={"reassign": {exc.field: exc.translated()}},
+                       values={"reassign": {"owner_id": request.form.get("owner_id", ""), "selected": raw}})
     db.session.commit()
-    flash(f"Reassigned {n} call(s).")
+    flash(ngettext("Reassigned %(count)s call.", "Reassigned %(count)s calls.", n, count=i18n.number(n)))
     return redirect(url_for("calls.my_calls"))
+
+
+# --- The customer page: log a call made now, add a note, schedule a call (calls/adhoc.py) --------------
+
+def call_actions(session, customer) -> dict:
+    """The customer page's part: what its "Log a call / Add a note / Schedule a call" forms offer."""
+    return {"purposes": [(key, adhoc.PURPOSES[key]) for key in adhoc.PAGE_PURPOSES],
+            "outcomes": [(o, wording.label(wording.OUTCOME_LABELS, o)) for o in OUTCOMES],
+            "sentiments": [(s, wording.label(wording.SENTIMENT_LABELS, s)) for s in SENTIMENTS],
+            "staff": session.scalars(select(StaffUser).where(StaffUser.role == "onboarding",
+                                                             StaffUser.active.is_(True)).order_by(StaffUser.name)).all(),
+            **g.get("call_actions_form", {"errors": {}, "values": {}})}
+
+
+def _customer(external_id: str) -> Customer:
+    customer = db.session.scalar(select(Customer).where(Customer.external_id == external_id))
+    if customer is None:
+        abort(404, description=_("There is no customer with this id."))
+    return customer
+
+
+def _customer_page_refused(customer: Customer, form_name: str, exc: service.CallError):
+    """The customer page again, the message next to the field of the form that was sent, what was typed kept."""
+    from retention.customers import views as customer_views
+
+    db.session.rollback()
+    g.call_actions_form = {"errors": {form_name: {exc.field: exc.translated()}},
+                           "values": {form_name: request.form.to_dict()}}
+    return customer_views.show(customer.external_id), http_status(exc)
+
+
+def _done(customer: Customer, message: str):
+    flash(message)
+    return redirect(url_for("customers.show", external_id=customer.external_id) + "#call-actions")
+
+
+@blueprint.route("/customer/<external_id:external_id>/log", methods=["POST"], merge_slashes=False)
+@roles_required("onboarding")
+def log_call(external_id: str):
+    """A call made just now, without a task: its outcome and notes."""
+    customer = _customer(external_id)
+    form = request.form
+    now = clock.now()
+    try:
+        outcome = form.get("outcome", "")
+        service.check_outcome(outcome, form.get("sentiment") or None)
+        call_back_at = (_parse_local(form.get("call_back_at", ""), current_user.timezone, "call_back_at")
+                        if outcome == "call_back" else None)
+        tp = adhoc.log_call(customer, staff=current_user, outcome=outcome, now=now,
+                            notes=form.get("notes", "").strip(), sentiment=form.get("sentiment") or None,
+                            call_back_at=call_back_at, actor=actor_of(current_user), session=db.session)
+    except service.CallError as exc:
+        return _customer_page_refused(customer, "log", exc)
+    db.session.commit()
+    return _done(customer, _("Saved: %(outcome)s for %(name)s.",
+                             outcome=wording.label(wording.OUTCOME_LABELS, tp.outcome), name=customer.name))
+
+
+@blueprint.route("/customer/<external_id:external_id>/note", methods=["POST"], merge_slashes=False)
+@roles_required("onboarding")
+def add_note(external_id: str):
+    """A note on the customer's timeline."""
+    customer = _customer(external_id)
+    try:
+        adhoc.log_note(customer, request.form.get("note", ""), now=clock.now(), actor=actor_of(current_user),
+                       session=db.session)
+    except service.CallError as exc:
+        return _customer_page_refused(customer, "note", exc)
+    db.session.commit()
+    return _done(customer, _("Note added for %(name)s.", name=customer.name))
+
+
+@blueprint.route("/customer/<external_id:external_id>/schedule", methods=["POST"], merge_slashes=False)
+@roles_required("onboarding")
+def schedule_call(external_id: str):
+    """Open a call for later (or now), for the customer's owner or a chosen colleague."""
+    customer = _customer(external_id)
+    form = request.form
+    now = clock.now()
+    try:
+        owner = None
+        if form.get("owner_id"):
+            owner = db.session.get(StaffUser, _whole(form.get("owner_id")) or 0)
+            if owner is None:
+                raise service.CallError("owner_id", N_("Choose an active colleague who makes calls."))
+        due_at = _parse_local(form.get("due_at", ""), current_user.timezone, "due_at") if form.get("due_at") else None
+        tp = adhoc.open_call(customer, purpose=form.get("purpose", ""), owner=owner, due_at=due_at,
+                             note=form.get("note", ""), now=now, actor=actor_of(current_user), session=db.session)
+    except service.CallError as exc:
+        return _customer_page_refused(customer, "schedule", exc)
+    db.session.commit()
+    return _done(customer, _("Call scheduled for %(owner)s, due %(when)s (%(zone)s).", owner=tp.owner.display_name,
+                             when=i18n.when(tp.due_at), zone=i18n.zone_label()))

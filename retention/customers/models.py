@@ -34,6 +34,11 @@ class Customer(db.Model):
     # occurred_at of the newest event applied to these fields: an older event arriving late loses.
     source_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     address_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A call ended "wrong number": the phone needs correcting (customers/service.py correct_contact clears it).
+    phone_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Fields staff corrected: {"phone" | "address" | "locale" | "timezone": {"at", "by", "replaced"}}. An inbound
+    # event older than the correction, or repeating the value it replaced, leaves the field alone (upsert_customer).
+    corrections: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     churned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Never reached by phone and never answered a survey: silence is not satisfaction.
     silent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

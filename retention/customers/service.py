@@ -84,7 +84,8 @@ def upsert_customer(lookups: Lookups, data: dict, occurred_at: dt.datetime, now:
     """Create the customer or update it if this event is newer than the last one applied.
 
     Returns the customer and whether it was created. Events may arrive out of order: an older
-    event arriving late never overwrites newer details.
+    event arriving late never overwrites newer details. A field staff corrected keeps the correction against
+    an event older than it or one repeating the value it replaced (`_keeps_correction`).
     """
     customer = lookups.customer(data["id"])
     created = customer is None
@@ -97,16 +98,23 @@ def upsert_customer(lookups: Lookups, data: dict, occurred_at: dt.datetime, now:
         return customer, False
     for name in CUSTOMER_FIELDS:
         value = data.get(name)
-        if value is not None:  # an omitted field keeps what we know
-            setattr(customer, name, value)
+        if value is None:  # an omitted field keeps what we know
+            continue
+        if name in CONTACT_GROUPS and _keeps_correction(customer, name, value, occurred_at):
+            continue  # staff corrected it since (correct_contact)
+        if name == "phone" and value != customer.phone:
+            customer.phone_flagged_at = None  # another number: the "wrong number" flag was about the old one
+        setattr(customer, name, value)
     address = data.get("address")
     if address:
-        customer.address_lines = list(address.get("lines") or [])
-        customer.city = address.get("city") or ""
-        customer.region = address.get("region") or ""
-        customer.postal_code = address.get("postal_code") or ""
-        customer.country = address.get("country")
-        customer.address_flagged_at = None  # a new address from the CRM clears a returned-mail flag
+        incoming = {"lines": list(address.get("lines") or []), "city": address.get("city") or "",
+                    "region": address.get("region") or "", "postal_code": address.get("postal_code") or "",
+                    "country": address.get("country")}
+        if not _keeps_correction(customer, "address", incoming, occurred_at):
+            customer.address_lines = incoming["lines"]
+            customer.city, customer.region = incoming["city"], incoming["region"]
+            customer.postal_code, customer.country = incoming["postal_code"], incoming["country"]
+            customer.address_flagged_at = None  # a new address from the CRM clears a returned-mail flag
     customer.search_text = search_text(customer.name, customer.email, customer.external_id, customer.phone)
     customer.source_updated_at = occurred_at
     customer.updated_at = now
@@ -159,3 +167,150 @@ def search(session: Session, query: str, page: int, per_page: int = 50, owner_id
     rows = session.scalars(stmt.order_by(Customer.created_at.desc(), Customer.id.desc())
                            .limit(per_page).offset((page - 1) * per_page)).all()
     return rows, total
+
+
+# --- contact corrections by staff ------------------------------------------------------------------
+
+# The fields staff correct, grouped as they are shown and audited: the address is one change.
+ADDRESS_FIELDS = ("address_lines", "city", "region", "postal_code", "country")
+CONTACT_GROUPS = ("phone", "address", "locale", "timezone")
+MAX_ADDRESS_LINES = 5
+
+
+class InvalidContact(ValueError):
+    """Contact details that cannot be stored; `errors` maps each form field to a message in the reader's words."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+        self.errors = errors
+
+
+def _address_of(customer: Customer) -> dict:
+    return {"lines": list(customer.address_lines or []), "city": customer.city or "", "region": customer.region or "",
+            "postal_code": customer.postal_code or "", "country": customer.country}
+
+
+def _current(customer: Customer, group: str):
+    return _address_of(customer) if group == "address" else getattr(customer, group)
+
+
+def _text(errors: dict, field: str, value, max_length: int, multiline: bool = False) -> str:
+    from flask_babel import gettext as _
+
+    value = (value or "").strip() if isinstance(value, str) else ""
+    if bad_character(value, multiline):
+        errors[field] = _("Remove the control characters from this field.")
+    elif len(value) > max_length:
+        errors[field] = _("At most %(num)d characters.", num=max_length)
+    return value
+
+
+def check_contact(data: dict, current: Customer) -> dict:
+    """The contact details of a form (strings as typed) checked and normalised; InvalidContact naming each field.
+
+    phone: any layout, read in the address's country when it has no +, stored E.164 (as the events are); empty
+    clears it. address: up to five lines, city, region, postal code and an ISO 3166 country. locale: a language
+    tag as events send them (en, ar, fa, en-GB). timezone: an IANA name (Asia/Tehran).
+    """
+    import phonenumbers
+    from flask_babel import gettext as _
+
+    from retention.customers.names import COUNTRY_CODES, LANGUAGE_TAG
+    from retention.validation import ZONES
+
+    errors: dict[str, str] = {}
+    lines_text = _text(errors, "address_lines", data.get("address_lines"), 1200, multiline=True)
+    lines = [line.strip() for line in lines_text.replace("\r\n", "\n").split("\n") if line.strip()]
+    if "address_lines" not in errors:
+        if len(lines) > MAX_ADDRESS_LINES:
+            errors["address_lines"] = _("At most %(num)d lines.", num=MAX_ADDRESS_LINES)
+        elif any(len(line) > 200 for line in lines):
+            errors["address_lines"] = _("Each line at most %(num)d characters.", num=200)
+    city = _text(errors, "city", data.get("city"), 120)
+    region = _text(errors, "region", data.get("region"), 120)
+    postal_code = _text(errors, "postal_code", data.get("postal_code"), 20)
+    country = (data.get("country") or "").strip().upper() if isinstance(data.get("country"), str) else ""
+    if country and country not in COUNTRY_CODES:
+        errors["country"] = _("Choose a country from the list.")
+    elif not country and (lines or city or postal_code):
+        errors["country"] = _("Choose the country of this address.")
+    phone = _text(errors, "phone", data.get("phone"), 40)
+    if phone and "phone" not in errors:
+        # Digits of any script and any layout ("۰۹۱۲ ۱۲۳ ۴۵۶۷", "+44 (20) 7946-0000"); no + : the address's country.
+        try:
+            number = phonenumbers.parse(phone, country or current.country or None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_possible_number(number):
+            errors["phone"] = _("Not a phone number: write it with its country code, e.g. +98 912 123 4567.")
+        else:
+            phone = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    locale = (data.get("locale") or "").strip() if isinstance(data.get("locale"), str) else ""
+    if not LANGUAGE_TAG.match(locale):
+        errors["locale"] = _("Choose a language from the list.")
+    timezone = (data.get("timezone") or "").strip() if isinstance(data.get("timezone"), str) else ""
+    if timezone not in ZONES:
+        errors["timezone"] = _("Not a time zone: choose one from the list, e.g. Asia/Tehran.")
+    if errors:
+        raise InvalidContact(errors)
+    return {"phone": phone or None, "locale": locale.replace("_", "-"), "timezone": timezone,
+            "address": {"lines": lines, "city": city, "region": region, "postal_code": postal_code,
+                        "country": country or None}}
+
+
+def correct_contact(session: Session, customer: Customer, data: dict, *, actor: str, now: dt.datetime) -> list[str]:
+    """Staff correct a customer's phone, postal address, language or time zone; returns the groups changed.
+
+    Checked first (InvalidContact: nothing changes). A corrected phone clears the "wrong number" flag, a corrected
+    address the "address returned" flag. One audit entry names who changed what, old -> new (the timeline shows
+    it); each corrected group is remembered so an older inbound event, or one repeating the value the
+    correction replaced, does not undo it (upsert_customer).
+    """
+    from retention.audit.service import record
+
+    new = check_contact(data, customer)
+    changed: dict[str, dict] = {}
+    corrections = dict(customer.corrections or {})
+    for group in CONTACT_GROUPS:
+        old = _current(customer, group)
+        if new[group] == old:
+            continue
+        changed[group] = {"old": old, "new": new[group]}
+        earlier = corrections.get(group)
+        # What the sender last said: kept from the first correction when staff correct again.
+        replaced = earlier["replaced"] if earlier else old
+        corrections[group] = {"at": now.isoformat(), "by": actor, "replaced": replaced}
+        if group == "address":
+            address = new["address"]
+            customer.address_lines = address["lines"]
+            customer.city, customer.region = address["city"], address["region"]
+            customer.postal_code, customer.country = address["postal_code"], address["country"]
+            customer.address_flagged_at = None
+        else:
+            setattr(customer, group, new[group])
+            if group == "phone":
+                customer.phone_flagged_at = None
+    if not changed:
+        return []
+    customer.corrections = corrections
+    customer.search_text = search_text(customer.name, customer.email, customer.external_id, customer.phone)
+    customer.updated_at = now
+    record(session, actor=actor, action="customer.contact_corrected", entity_type="customer", entity_id=customer.id,
+           now=now, changes=changed)
+    return list(changed)
+
+
+def _keeps_correction(customer: Customer, group: str, incoming, occurred_at: dt.datetime) -> bool:
+    """Whether a staff correction of `group` stands against this event's value (see correct_contact).
+
+    It stands against an event that happened before it, and against a later one repeating the value it replaced
+    (the sender has not learnt of the correction). A later event with another value is news: it wins and the
+    correction is forgotten.
+    """
+    correction = (customer.corrections or {}).get(group)
+    if not correction:
+        return False
+    if occurred_at <= dt.datetime.fromisoformat(correction["at"]) or incoming == correction.get("replaced"):
+        return True
+    customer.corrections = {k: v for k, v in customer.corrections.items() if k != group}
+    return False

@@ -721,3 +721,145 @@ def to_json(rule: dict | None) -> dict:
         return {}
     validate(rule)
     return _jsonable(rule)
+
+
+# --- in words ------------------------------------------------------------------------------------
+# A condition as a staff member reads it on the customer page ("only if detractor"), in their language.
+# Negations are pushed down to the comparisons so no sentence says "not (...)": `not latest_nps >= 9` reads
+# "latest NPS score below 9, or not known yet" (a missing fact makes an ordering comparison false).
+
+from flask_babel import gettext, lazy_gettext as _l, pgettext  # noqa: E402
+
+FACT_LABELS = {
+    "latest_nps": _l("latest NPS score"),
+    "purchase_value": _l("purchase value"),
+    "currency": _l("currency"),
+    "category": _l("product category"),
+    "customer_type": _l("customer type"),
+    "open_complaint": _l("open complaint"),
+    "days_since_delivery": _l("days since delivery"),
+    "nps_category": _l("NPS category"),
+}
+"""Each fact's name in words (lazy: rendered in the reader's language)."""
+
+NPS_CATEGORY_LABELS = {"promoter": _l("promoter"), "passive": _l("passive"), "detractor": _l("detractor")}
+
+_NEGATED = {"==": "!=", "!=": "==", "<": ">=?", "<=": ">?", ">": "<=?", ">=": "<?", "in": "not_in",
+            "not_in": "in", "is_null": "not_null", "not_null": "is_null"}
+
+
+def _push_not(node: Mapping[str, Any], negate: bool) -> dict:
+    """The rule with every `not` moved onto a comparison; an op ending in "?" also holds when the fact is missing."""
+    node = _collapse(node)
+    if "not" in node:
+        return _push_not(node["not"], not negate)
+    for key, other in (("all", "any"), ("any", "all")):
+        if key in node:
+            return {other if negate else key: [_push_not(child, negate) for child in node[key]]}
+    if not negate:
+        return dict(node)
+    leaf = dict(node)
+    if KNOWN_FACTS[leaf["fact"]].kind == "boolean" and leaf["op"] in ("==", "!=") and leaf.get("value") is not None:
+        # not open_complaint -> open_complaint == false (a missing boolean fact is false for == true anyway)
+        leaf["value"] = not leaf["value"] if leaf["op"] == "==" else leaf["value"]
+        leaf["op"] = "=="
+        return leaf
+    leaf["op"] = _NEGATED[leaf["op"]]
+    return leaf
+
+
+def _value_words(name: str, value: Any, number) -> str:
+    fact = KNOWN_FACTS[name]
+    if fact.kind in _NUMERIC:
+        return number(_as_decimal(value))
+    if name == "nps_category" and value in NPS_CATEGORY_LABELS:
+        return str(NPS_CATEGORY_LABELS[value])
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    return gettext("“%(value)s”", value=value)  # data, quoted as the reader's language quotes
+
+
+def _leaf_words(leaf: Mapping[str, Any], number) -> str:
+    name, op = leaf["fact"], leaf["op"]
+    value = leaf.get("value")
+    label = str(FACT_LABELS.get(name, name))
+    # The facts people talk about in their own words.
+    if name == "nps_category":
+        if op == "==" and value in NPS_CATEGORY_LABELS:
+            # As a whole condition ("only if detractor"): a phrase of its own in languages that need a verb.
+            return {"promoter": pgettext("condition", "promoter"), "passive": pgettext("condition", "passive"),
+                    "detractor": pgettext("condition", "detractor")}[value]
+        if op == "!=" and value in NPS_CATEGORY_LABELS:
+            return gettext("not %(category)s", category=NPS_CATEGORY_LABELS[value])
+    if name in ("nps_category", "latest_nps") and op == "is_null":
+        return gettext("no NPS answer yet")
+    if name in ("nps_category", "latest_nps") and op == "not_null":
+        return gettext("has answered an NPS survey")
+    if name == "open_complaint" and op in ("==", "!=") and isinstance(value, bool):
+        if (op == "==") == value:
+            return gettext("open complaint")
+        return gettext("no open complaint")
+    if op == "is_null":
+        return gettext("%(fact)s not known", fact=label)
+    if op == "not_null":
+        return gettext("%(fact)s known", fact=label)
+    if op in _LISTS:
+        values = gettext(", ").join(_value_words(name, item, number) for item in value)
+        if op == "in":
+            return gettext("%(fact)s one of %(values)s", fact=label, values=values)
+        return gettext("%(fact)s none of %(values)s", fact=label, values=values)
+    words = _value_words(name, value, number) if value is not None else ""
+    if op == "==":
+        if value is None:
+            return gettext("%(fact)s not known", fact=label)
+        return gettext("%(fact)s is %(value)s", fact=label, value=words)
+    if op == "!=":
+        if value is None:
+            return gettext("%(fact)s known", fact=label)
+        return gettext("%(fact)s is not %(value)s", fact=label, value=words)
+    unknown_too = op.endswith("?")
+    base = op.rstrip("?")
+    if base == "<":
+        text = (gettext("%(fact)s below %(value)s, or not known yet", fact=label, value=words) if unknown_too
+                else gettext("%(fact)s below %(value)s", fact=label, value=words))
+    elif base == "<=":
+        text = (gettext("%(fact)s at most %(value)s, or not known yet", fact=label, value=words) if unknown_too
+                else gettext("%(fact)s at most %(value)s", fact=label, value=words))
+    elif base == ">":
+        text = (gettext("%(fact)s above %(value)s, or not known yet", fact=label, value=words) if unknown_too
+                else gettext("%(fact)s above %(value)s", fact=label, value=words))
+    else:
+        text = (gettext("%(fact)s at least %(value)s, or not known yet", fact=label, value=words) if unknown_too
+                else gettext("%(fact)s at least %(value)s", fact=label, value=words))
+    return text
+
+
+def _words(node: Mapping[str, Any], number, top: bool) -> str:
+    node = _collapse(node)
+    for key in ("all", "any"):
+        if key in node:
+            children = node[key]
+            if not children:
+                return gettext("always") if key == "all" else gettext("never")
+            text = _words(children[0], number, False)
+            for child in children[1:]:
+                if key == "all":
+                    text = gettext("%(first)s and %(second)s", first=text, second=_words(child, number, False))
+                else:
+                    text = gettext("%(first)s or %(second)s", first=text, second=_words(child, number, False))
+            return text if top else gettext("(%(group)s)", group=text)
+    return _leaf_words(node, number)
+
+
+def describe(rule: dict | None, number=None) -> str:
+    """A valid condition in the reader's words, e.g. "promoter and no open complaint"; "" for no condition.
+
+    Covers the whole language: every fact and comparison, and/or (groups in brackets), not (pushed onto the
+    comparisons, so `not latest_nps >= 9` reads "latest NPS score below 9, or not known yet"). `number`
+    formats numbers (the page passes the viewer's digits); by default they are written plainly.
+    """
+    if rule is None or (isinstance(rule, Mapping) and not rule):
+        return ""
+    validate(rule)
+    number = number or (lambda value: format(value, "f"))
+    return _words(_push_not(rule, False), number, True)

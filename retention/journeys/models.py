@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from retention.extensions import db
@@ -40,6 +40,11 @@ def late_reason(due: dt.datetime) -> str:
 # Enrollment statuses
 ACTIVE, PAUSED, COMPLETED, EXITED = "active", "paused", "completed", "exited"
 
+# Why a new customer's owner does not speak their language (Enrollment.owner_fallback)
+NO_SPEAKER = "no_speaker"   # no active onboarding person speaks it
+NO_ROOM = "no_room"         # those who speak it were full on the day of the first call
+OWNER_FALLBACKS = (NO_SPEAKER, NO_ROOM)
+
 
 class Journey(db.Model):
     """One version of a playbook; an edit writes a new row with the same key and version + 1."""
@@ -58,7 +63,10 @@ class Journey(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(120), default="system")
+    # The staff member who saved this version (None: the seed, the system or an API client without a person).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
 
+    author = relationship("StaffUser")
     steps: Mapped[list["JourneyStep"]] = relationship(back_populates="journey", order_by="JourneyStep.position",
                                                       cascade="all, delete-orphan")
 
@@ -80,10 +88,32 @@ class JourneyStep(db.Model):
     window_end: Mapped[str] = mapped_column(String(5), default="18:00")
     business_days: Mapped[bool] = mapped_column(default=True)
     condition: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    script: Mapped[str] = mapped_column(Text, default="")
+    # What the caller says, per language read aloud ({"en": ..., "ar": ..., "fa": ...}); see script_for.
+    scripts: Mapped[dict] = mapped_column(JSON, default=dict)
     template_key: Mapped[str | None] = mapped_column(String(60), nullable=True)
 
     journey: Mapped[Journey] = relationship(back_populates="steps")
+
+    @property
+    def script(self) -> str:
+        """The English script (the single `script` of old steps and API clients)."""
+        return (self.scripts or {}).get("en", "")
+
+    @script.setter
+    def script(self, text: str) -> None:
+        scripts = {k: v for k, v in (self.scripts or {}).items() if k != "en"}
+        self.scripts = {"en": text, **scripts} if text else scripts
+
+    def script_for(self, language: str | None) -> tuple[str, str]:
+        """(language, script) to read to a customer speaking `language`: theirs, else English, else any."""
+        scripts = {k: v for k, v in (self.scripts or {}).items() if isinstance(v, str) and v.strip()}
+        language = (language or "en").replace("_", "-").split("-")[0].lower()
+        for lang in (language, "en"):
+            if lang in scripts:
+                return lang, scripts[lang]
+        for lang in sorted(scripts):
+            return lang, scripts[lang]
+        return "", ""
 
 
 class Enrollment(db.Model):
@@ -91,7 +121,9 @@ class Enrollment(db.Model):
 
     __tablename__ = "enrollments"
     __table_args__ = (Index("ix_enrollments_customer_status", "customer_id", "status"),
-                      Index("ix_enrollments_journey_status", "journey_id", "status"))
+                      Index("ix_enrollments_journey_status", "journey_id", "status"),
+                      # the load report counts customers given to someone who does not speak their language
+                      Index("ix_enrollments_owner_fallback", "owner_fallback", "assigned_owner_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
@@ -103,10 +135,16 @@ class Enrollment(db.Model):
     paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     exit_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Who was given the customer when this enrollment chose their owner (None: the customer had one already),
+    # and, when that owner does not speak the customer's language, which language and why (OWNER_FALLBACKS).
+    assigned_owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    owner_language: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    owner_fallback: Mapped[str | None] = mapped_column(String(12), nullable=True)
 
     journey: Mapped[Journey] = relationship()
     customer = relationship("Customer")
     sale = relationship("Sale")
+    assigned_owner = relationship("StaffUser")
     touchpoints: Mapped[list["Touchpoint"]] = relationship(back_populates="enrollment",
                                                            order_by="Touchpoint.due_at")
 
@@ -117,16 +155,25 @@ class Touchpoint(db.Model):
     __tablename__ = "touchpoints"
     __table_args__ = (
         UniqueConstraint("enrollment_id", "step_id", name="uq_touchpoints_enrollment_step"),
+        # A journey step's touchpoint, or an ad-hoc call a person opened (retention/calls/adhoc.py): no
+        # enrollment or step, a purpose, and never "scheduled" (the tick's hand-out is for journey steps only).
+        CheckConstraint("(enrollment_id IS NOT NULL AND step_id IS NOT NULL AND purpose IS NULL) OR "
+                        "(enrollment_id IS NULL AND step_id IS NULL AND purpose IS NOT NULL AND kind = 'call' "
+                        "AND status IN ('open', 'done', 'skipped'))",
+                        name="step_or_adhoc"),
         Index("ix_touchpoints_due", "status", "due_at"),
         Index("ix_touchpoints_owner_due", "owner_id", "due_at"),
         Index("ix_touchpoints_customer", "customer_id", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"))
-    step_id: Mapped[int] = mapped_column(ForeignKey("journey_steps.id"))
+    # Both empty for an ad-hoc call (see the check above); then `purpose` says why it exists.
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id"), nullable=True)
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("journey_steps.id"), nullable=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     kind: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str | None] = mapped_column(String(40), nullable=True)  # ad-hoc calls: calls.adhoc.PURPOSES
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # ad-hoc calls: what the person who opened it wrote
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(12), default=SCHEDULED)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
@@ -142,8 +189,8 @@ class Touchpoint(db.Model):
     # The status it had when its enrollment was paused, restored on resume (an open call goes back open).
     paused_from: Mapped[str | None] = mapped_column(String(12), nullable=True)
 
-    enrollment: Mapped[Enrollment] = relationship(back_populates="touchpoints")
-    step: Mapped[JourneyStep] = relationship()
+    enrollment: Mapped[Enrollment | None] = relationship(back_populates="touchpoints")
+    step: Mapped[JourneyStep | None] = relationship()
     customer = relationship("Customer")
     owner = relationship("StaffUser")
 

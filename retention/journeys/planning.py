@@ -16,9 +16,9 @@ from retention.customers.models import Customer, Sale
 from retention.journeys import calendar
 from retention.journeys.models import (
     ACTIVE, CANCELLED, ENROLLED_LATE, EXITED, OPEN, PAUSED, PAUSED_TP, PENDING, SCHEDULED, SKIPPED,
-    Enrollment, Journey, JourneyStep, RoundRobin, Touchpoint, late_reason,
+    NO_ROOM, NO_SPEAKER, Enrollment, Journey, JourneyStep, RoundRobin, Touchpoint, late_reason,
 )
-from retention.staff.models import StaffUser
+from retention.staff.models import StaffUser, base_language
 
 # A step due more than this long before the customer was enrolled is skipped, not sent late.
 LATE_GRACE = dt.timedelta(hours=24)
@@ -73,23 +73,35 @@ def plan_due(step: JourneyStep, customer: Customer, owner: StaffUser | None, anc
 
 @dataclass
 class OwnerPicker:
-    """Round-robin among active onboarding staff, within each person's daily call capacity.
+    """Who gets a new customer: someone who speaks their language, round-robin, within daily call capacity.
 
-    When every owner is full on the day, the customer still gets an owner (the least loaded one):
-    nobody is left without a person, and the overload shows on the load chart.
+    Round-robin runs among the active onboarding staff who speak the customer's language (one cursor per
+    language, so each speaker gets their turn), within each person's daily call capacity on the day of the
+    first call. When no speaker has room, or nobody speaks it, anyone with room is next in turn (the shared
+    cursor) and the pick is flagged (`fallback`: NO_ROOM or NO_SPEAKER). When everyone is full, the least
+    loaded speaker (or, without speakers, the least loaded person) gets the customer: nobody is left
+    without a person, and the overload shows on the load chart.
+
+    Everything it needs is read once per batch (the people, the cursors, then one count per person and day).
     """
 
     session: Session
     owners: list[StaffUser] = field(default_factory=list)
     last_id: int = 0
+    cursors: dict[str, int] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)
     load: dict[tuple[int, dt.date], int] = field(default_factory=dict)
     loaded: bool = False
+    fallback: str | None = None  # why the last pick does not speak the customer's language (None: it does)
+
+    KEY = "onboarding"
 
     def _load(self) -> None:
         self.owners = list(self.session.scalars(select(StaffUser).where(
             StaffUser.role == "onboarding", StaffUser.active.is_(True)).order_by(StaffUser.id)))
-        cursor = self.session.get(RoundRobin, "onboarding")
-        self.last_id = cursor.last_staff_id if cursor else 0
+        self.cursors = dict(self.session.execute(select(RoundRobin.key, RoundRobin.last_staff_id).where(
+            or_(RoundRobin.key == self.KEY, RoundRobin.key.like(self.KEY + ":%")))).all())
+        self.last_id = self.cursors.get(self.KEY, 0)
         self.loaded = True
 
     def calls_on(self, owner: StaffUser, day: dt.date) -> int:
@@ -109,25 +121,54 @@ class OwnerPicker:
                 .execution_options(**{COUNTS_PLANNED_ROWS: True})) or 0
         return self.load[key]
 
-    def pick(self, first_call_at: dt.datetime | None) -> StaffUser | None:
-        """The next owner in turn with room on the day of the first call."""
+    def _in_turn(self, people: list[StaffUser], cursor: str) -> list[StaffUser]:
+        """People in round-robin order: those after the cursor's last pick first."""
+        last = self.cursors.get(cursor, 0)
+        return sorted(people, key=lambda o: (o.id <= last, o.id))
+
+    def _has_room(self, owner: StaffUser, first_call_at: dt.datetime) -> bool:
+        day = first_call_at.astimezone(calendar.time_zone(owner.timezone)).date()
+        return self.calls_on(owner, day) < owner.daily_call_capacity
+
+    def _least_loaded(self, people: list[StaffUser], first_call_at: dt.datetime) -> StaffUser:
+        return min(people, key=lambda o: (self.calls_on(
+            o, first_call_at.astimezone(calendar.time_zone(o.timezone)).date()), o.id))
+
+    def pick(self, first_call_at: dt.datetime | None, language: str | None = None) -> StaffUser | None:
+        """The next owner in turn with room on the day of the first call, speaking `language` if anyone can.
+
+        `fallback` tells afterwards whether (and why) the pick does not speak the language.
+        """
         if not self.loaded:
             self._load()
+        self.fallback = None
         if not self.owners:
             return None
-        ordered = sorted(self.owners, key=lambda o: (o.id <= self.last_id, o.id))
+        language = base_language(language) or None
+        speakers = [o for o in self.owners if language is None or o.speaks(language)]
+        lang_key = f"{self.KEY}:{language}" if language else self.KEY
         chosen = None
-        if first_call_at is None:
-            chosen = ordered[0]
-        else:
-            for owner in ordered:
-                day = first_call_at.astimezone(calendar.time_zone(owner.timezone)).date()
-                if self.calls_on(owner, day) < owner.daily_call_capacity:
-                    chosen = owner
-                    break
-            if chosen is None:
-                chosen = min(ordered, key=lambda o: (self.calls_on(
-                    o, first_call_at.astimezone(calendar.time_zone(o.timezone)).date()), o.id))
+        if speakers:
+            in_turn = self._in_turn(speakers, lang_key)
+            if first_call_at is None:
+                chosen = in_turn[0]
+            else:
+                chosen = next((o for o in in_turn if self._has_room(o, first_call_at)), None)
+        if chosen is None:
+            others = self._in_turn(self.owners, self.KEY)
+            if first_call_at is None:
+                chosen = others[0]
+            else:
+                chosen = next((o for o in others if self._has_room(o, first_call_at)), None)
+            if chosen is None:  # everyone is full: a speaker still beats a stranger
+                chosen = self._least_loaded(speakers or self.owners, first_call_at)
+            if not chosen.speaks(language) and language is not None:
+                self.fallback = NO_ROOM if speakers else NO_SPEAKER
+        # The shared turn always moves; the language's own turn only when one of its speakers was chosen.
+        moved = [self.KEY] + ([lang_key] if language and chosen.speaks(language) else [])
+        for key in moved:
+            self.cursors[key] = chosen.id
+            self.changed.add(key)
         self.last_id = chosen.id
         return chosen
 
@@ -137,13 +178,16 @@ class OwnerPicker:
         self.load[(owner.id, day)] = self.calls_on(owner, day) + 1
 
     def save(self) -> None:
+        """Keep the cursors that moved (one row per language, and the shared one)."""
         if not self.loaded:
             return
-        cursor = self.session.get(RoundRobin, "onboarding")
-        if cursor is None:
-            self.session.add(RoundRobin(key="onboarding", last_staff_id=self.last_id))
-        else:
-            cursor.last_staff_id = self.last_id
+        for key in sorted(self.changed):
+            cursor = self.session.get(RoundRobin, key)
+            if cursor is None:
+                self.session.add(RoundRobin(key=key, last_staff_id=self.cursors[key]))
+            else:
+                cursor.last_staff_id = self.cursors[key]
+        self.changed.clear()
 
 
 # --- Enrollment --------------------------------------------------------------------------------
@@ -305,8 +349,13 @@ def _plan_touchpoints(planner: Planner, enrollment: Enrollment, steps, customer:
         call_steps = [s for s in steps if s.kind == "call"]
         if owner is None and call_steps:
             first = planner.due(call_steps[0], customer, None, anchor)
-            owner = planner.owners().pick(first if first >= now - LATE_GRACE else None)
+            picker = planner.owners()
+            owner = picker.pick(first if first >= now - LATE_GRACE else None, customer.locale)
             customer.owner = owner
+            if owner is not None:  # who was chosen, and why they do not speak the customer's language if so
+                enrollment.assigned_owner_id = owner.id
+                enrollment.owner_fallback = picker.fallback
+                enrollment.owner_language = base_language(customer.locale)[:10] if picker.fallback else None
         planned = []
         for step in steps:
             due = planner.due(step, customer, owner, anchor)

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
-
 from retention.customers import timeline as customer_timeline
 from retention.customers import views as customer_pages
 from retention.hooks import processing
 from retention.hooks.models import InboundEvent
 from retention.journeys import planning
-from retention.journeys.models import Enrollment, Touchpoint
+from retention.journeys.plan import plan_of
 from retention.journeys.timeline import handed_touchpoints, journey_moves
+from retention.journeys.owners import owner_assignments
 
 
 def _planner(batch: processing.Batch) -> planning.Planner:
@@ -40,15 +38,6 @@ def _exit_on_churn(batch: processing.Batch, event: InboundEvent, now: dt.datetim
                            reason=event.data.get("reason") or "")
 
 
-def _plan(session, customer) -> list[Enrollment]:
-    return session.scalars(
-        select(Enrollment).where(Enrollment.customer_id == customer.id)
-        .options(joinedload(Enrollment.journey),
-                 selectinload(Enrollment.touchpoints).options(joinedload(Touchpoint.step),
-                                                              joinedload(Touchpoint.owner)))
-        .order_by(Enrollment.enrolled_at.desc())).all()
-
-
 def register() -> None:
     processing.register_batch_part("planner", lambda session: planning.Planner(session, bulk=True))
     processing.on("sale.completed", _enroll)
@@ -57,4 +46,5 @@ def register() -> None:
     processing.on("customer.churned", _exit_on_churn)
     customer_timeline.register_source(handed_touchpoints)
     customer_timeline.register_source(journey_moves)
-    customer_pages.register_page_part("enrollments", "plan", _plan, default=[])
+    customer_timeline.register_source(owner_assignments)
+    customer_pages.register_page_part("enrollments", "plan", plan_of, default=[])  # the plan, in words

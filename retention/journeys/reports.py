@@ -21,7 +21,8 @@ def call_load(session: Session, now: dt.datetime, days: int = 28) -> dict:
     index = {d: i for i, d in enumerate(dates)}
     owners = session.scalars(select(StaffUser).where(StaffUser.role == "onboarding", StaffUser.active.is_(True))
                              .order_by(StaffUser.name)).all()
-    rows = {o.id: {"owner": o, "capacity": o.daily_call_capacity, "counts": [0] * days} for o in owners}
+    rows = {o.id: {"owner": o, "capacity": o.daily_call_capacity, "counts": [0] * days, "fallbacks": 0}
+            for o in owners}
     start = dt.datetime.combine(first, dt.time(0), dt.timezone.utc) - dt.timedelta(days=1)
     end = start + dt.timedelta(days=days + 2)
     zones = {o.id: calendar.time_zone(o.timezone) for o in owners}
@@ -33,7 +34,27 @@ def call_load(session: Session, now: dt.datetime, days: int = 28) -> dict:
         if i is not None:
             rows[owner_id]["counts"][i] += 1
     peak = max([1] + [max(r["counts"]) for r in rows.values()] + [r["capacity"] for r in rows.values()])
+    # Customers each owner was given without speaking their language (none of their speakers had room).
+    from retention.journeys.owners import fallbacks_by_owner
+
+    for owner_id, n in fallbacks_by_owner(session, rows).items():
+        rows[owner_id]["fallbacks"] = n
     return {"days": dates, "rows": rows, "peak": peak}
+
+
+def load_summary(load: dict) -> list[dict]:
+    """Per owner, from a `call_load`: calls in the first week and in all, the busiest day, days over capacity."""
+    summary = []
+    for row in load["rows"].values():
+        counts = row["counts"]
+        busiest = max(range(len(counts)), key=lambda i: (counts[i], -i)) if counts else None
+        summary.append({
+            "owner": row["owner"], "capacity": row["capacity"], "week": sum(counts[:7]), "total": sum(counts),
+            "busiest_day": load["days"][busiest] if busiest is not None and counts[busiest] else None,
+            "busiest": counts[busiest] if busiest is not None else 0,
+            "over": sum(1 for n in counts if n > row["capacity"]), "fallbacks": row.get("fallbacks", 0),
+        })
+    return summary
 
 
 def journey_report(session: Session, key: str) -> dict:
@@ -56,9 +77,11 @@ def journey_report(session: Session, key: str) -> dict:
         Customer, Customer.id == Enrollment.customer_id).where(
         Enrollment.journey_id.in_(journey_ids), Customer.silent_at.is_not(None)))
     current = session.scalar(select(Journey).where(Journey.key == key, Journey.is_current.is_(True)))
-    steps = [(s.key, s.title, at_step.get(s.key, 0)) for s in (current.steps if current else [])]
-    known = {s[0] for s in steps}
-    steps += [(k, k + " (earlier version)", n) for k, n in at_step.items() if k not in known]
+    # Each step: its key, title, customers whose next step it is, and whether only an earlier version has it.
+    steps = [{"key": s.key, "title": s.title, "count": at_step.get(s.key, 0), "earlier": False}
+             for s in (current.steps if current else [])]
+    known = {s["key"] for s in steps}
+    steps += [{"key": k, "title": k, "count": n, "earlier": True} for k, n in sorted(at_step.items()) if k not in known]
     return {"journey": current, "steps": steps, "completed": by_status.get(COMPLETED, 0),
             "exited": by_status.get(EXITED, 0), "paused": by_status.get(PAUSED, 0),
             "active": by_status.get(ACTIVE, 0), "silent": silent or 0}

@@ -32,8 +32,10 @@ class SaneAwareDateTime(BoundedDateTime):
 class TouchpointOut(Schema):
     id = fields.Integer()
     kind = fields.String()
-    step = fields.Function(lambda tp: tp.step.key)
-    title = fields.Function(lambda tp: tp.step.title)
+    step = fields.Function(lambda tp: tp.step.key if tp.step is not None else None)
+    title = fields.Function(lambda tp: tp.step.title if tp.step is not None else None)
+    purpose = fields.String(allow_none=True, metadata={
+        "description": "an ad-hoc call (no journey step): why it was opened, e.g. fix_address"})
     due_at = UTCDateTime()
     status = fields.String()
     owner = fields.Function(lambda tp: tp.owner.email if tp.owner else None)
@@ -69,7 +71,12 @@ class StepSchema(Schema):
     condition = fields.Raw(load_default=None, allow_none=True,
                            metadata={"description": "rule as text ('latest_nps >= 9', at most 1000 characters) "
                                                     "or JSON form"})
-    script = fields.String(load_default="", validate=validate.Length(max=5000))
+    scripts = fields.Dict(keys=fields.String(validate=validate.OneOf(("en", "ar", "fa"))),
+                          values=fields.String(validate=validate.Length(max=5000)), load_default=dict, metadata={
+                              "description": "what the caller says, per language read aloud: {\"en\": ..., "
+                                             "\"ar\": ..., \"fa\": ...}; the customer's, else English, else any"})
+    script = fields.String(load_default="", validate=validate.Length(max=5000), metadata={
+        "description": "the English script (kept for older clients; `scripts.en` wins when both are sent)"})
     template_key = fields.String(load_default=None, allow_none=True, metadata={
         "description": "letter steps only: the letter template (default: the step key); it must exist in "
                        "en, ar and fa"})

@@ -5,13 +5,17 @@ from flask import Response, abort, current_app, g, send_file
 from flask_smorest import Blueprint
 from flask_smorest import abort as smorest_abort
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from retention.audit.service import actor_of
 from retention.extensions import db
 from retention.postal import batches as print_runs
 from retention.postal import service
 from retention.postal.models import BUILDING, Letter, LetterTemplate, PrintBatch
-from retention.postal.schemas import BatchIn, BatchOut, LetterOut, LetterQuery, TemplateIn, TemplateOut
+from retention.errors import refuse
+from retention.postal.schemas import (
+    BatchIn, BatchOut, LetterOut, LetterQuery, ReturnIn, ReturnOut, ReturnQuery, TemplateIn, TemplateOut,
+)
 from retention.queue import QueueUnavailable, get_queue
 from retention.staff.access import api_roles
 from retention import clock
@@ -75,6 +79,7 @@ def put_template(args, key: str, language: str):
 def list_letters(args):
     """Letters by status, oldest first."""
     return db.session.scalars(select(Letter).where(Letter.status == args["status"])
+                              .options(joinedload(Letter.batch), joinedload(Letter.customer))
                               .order_by(Letter.created_at, Letter.id).limit(args["limit"])).all()
 
 
@@ -82,15 +87,82 @@ def list_letters(args):
 @api_roles("print", "marketing")
 @letters.response(200, description="the letter as a PDF")
 def letter_pdf(letter_id: int):
-    """One letter as a PDF (a reprint)."""
-    letter = db.session.get(Letter, letter_id)
-    if letter is None:
-        abort(404, description="letter: no such letter")
+    """One letter as a PDF, as it prints today (a look; a reprint is POST .../reprint)."""
+    letter = _letter(letter_id)
     try:
         pdf = service.render_one(db.session, letter, service.company_from(current_app.config), clock.now().date())
     except service.LetterError as exc:
         smorest_abort(422, message=str(exc))
     return Response(pdf, mimetype="application/pdf")
+
+
+def _letter(letter_id: int) -> Letter:
+    letter = db.session.get(Letter, letter_id)
+    if letter is None:
+        abort(404, description="letter: no such letter")
+    return letter
+
+
+@letters.route("/<int:letter_id>/reprint", methods=["POST"])
+@api_roles("print")
+@letters.response(200, description="a new PDF of the letter, to put back with its batch")
+@letters.alt_response(409, description="the letter is not in a laid-out batch, or it came back")
+def reprint_letter(letter_id: int):
+    """Reprint one letter of a laid-out batch (a spoiled sheet); audited, on the customer's timeline."""
+    letter = _letter(letter_id)
+    now = clock.now()
+    try:
+        pdf = print_runs.reprint_letter(db.session, letter, company=service.company_from(current_app.config),
+                                        today=now.date(), actor=actor_of(g.api_user), now=now)
+    except service.LetterError as exc:
+        refuse(exc)
+    db.session.commit()
+    return Response(pdf, mimetype="application/pdf")
+
+
+@letters.route("/<int:letter_id>/returned", methods=["POST"])
+@api_roles("print")
+@letters.arguments(ReturnIn)
+@letters.response(201, ReturnOut)
+@letters.alt_response(409, description="only a printed or mailed letter can come back")
+def record_returned(args, letter_id: int):
+    """Returned mail, with its reason: the address is flagged and the customer's owner gets a call to fix it."""
+    letter = _letter(letter_id)
+    try:
+        returned = print_runs.record_returned(db.session, letter, clock.now(), actor=actor_of(g.api_user), **args)
+    except service.LetterError as exc:
+        refuse(exc)
+    db.session.commit()
+    return returned
+
+
+@letters.route("/<int:letter_id>/undo-return", methods=["POST"])
+@api_roles("print")
+@letters.response(200, ReturnOut)
+@letters.alt_response(409, description="the letter is not recorded as returned")
+def undo_return(letter_id: int):
+    """Undo a return recorded by mistake; the fix-address call is cancelled if still open."""
+    letter = _letter(letter_id)
+    try:
+        returned = print_runs.undo_return(db.session, letter, clock.now(), actor=actor_of(g.api_user))
+    except service.LetterError as exc:
+        refuse(exc)
+    db.session.commit()
+    return returned
+
+
+@letters.route("/returned")
+@api_roles("print")
+@letters.arguments(ReturnQuery, location="query")
+@letters.response(200, ReturnOut(many=True))
+def list_returned(args):
+    """Returned mail still standing (not undone), newest first; by reason and the time it came back."""
+    try:
+        rows, _total = print_runs.list_returns(db.session, reason=args["reason"], since=args["since"],
+                                               until=args["until"], page=args["page"], per_page=args["limit"])
+    except service.LetterError as exc:
+        refuse(exc)
+    return rows
 
 
 def _batch(batch_id: int) -> PrintBatch:
@@ -110,17 +182,14 @@ def create_batch(args):
     duplex = args.pop("duplex")
     try:
         batch = print_runs.create_batch(db.session, filters=args, duplex=duplex, actor=actor_of(g.api_user), now=clock.now())
-    except service.NothingToPrint as exc:
-        db.session.rollback()
-        abort(409, description=str(exc))
     except service.LetterError as exc:
-        db.session.rollback()
-        smorest_abort(422, message=str(exc))
+        refuse(exc)
     db.session.commit()
     try:
         get_queue().enqueue("jobs.letters.build_print_batch", batch.id)
     except QueueUnavailable:
-        pass  # the batch stays "building"; POST .../rebuild queues it again
+        batch.build_requested_at = None   # nothing builds it: POST .../rebuild may start it at once
+        db.session.commit()
     return batch
 
 
@@ -147,8 +216,9 @@ def download(batch_id: int, kind: str):
 @batches.route("/<int:batch_id>/<any(printed, mailed, rebuild):action>", methods=["POST"])
 @api_roles("print")
 @batches.response(200, BatchOut)
+@batches.alt_response(409, description="the action does not fit the batch's state (see its actions)")
 def batch_action(batch_id: int, action: str):
-    """Mark printed, mark mailed, or rebuild the batch."""
+    """Mark printed (ready batches), mark mailed (printed ones), or rebuild (ready, failed or stalled ones)."""
     batch = _batch(batch_id)
     now = clock.now()
     try:
@@ -159,12 +229,12 @@ def batch_action(batch_id: int, action: str):
         else:
             print_runs.request_rebuild(db.session, batch, actor=actor_of(g.api_user), now=now)
     except service.LetterError as exc:
-        db.session.rollback()
-        abort(409, description=str(exc))
+        refuse(exc)
     db.session.commit()
     if action == "rebuild":
         try:
             get_queue().enqueue("jobs.letters.build_print_batch", batch_id)
         except QueueUnavailable:
-            pass
+            batch.build_requested_at = None
+            db.session.commit()
     return batch

@@ -9,18 +9,20 @@ import os
 import re
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 import letters as generator
 from retention.audit.service import record
 from retention.customers.models import Customer
+from retention.postal.labels import BATCH_STATUS, FIELD, LETTER_STATUS
 from retention.postal.models import (
-    BUILDING, FAILED, MAILED, PRINTED, QUEUED, READY, RETURNED, Letter, LetterTemplate, PrintBatch,
+    BUILDING, FAILED, MAILED, PRINTED, QUEUED, READY, RETURN_REASONS, RETURNED, Letter, LetterTemplate, PrintBatch,
+    ReturnedMail,
 )
 from retention.postal.service import (
-    NothingToPrint,
-    Company, LetterError, current_limits, current_template, layout_error, letter_content,
+    N_, NothingToPrint,
+    Company, LetterConflict, LetterError, current_limits, current_template, layout_error, letter_content,
 )
 
 # --- The manifest: a CSV opened in spreadsheet programs -------------------------------------------
@@ -68,7 +70,8 @@ def parse_filter_date(name: str, value: str) -> dt.datetime:
     try:
         when = dt.datetime.fromisoformat(value.strip())
     except (ValueError, TypeError, AttributeError):
-        raise LetterError(f"{name}: not a date (YYYY-MM-DD)") from None
+        raise LetterError(N_("%(field)s: not a date (YYYY-MM-DD)"), labels={"field": FIELD},
+                          field=name) from None
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
@@ -81,20 +84,22 @@ def check_filters(filters: dict) -> dict:
         try:
             check_key(clean["template_key"])
         except LetterError:
-            raise LetterError("template_key: at most 60 characters, no NUL") from None
+            raise LetterError(N_("template_key: at most 60 characters, no NUL")) from None
     if "country" in clean:
         if not isinstance(clean["country"], str) or not _COUNTRY.fullmatch(clean["country"]):
-            raise LetterError("country: two letters (ISO 3166-1 alpha-2)")
+            raise LetterError(N_("country: two letters (ISO 3166-1 alpha-2)"))
         clean["country"] = clean["country"].upper()
     if "language" in clean and clean["language"] not in LANGUAGES:
-        raise LetterError(f"language: one of {', '.join(LANGUAGES)}")
+        raise LetterError(N_("language: one of %(languages)s"), languages=", ".join(LANGUAGES))
     for name in ("since", "until"):
         if name not in clean:
             continue
         if not isinstance(clean[name], dt.datetime) or clean[name].tzinfo is None:
-            raise LetterError(f"{name}: must be a date")
+            raise LetterError(N_("%(field)s: must be a date"), labels={"field": FIELD}, field=name)
         if not FILTER_DATES[0] <= clean[name] < FILTER_DATES[1]:
-            raise LetterError(f"{name}: must be between {FILTER_DATES[0]:%Y} and {FILTER_DATES[1].year - 1}")
+            raise LetterError(N_("%(field)s: must be between %(first)d and %(last)d"),
+                              labels={"field": FIELD}, field=name,
+                              first=FILTER_DATES[0].year, last=FILTER_DATES[1].year - 1)
     return clean
 
 
@@ -107,10 +112,10 @@ def create_batch(session: Session, *, filters: dict, duplex: bool, actor: str, n
     clean = check_filters(filters)
     ids = session.scalars(_queued(clean)).all()
     if not ids:
-        raise NothingToPrint("filters: no queued letter matches")
+        raise NothingToPrint(N_("filters: no queued letter matches"))
     stored_filters = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in clean.items()}
     batch = PrintBatch(status=BUILDING, filters=stored_filters, duplex=duplex, total=0, created_by=actor,
-                       created_at=now)
+                       created_at=now, build_requested_at=now)
     session.add(batch)
     session.flush()
     taken = 0
@@ -121,7 +126,7 @@ def create_batch(session: Session, *, filters: dict, duplex: bool, actor: str, n
                                  .values(batch_id=batch.id, error=None)
                                  .execution_options(synchronize_session=False)).rowcount
     if taken == 0:
-        raise LetterError("filters: those letters were just taken by another batch")
+        raise LetterConflict(N_("filters: those letters were just taken by another batch"))
     batch.total = taken
     record(session, actor=actor, action="batch.created", entity_type="print_batch", entity_id=batch.id, now=now,
            changes={"letters": taken, "filters": stored_filters, "duplex": duplex})
@@ -129,29 +134,75 @@ def create_batch(session: Session, *, filters: dict, duplex: bool, actor: str, n
 
 
 # A batch is (re)built while building (a lost job), ready (a reprint) or failed; once printed its
-# letters have left the queue, and single letters are reprinted instead.
+# letters have left the queue, and single letters are reprinted instead (reprint_letter).
 REBUILDABLE = (BUILDING, READY, FAILED)
+# A build queued this long ago and still not finished is taken as lost (its worker died): it may be started
+# again. A build that was never queued (the queue was unreachable) may be started at once.
+BUILD_STALLED_AFTER = dt.timedelta(minutes=10)
 
 
 def check_rebuildable(batch: PrintBatch) -> None:
-    """LetterError unless the batch may be built again."""
+    """LetterConflict unless the batch may be built again (the build job's own check)."""
     if batch.status not in REBUILDABLE:
-        raise LetterError(f"batch: a {batch.status} batch is not rebuilt; reprint single letters instead")
+        raise LetterConflict(N_("batch: a %(status)s batch is not built again; reprint single letters from "
+                                "their rows instead"), labels={"status": BATCH_STATUS},
+                             status=batch.status)
+
+
+def is_stalled(batch: PrintBatch, now: dt.datetime) -> bool:
+    """A building batch that nothing is building: never queued, or queued long ago."""
+    if batch.status != BUILDING:
+        return False
+    return batch.build_requested_at is None or now - batch.build_requested_at >= BUILD_STALLED_AFTER
+
+
+def batch_actions(batch: PrintBatch, now: dt.datetime) -> list[str]:
+    """The actions that fit the batch's state, in the order a mail room does them: pages offer only these,
+    and every door refuses the others (check_action)."""
+    if batch.status == READY:
+        return ["printed", "rebuild"]
+    if batch.status == PRINTED:
+        return ["mailed"]
+    if batch.status == FAILED or is_stalled(batch, now):
+        return ["rebuild"]
+    return []   # building (in progress) or mailed: nothing to do on the batch (returns are per letter)
+
+
+_REFUSALS = {
+    "printed": N_("batch: only a batch ready to print can be marked printed; this one is %(status)s"),
+    "mailed": N_("batch: only a printed batch can be marked mailed; this one is %(status)s"),
+    "rebuild": N_("batch: a %(status)s batch is not built again; reprint single letters from their rows instead"),
+}
+_STILL_BUILDING = N_("batch: it is still being laid out; it can be started again only if it stops for "
+                     "%(minutes)d minutes")
+
+
+def check_action(batch: PrintBatch, action: str, now: dt.datetime) -> None:
+    """LetterConflict (409) naming the state when the action does not fit the batch now."""
+    if action in batch_actions(batch, now):
+        return
+    if action == "rebuild" and batch.status == BUILDING:
+        raise LetterConflict(_STILL_BUILDING, minutes=int(BUILD_STALLED_AFTER.total_seconds() // 60))
+    raise LetterConflict(_REFUSALS[action], labels={"status": BATCH_STATUS}, status=batch.status)
 
 
 def request_rebuild(session: Session, batch: PrintBatch, *, actor: str, now: dt.datetime) -> int:
     """Put the batch back to building (the caller queues the build after the commit); its letter count."""
-    check_rebuildable(batch)
-    batch.status = BUILDING
+    check_action(batch, "rebuild", now)
+    batch.status, batch.build_requested_at = BUILDING, now
     record(session, actor=actor, action="batch.rebuild", entity_type="print_batch", entity_id=batch.id, now=now,
            changes={"letters": batch.total})
     return batch.total
 
 
-def _mailing_order(session: Session, batch_id: int) -> list[int]:
+def _mailing_order(session: Session, batch_id: int, sender_country: str = "") -> list[int]:
+    """Domestic mail first (by postal code: the sort the post office rewards), then international mail
+    grouped by country (a bag per country), each by postal code."""
+    domestic = case((Customer.country == (sender_country or "").upper(), 0), else_=1)
     return session.scalars(select(Letter.id).join(Customer, Customer.id == Letter.customer_id)
                            .where(Letter.batch_id == batch_id)
-                           .order_by(Customer.country, Customer.postal_code, Customer.name, Letter.id)).all()
+                           .order_by(domestic, Customer.country, Customer.postal_code, Customer.name,
+                                     Letter.id)).all()
 
 
 def build_batch(session: Session, batch_id: int, *, out_dir: str | os.PathLike, company: Company, today: dt.date,
@@ -198,7 +249,7 @@ def _build(session: Session, batch_id: int, *, out_dir, company: Company, today:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pdf_path, manifest_path = out / f"batch-{batch_id:05d}.pdf", out / f"batch-{batch_id:05d}.csv"
-    order = _mailing_order(session, batch_id)
+    order = _mailing_order(session, batch_id, company.country)
     total = len(order)
     templates: dict[tuple[str, str], LetterTemplate | None] = {}
     limits = current_limits()
@@ -234,8 +285,7 @@ def _build(session: Session, batch_id: int, *, out_dir, company: Company, today:
                         skipped.append({"id": letter_id, "error": str(layout_error(exc))})
                         continue
                     c = letter.customer
-                    drawn.append((letter_id, c.external_id, c.name,
-                                  " / ".join([*(c.address_lines or []), f"{c.postal_code} {c.city}".strip()]),
+                    drawn.append((letter_id, c.external_id, c.name, letter.template_key, letter.language,
                                   c.country or "", c.postal_code or ""))
                     yield content
                 rows.clear()
@@ -244,13 +294,18 @@ def _build(session: Session, batch_id: int, *, out_dir, company: Company, today:
         # UTF-8 with a byte order mark: spreadsheet programs then read Arabic and Persian names correctly.
         with open(manifest_path, "w", newline="", encoding="utf-8-sig") as manifest_file:
             manifest = csv.writer(manifest_file)
-            manifest.writerow(["letter", "customer", "name", "address", "country", "postal_code", "first_page",
-                               "page_count"])
+            # What the mail room works from: which template and language, the paper and sheets it takes,
+            # and the address exactly as printed in the window (its lines joined by " / ").
+            manifest.writerow(["letter", "customer", "name", "template", "language", "paper", "sheets", "address",
+                               "country", "postal_code", "first_page", "page_count"])
 
             def on_letter(index: int, entry) -> None:
-                letter_id, *facts = drawn[index]
+                letter_id, external_id, name, template_key, language, country, postal_code = drawn[index]
                 drawn[index] = None  # used once: memory stays flat over tens of thousands of letters
-                manifest.writerow([f"L-{letter_id:06d}", *map(manifest_cell, facts), entry.first_page,
+                manifest.writerow([f"L-{letter_id:06d}", *map(manifest_cell, (external_id, name, template_key,
+                                                                               language)),
+                                   entry.paper, entry.sheets, manifest_cell(" / ".join(entry.address)),
+                                   manifest_cell(country), manifest_cell(postal_code), entry.first_page,
                                    entry.page_count])
                 pages.append({"id": letter_id, "first_page": entry.first_page, "page_count": entry.page_count})
                 counters["done"] += 1
@@ -296,6 +351,7 @@ def _build(session: Session, batch_id: int, *, out_dir, company: Company, today:
     batch.pages = (entries[-1].first_page + entries[-1].page_count - 1 + int(entries[-1].blank_back_added)
                    if entries else 0)
     batch.pdf_path, batch.manifest_path, batch.built_at = str(pdf_path), str(manifest_path), now
+    batch.paper = entries[0].paper if entries else company.letter_paper   # one paper per file (write_batch)
     session.commit()
     if progress:
         progress(total, total)
@@ -303,8 +359,7 @@ def _build(session: Session, batch_id: int, *, out_dir, company: Company, today:
 
 def mark_printed(session: Session, batch: PrintBatch, now: dt.datetime, *, actor: str) -> int:
     """The mail room printed the batch: its letters move queued -> printed."""
-    if batch.status != READY:
-        raise LetterError(f"batch: only a ready batch can be marked printed (it is {batch.status})")
+    check_action(batch, "printed", now)
     batch.status, batch.printed_at = PRINTED, now
     n = session.execute(update(Letter).where(Letter.batch_id == batch.id, Letter.status == QUEUED)
                         .values(status=PRINTED, printed_at=now).execution_options(synchronize_session=False)).rowcount
@@ -315,8 +370,7 @@ def mark_printed(session: Session, batch: PrintBatch, now: dt.datetime, *, actor
 
 def mark_mailed(session: Session, batch: PrintBatch, now: dt.datetime, *, actor: str) -> int:
     """The batch went to the post: printed -> mailed."""
-    if batch.status != PRINTED:
-        raise LetterError(f"batch: only a printed batch can be marked mailed (it is {batch.status})")
+    check_action(batch, "mailed", now)
     batch.status, batch.mailed_at = MAILED, now
     n = session.execute(update(Letter).where(Letter.batch_id == batch.id, Letter.status == PRINTED)
                         .values(status=MAILED, mailed_at=now).execution_options(synchronize_session=False)).rowcount
@@ -325,10 +379,187 @@ def mark_mailed(session: Session, batch: PrintBatch, now: dt.datetime, *, actor:
     return n
 
 
-def record_returned(session: Session, letter: Letter, now: dt.datetime, *, actor: str) -> None:
-    """Returned mail: the letter is marked, and the customer's address flagged for correction."""
+# --- One letter: reprint, returned mail and its undo ---------------------------------------------------
+
+def letter_actions(letter: Letter) -> list[str]:
+    """What may be done to one letter from its row: reprint a sheet of a laid-out batch, record it returned
+    once it has left (printed or mailed), undo a return."""
+    actions = []
+    batch = letter.batch
+    if batch is not None and batch.status in (READY, PRINTED, MAILED) and letter.status != RETURNED \
+            and letter.first_page is not None:
+        actions.append("reprint")
+    if letter.status in (PRINTED, MAILED):
+        actions.append("returned")
+    if letter.status == RETURNED:
+        actions.append("undo_return")
+    return actions
+
+
+def reprint_letter(session: Session, letter: Letter, *, company: Company, today: dt.date, actor: str,
+                   now: dt.datetime) -> bytes:
+    """A new PDF of one letter of a laid-out batch (a jammed, smudged or lost sheet), to print now and put
+    back with its batch: it keeps its batch, place and status. Audited and on the customer's timeline.
+
+    Why a PDF now rather than a place in the next batch: the mail room reprints a sheet while it is
+    folding and stuffing that batch; the next batch may be days away and would mail the letter apart from
+    its batch (and list it in two manifests). A letter not yet in a laid-out batch simply prints with it.
+    """
+    if "reprint" not in letter_actions(letter):
+        if letter.batch is None or letter.first_page is None:
+            raise LetterConflict(N_("letter: it is not in a laid-out batch yet; it prints with its batch"))
+        raise LetterConflict(N_("letter: a %(status)s letter is not reprinted; undo the return first if it "
+                                "came back by mistake"), labels={"status": LETTER_STATUS},
+                             status=letter.status)
+    from retention.postal.service import render_one
+
+    pdf = render_one(session, letter, company, today)
+    letter.reprint_count = (letter.reprint_count or 0) + 1
+    letter.reprinted_at = now
+    record(session, actor=actor, action="letter.reprinted", entity_type="letter", entity_id=letter.id, now=now,
+           changes={"batch": letter.batch_id, "reprints": letter.reprint_count})
+    return pdf
+
+
+NOTE_CHARS = 500
+
+
+def check_return(reason, note) -> tuple[str, str]:
+    """A return's reason (one of RETURN_REASONS) and note (text; required for "other"); LetterError naming the field."""
+    if reason not in RETURN_REASONS:
+        raise LetterError(N_("reason: choose why the letter came back"))
+    if note is None:
+        note = ""
+    if not isinstance(note, str):
+        raise LetterError(N_("note: must be text"))
+    note = note.strip()
+    if _CONTROL.search(note) or any(0xD800 <= ord(ch) <= 0xDFFF for ch in note):
+        raise LetterError(N_("note: contains characters that cannot be stored"))
+    if len(note) > NOTE_CHARS:
+        raise LetterError(N_("note: at most %(num)d characters"), num=NOTE_CHARS)
+    if reason == "other" and not note:
+        raise LetterError(N_("note: say why the letter came back (the reason is \"other\")"))
+    return reason, note
+
+
+def active_return(session: Session, letter: Letter) -> ReturnedMail | None:
+    return session.scalar(select(ReturnedMail).where(ReturnedMail.letter_id == letter.id,
+                                                     ReturnedMail.undone_at.is_(None))
+                          .order_by(ReturnedMail.id.desc()).limit(1))
+
+
+def _fix_address_note(session: Session, letter: Letter, reason: str, note: str, language: str) -> str:
+    """What the owner reads on the call card, in their own language: which letter, why it came back, the note."""
+    from flask_babel import force_locale, gettext
+
+    from retention.postal.labels import RETURN_REASON, template_name, template_names
+
+    with force_locale(language or "en"):
+        text = gettext("Letter %(ref)s (“%(name)s”) came back: %(reason)s.", ref=f"L-{letter.id:06d}",
+                       name=template_name(template_names(session, language or "en"), letter.template_key),
+                       reason=str(RETURN_REASON[reason]))
+        if note:
+            text += "\n" + gettext("Mail room: %(note)s", note=note)
+    return text
+
+
+def _open_fix_address_call(session: Session, letter: Letter, reason: str, note: str, *, now: dt.datetime,
+                           actor: str) -> int | None:
+    """The customer's owner (else whoever calls.adhoc picks) gets a call to correct the address; None when
+    nobody makes calls yet (the return is kept all the same, and the address stays flagged)."""
+    from retention.calls import adhoc
+    from retention.calls.service import CallError
+
+    try:
+        with session.begin_nested():
+            call = adhoc.open_call(letter.customer, purpose="fix_address", now=now, actor=actor, session=session)
+    except CallError:
+        return None
+    call.note = _fix_address_note(session, letter, reason, note, getattr(call.owner, "locale", None) or "en")
+    return call.id
+
+
+def _cancel_fix_address_call(session: Session, call_id: int | None, *, now: dt.datetime, actor: str) -> bool:
+    """Cancel the fix-address call of a return undone, if it is still open (a call already ended stays)."""
+    from retention.journeys.models import OPEN, SKIPPED, Touchpoint
+
+    call = session.get(Touchpoint, call_id) if call_id else None
+    if call is None or call.status != OPEN:
+        return False
+    call.status, call.completed_at = SKIPPED, now
+    call.reason = "returned mail undone: the address was not wrong"
+    record(session, actor=actor, action="call.cancelled", entity_type="touchpoint", entity_id=call.id, now=now,
+           changes={"purpose": call.purpose, "why": "return_undone"})
+    return True
+
+
+def record_returned(session: Session, letter: Letter, now: dt.datetime, *, actor: str, reason: str,
+                    note: str = "") -> ReturnedMail:
+    """Returned mail: the letter is marked with why, the customer's address flagged for correction, and the
+    customer's owner gets a call to fix the address (retention/calls/adhoc.py, purpose "fix_address")."""
+    reason, note = check_return(reason, note)
     if letter.status not in (MAILED, PRINTED):
-        raise LetterError(f"letter: only a mailed letter can come back (it is {letter.status})")
+        raise LetterConflict(N_("letter: only a printed or mailed letter can come back; this one is %(status)s"),
+                             labels={"status": LETTER_STATUS}, status=letter.status)
+    returned = ReturnedMail(letter_id=letter.id, customer_id=letter.customer_id, reason=reason, note=note,
+                            previous_status=letter.status, returned_at=now, recorded_by=actor)
     letter.status, letter.returned_at = RETURNED, now
     letter.customer.address_flagged_at = now
-    record(session, actor=actor, action="letter.returned", entity_type="letter", entity_id=letter.id, now=now)
+    returned.call_id = _open_fix_address_call(session, letter, reason, note, now=now, actor=actor)
+    session.add(returned)
+    session.flush()
+    record(session, actor=actor, action="letter.returned", entity_type="letter", entity_id=letter.id, now=now,
+           changes={"reason": reason, "note": note, "return": returned.id, "call": returned.call_id})
+    return returned
+
+
+def undo_return(session: Session, letter: Letter, now: dt.datetime, *, actor: str) -> ReturnedMail:
+    """A return recorded by mistake: the letter goes back to printed or mailed, the address flag goes when no
+    other return holds it, and the fix-address call is cancelled if it is still open."""
+    returned = active_return(session, letter) if letter.status == RETURNED else None
+    if returned is None:
+        raise LetterConflict(N_("letter: only a returned letter can have its return undone; this one is "
+                                "%(status)s"), labels={"status": LETTER_STATUS}, status=letter.status)
+    # Back to where it stood; a letter returned while printed whose batch has gone to the post since is mailed.
+    mailed_since = letter.batch is not None and letter.batch.status == MAILED
+    letter.status, letter.returned_at = (MAILED if mailed_since else returned.previous_status), None
+    returned.undone_at, returned.undone_by = now, actor
+    session.flush()
+    others = session.scalar(select(func.count()).select_from(ReturnedMail).where(
+        ReturnedMail.customer_id == letter.customer_id, ReturnedMail.undone_at.is_(None)))
+    if not others:
+        letter.customer.address_flagged_at = None
+    cancelled = _cancel_fix_address_call(session, returned.call_id, now=now, actor=actor)
+    record(session, actor=actor, action="letter.return_undone", entity_type="letter", entity_id=letter.id, now=now,
+           changes={"return": returned.id, "status": letter.status, "call": returned.call_id,
+                    "call_cancelled": cancelled})
+    return returned
+
+
+RETURNS_PER_PAGE = 50
+
+
+def returns_query(*, reason: str | None = None, since: dt.datetime | None = None, until: dt.datetime | None = None):
+    """Returned mail still standing (not undone), newest first, by reason and the time it came back."""
+    stmt = select(ReturnedMail).where(ReturnedMail.undone_at.is_(None))
+    if reason:
+        stmt = stmt.where(ReturnedMail.reason == reason)
+    if since:
+        stmt = stmt.where(ReturnedMail.returned_at >= since)
+    if until:
+        stmt = stmt.where(ReturnedMail.returned_at < until)
+    return stmt
+
+
+def list_returns(session: Session, *, reason=None, since=None, until=None, page: int = 1,
+                 per_page: int = RETURNS_PER_PAGE) -> tuple[list[ReturnedMail], int]:
+    """One page of returned mail and the total; at most per_page rows, the letter, batch and customer loaded."""
+    if reason is not None and reason not in RETURN_REASONS:
+        raise LetterError(N_("reason: choose why the letter came back"))
+    stmt = returns_query(reason=reason, since=since, until=until)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.options(joinedload(ReturnedMail.letter).joinedload(Letter.batch),
+                                        joinedload(ReturnedMail.customer))
+                           .order_by(ReturnedMail.returned_at.desc(), ReturnedMail.id.desc())
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return rows, total

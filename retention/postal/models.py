@@ -11,6 +11,8 @@ from retention.types import UTCDateTime
 
 QUEUED, PRINTED, MAILED, RETURNED = "queued", "printed", "mailed", "returned"
 BUILDING, READY, FAILED = "building", "ready", "failed"
+# Why a letter came back (returned mail); "other" needs a note.
+RETURN_REASONS = ("moved", "unknown_address", "refused", "incomplete_address", "other")
 
 
 class LetterTemplate(db.Model):
@@ -32,6 +34,10 @@ class LetterTemplate(db.Model):
     handwriting_signature: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(120), default="system")
+    # The staff member who saved this version (None: the seed or the system).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+
+    author = relationship("StaffUser")
 
 
 class Letter(db.Model):
@@ -55,6 +61,9 @@ class Letter(db.Model):
     printed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     returned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Single-letter reprints from its row (a jammed or spoiled sheet): how many, and the last one.
+    reprint_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    reprinted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     customer = relationship("Customer")
     sale = relationship("Sale")
@@ -75,6 +84,8 @@ class PrintBatch(db.Model):
     skipped: Mapped[int] = mapped_column(default=0)
     pages: Mapped[int] = mapped_column(default=0)
     pdf_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The paper the whole PDF is printed on ("A4" or "LETTER"): one size per file, the sender's setting.
+    paper: Mapped[str | None] = mapped_column(String(10), nullable=True)
     manifest_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_by: Mapped[str] = mapped_column(String(120))
@@ -82,5 +93,31 @@ class PrintBatch(db.Model):
     built_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     printed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When its build was last queued (None: the queue could not be reached, so nothing is building it).
+    build_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     letters: Mapped[list[Letter]] = relationship(back_populates="batch", order_by="Letter.first_page")
+
+
+class ReturnedMail(db.Model):
+    """A letter that came back to sender: why, who recorded it, the owner's call to fix the address, and
+    whether it was undone (a return recorded by mistake). A letter sent again may come back again."""
+
+    __tablename__ = "returned_mail"
+    __table_args__ = (Index("ix_returned_mail_returned_at", "returned_at"),
+                      Index("ix_returned_mail_reason_returned_at", "reason", "returned_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    previous_status: Mapped[str] = mapped_column(String(12))   # printed or mailed: what an undo restores
+    returned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("touchpoints.id"), nullable=True)  # the fix-address call
+    undone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    undone_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+    letter = relationship("Letter")
+    customer = relationship("Customer")

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from retention.customers import timeline as customer_timeline
 from retention.customers.models import Customer
 from retention.journeys import registry
-from retention.journeys.service import JourneyError
+from retention.journeys.service import N_, JourneyError, Names
+from retention.postal.labels import LANGUAGE
 from retention.postal.models import Letter, LetterTemplate
 from retention.postal.service import LANGUAGES
 from retention.postal.timeline import letters
@@ -34,8 +35,8 @@ def check_letter_step(session: Session, where: str, spec: dict) -> None:
         LetterTemplate.key == name, LetterTemplate.is_current.is_(True))))
     missing = [lang for lang in letter_languages() if lang not in found]
     if missing:
-        field = "template_key" if spec["template_key"] else "template_key (empty: the step key is used)"
-        raise JourneyError(f"{where}: {field}: no letter template {name!r} in {', '.join(missing)}")
+        raise JourneyError(N_("no letter template '%(name)s' in %(languages)s"), where=where, field="template_key",
+                           name=name, languages=Names(missing, LANGUAGE))
 
 
 def queue_letters(session: Session, due: list[registry.Due], now: dt.datetime) -> None:

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 
 from jinja2 import StrictUndefined, nodes
+from jinja2.exceptions import UndefinedError
+from jinja2.utils import missing
 from jinja2.defaults import DEFAULT_FILTERS
 from jinja2.exceptions import TemplateSyntaxError
 from jinja2.runtime import Macro
@@ -434,6 +436,27 @@ class _Guard(NodeTransformer):
                           lineno=node.lineno)
 
 
+class UnknownName(UndefinedError):
+    """A name or field the template uses that its context does not have: `obj` is what held no `name`
+    (jinja2's `missing` for a top-level name), so the service can say which variable it was in words."""
+
+    def __init__(self, message=None, *, obj=missing, name=None):
+        super().__init__(message)
+        self.obj, self.name = obj, name
+
+
+class LetterUndefined(StrictUndefined):
+    """StrictUndefined whose error says what was looked up in what (UnknownName)."""
+
+    __slots__ = ()
+
+    def __init__(self, hint=None, obj=missing, name=None, exc=UndefinedError):
+        def unknown(message, obj=obj, name=name):
+            return UnknownName(message, obj=obj, name=name)
+
+        super().__init__(hint, obj, name, unknown if exc is UndefinedError else exc)
+
+
 class LetterSandbox(ImmutableSandboxedEnvironment):
     """No attribute access to internals, no loader (so no files), unknown names are errors, and limits."""
 
@@ -442,7 +465,7 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
                "//": operator.floordiv, "%": operator.mod, "**": operator.pow}
 
     def __init__(self):
-        super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False,
+        super().__init__(undefined=LetterUndefined, autoescape=False, keep_trailing_newline=False,
                          finalize=_output)
         self.filters = {name: _checked_filter(name, _SPECIAL.get(name, DEFAULT_FILTERS[name])) for name in _OFFERED}
         self.globals = {"range": _bounded_range, "dict": dict, "namespace": self.globals["namespace"],
@@ -558,5 +581,5 @@ def render(source: str, context: dict, limits: TemplateLimits) -> str:
         _BUDGET.reset(token)
 
 
-__all__ = ["LetterSandbox", "SANDBOX", "TemplateLimitError", "TemplateLimits", "current_limits", "percent_format",
+__all__ = ["LetterSandbox", "LetterUndefined", "SANDBOX", "TemplateLimitError", "TemplateLimits", "UnknownName", "current_limits", "percent_format",
            "render"]

@@ -4,24 +4,40 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from retention.audit.service import actor_of
 from retention.extensions import db
 from retention.staff import service, sessions
-from retention.staff.models import ROLES, ApiToken, StaffUser
+from retention.staff.models import ROLE_LABELS, ROLES, ApiToken, StaffUser
 from retention.staff.access import roles_required
 from retention import clock
 
 blueprint = Blueprint("staff_admin", __name__, url_prefix="/admin")
 
 
-def _staff_page(error: str | None = None, status: int = 200):
+# Token states as the page names them.
+def _token_states() -> dict:
+    return {"active": _("active"), "revoked": _("revoked"), "expired": _("expired")}
+
+
+def _spoken_names() -> dict:
+    """code -> the language's name in the reader's language, for every language staff may speak."""
+    from retention.i18n import ui_language
+    from retention.staff.views import _language_name
+
+    viewer = ui_language()
+    return {code: _language_name(code, viewer) for code in service.SPOKEN_LANGUAGES}
+
+
+def _staff_page(error: service.StaffError | None = None, status: int = 200, user_id: int | None = None):
     now = clock.now()
     people = service.list_staff(db.session)
     idle = current_app.config["SESSION_IDLE_SECONDS"]
     live = {u.id: sessions.live_session_count(db.session, u.id, now=now, idle_seconds=idle) for u in people}
-    return render_template("admin/staff.html", people=people, roles=ROLES, live=live, error=error), status
+    return render_template("admin/staff.html", people=people, roles=ROLES, role_labels=ROLE_LABELS, live=live,
+                           error=error, error_user=user_id, spoken=_spoken_names()), status
 
 
 @blueprint.route("/staff/")
@@ -31,34 +47,36 @@ def staff_index():
     return _staff_page()
 
 
-def _change(user_id: int, change, done: str):
-    """Run one account change in the service; 422 (409 for the last admin) with the reason, nothing changed."""
-    user = db.session.get(StaffUser, user_id) or abort(404, description="staff: no such staff user")
+def _change(user_id: int, change, done):
+    """Run one account change in the service; 422 (409 for the last admin) with the reason, nothing changed.
+
+    `done(user)` is the confirmation, written after the change (in the admin's language)."""
+    user = db.session.get(StaffUser, user_id) or abort(404, description=_("There is no such staff member."))
     try:
         change(user)
     except service.LastAdminError as exc:
         db.session.rollback()
-        return _staff_page(str(exc), 409)
+        return _staff_page(exc, 409, user_id)
     except service.StaffError as exc:
         db.session.rollback()
-        return _staff_page(str(exc), 422)
+        return _staff_page(exc, 422, user_id)
     db.session.commit()
-    flash(done.format(email=user.email))
-    return redirect(url_for("staff_admin.staff_index"), 303)
+    flash(done(user))
+    return redirect(url_for("staff_admin.staff_index") + f"#staff-{user.id}", 303)
 
 
 @blueprint.route("/staff/<int:user_id>/deactivate", methods=["POST"])
 @roles_required("admin")
 def deactivate(user_id: int):
     return _change(user_id, lambda u: service.deactivate(db.session, u, actor=actor_of(current_user), now=clock.now()),
-                   "{email} is deactivated; their sessions have ended.")
+                   lambda u: _("%(name)s can no longer sign in; their sessions have ended.", name=u.display_name))
 
 
 @blueprint.route("/staff/<int:user_id>/reactivate", methods=["POST"])
 @roles_required("admin")
 def reactivate(user_id: int):
     return _change(user_id, lambda u: service.reactivate(db.session, u, actor=actor_of(current_user), now=clock.now()),
-                   "{email} can sign in again.")
+                   lambda u: _("%(name)s can sign in again.", name=u.display_name))
 
 
 @blueprint.route("/staff/<int:user_id>/role", methods=["POST"])
@@ -67,7 +85,7 @@ def change_role(user_id: int):
     role = request.form.get("role", "")
     return _change(user_id, lambda u: service.change_role(db.session, u, role, actor=actor_of(current_user),
                                                           now=clock.now()),
-                   "{email} now has the role " + (role if role in ROLES else "") + ".")
+                   lambda u: _("%(name)s now works as: %(role)s.", name=u.display_name, role=u.role_label))
 
 
 @blueprint.route("/staff/<int:user_id>/password", methods=["POST"])
@@ -77,13 +95,23 @@ def reset_password(user_id: int):
     hasher = current_app.extensions["password_hasher"]
     return _change(user_id, lambda u: service.reset_password(db.session, hasher, u, password,
                                                              actor=actor_of(current_user), now=clock.now()),
-                   "New password set for {email}; their sessions have ended.")
+                   lambda u: _("New password set for %(name)s; their sessions have ended.", name=u.display_name))
 
 
-def _tokens_page(error: str | None = None, status: int = 200, new_token: str | None = None):
+@blueprint.route("/staff/<int:user_id>/languages", methods=["POST"])
+@roles_required("admin")
+def set_languages(user_id: int):
+    """The languages someone speaks with customers (new customers go to someone who speaks theirs)."""
+    languages = request.form.getlist("languages")[:50]
+    return _change(user_id, lambda u: service.set_languages(db.session, u, languages, actor=actor_of(current_user),
+                                                            now=clock.now()),
+                   lambda u: _("Languages saved for %(name)s.", name=u.display_name))
+
+
+def _tokens_page(error: service.StaffError | None = None, status: int = 200, new_token: str | None = None):
     return render_template("admin/tokens.html", tokens=service.list_tokens(db.session), now=clock.now(),
                            people=[u for u in service.list_staff(db.session) if u.active],
-                           error=error, new_token=new_token), status
+                           error=error, new_token=new_token, states=_token_states(), form=request.form), status
 
 
 @blueprint.route("/tokens/")
@@ -101,9 +129,9 @@ def _expiry_date(text: str) -> dt.datetime | None:
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
-        raise service.StaffError("expires_on: not a date (YYYY-MM-DD)") from None
+        raise service.StaffError(service.N_("not a date (YYYY-MM-DD)"), field="expires_on") from None
     if not 2000 <= day.year <= 9000:
-        raise service.StaffError("expires_on: out of range")
+        raise service.StaffError(service.N_("out of range"), field="expires_on")
     return dt.datetime.combine(day, dt.time(0), tzinfo=dt.timezone.utc)
 
 
@@ -115,27 +143,27 @@ def issue_token():
     try:
         user_id = request.form.get("user_id", "")
         if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 10):
-            raise service.StaffError("user_id: choose a staff member")
+            raise service.StaffError(service.N_("choose a staff member"), field="user_id")
         user = db.session.get(StaffUser, int(user_id))
         if user is None or not user.active:
-            raise service.StaffError("user_id: no active staff member with this id")
+            raise service.StaffError(service.N_("no active staff member with this id"), field="user_id")
         token = service.issue_token(db.session, user, actor=actor_of(current_user), now=now,
                                     label=request.form.get("label", "").strip(),
                                     expires_at=_expiry_date(request.form.get("expires_on", "")))
     except service.StaffError as exc:
         db.session.rollback()
-        return _tokens_page(str(exc), 422)
+        return _tokens_page(exc, 422)
     db.session.commit()
     return _tokens_page(new_token=token, status=201)
 
 
 def _token_change(token_id: int, change, done: str):
-    db.session.get(ApiToken, token_id) or abort(404, description="token: no such token")
+    db.session.get(ApiToken, token_id) or abort(404, description=_("There is no such token."))
     try:
         change()
     except service.StaffError as exc:
         db.session.rollback()
-        return _tokens_page(str(exc), 422)
+        return _tokens_page(exc, 422)
     db.session.commit()
     flash(done)
     return redirect(url_for("staff_admin.tokens_index"), 303)
@@ -146,7 +174,7 @@ def _token_change(token_id: int, change, done: str):
 def revoke_token(token_id: int):
     return _token_change(token_id, lambda: service.revoke_token(db.session, token_id, actor=actor_of(current_user),
                                                                 now=clock.now()),
-                         f"Token {token_id} revoked.")
+                         _("Token %(id)s revoked: it no longer works.", id=token_id))
 
 
 @blueprint.route("/tokens/<int:token_id>/expire", methods=["POST"])
@@ -159,4 +187,4 @@ def expire_token(token_id: int):
         at = _expiry_date(request.form.get("expires_on", "")) or now
         service.expire_token(db.session, token_id, at=at, actor=actor_of(current_user), now=now)
 
-    return _token_change(token_id, change, f"Token {token_id} expiry set.")
+    return _token_change(token_id, change, _("Expiry set for token %(id)s.", id=token_id))

@@ -4,13 +4,17 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from retention.extensions import db
 from retention.types import UTCDateTime, utcnow
 
 ROLES = ("onboarding", "marketing", "print", "admin")
+# What each role is called on the pages (the role badge, the admin's staff list).
+ROLE_LABELS = {"onboarding": _l("Onboarding"), "marketing": _l("Marketing"), "print": _l("Mail room"),
+               "admin": _l("Admin")}
 
 
 class StaffUser(UserMixin, db.Model):
@@ -22,12 +26,18 @@ class StaffUser(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     title: Mapped[str] = mapped_column(String(200), default="")
+    # Name and title as letters in other scripts sign them: {"ar": {"name": "سارة أحمدي", "title": "خدمة العملاء"},
+    # "fa": {...}}; a language without an entry signs with `name` and `title` (signature_for).
+    letter_signatures: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     locale: Mapped[str] = mapped_column(String(10), default="en")
     # The digits the pages use for this reader ("" = the language's own: Arabic-Indic for ar, Persian for fa).
     digits: Mapped[str] = mapped_column(String(8), default="", server_default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The languages this person speaks with customers (base codes: "en", "ar", "fa"...): new customers go to
+    # an owner who speaks theirs (retention/journeys/planning.py OwnerPicker).
+    languages: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     # Working hours in the staff member's own zone; calls are placed inside them.
     work_start: Mapped[str] = mapped_column(String(5), default="09:00")
     work_end: Mapped[str] = mapped_column(String(5), default="17:00")
@@ -49,6 +59,26 @@ class StaffUser(UserMixin, db.Model):
     @property
     def display_name(self) -> str:
         return self.name or self.email
+
+    def signature_for(self, language: str | None) -> tuple[str, str]:
+        """(name, title) that sign a letter in the language: the entry for it in `letter_signatures`
+        (Arabic and Persian letters are signed in Arabic script), else the name and title as written."""
+        entry = (self.letter_signatures or {}).get(base_language(language)) or {}
+        return (entry.get("name") or self.display_name, entry.get("title") or self.title or "")
+
+    @property
+    def role_label(self) -> str:
+        """The role as the reader calls it ("Mail room", "واحد البريد")."""
+        return str(ROLE_LABELS.get(self.role, self.role))
+
+    def speaks(self, language: str | None) -> bool:
+        """Whether this person speaks the language (a base code, or a locale such as "fa-IR")."""
+        return base_language(language) in (self.languages or ())
+
+
+def base_language(locale: str | None) -> str:
+    """The base language of a locale: "fa-IR" and "fa_IR" -> "fa"; empty -> ""."""
+    return (locale or "").strip().replace("_", "-").split("-")[0].lower()
 
 
 class ApiToken(db.Model):

@@ -21,7 +21,7 @@ CUSTOMER_PARTS = frozenset({"id", "name", "locale", "timezone", "address", "addr
                             "email", "phone", "sales", "plan"})
 MAIL_ROOM_PARTS = frozenset({"id", "name", "locale", "timezone", "address", "address_flagged"})
 # Timeline kinds the mail room sees: its own letters and the address changes that made them.
-MAIL_ROOM_TIMELINE = frozenset({"letter", "event:customer.upserted"})
+MAIL_ROOM_TIMELINE = frozenset({"letter", "event:customer.upserted", "contact:address"})
 
 
 class NotYourCall(PermissionError):

@@ -11,12 +11,52 @@ from sqlalchemy import case, delete, literal, select, update
 from sqlalchemy.orm import Session
 
 from retention.audit.service import record
-from retention.staff.models import ROLES, ApiToken, LoginThrottle, StaffUser
+from retention.staff.models import ROLES, ApiToken, LoginThrottle, StaffUser, base_language
 from retention.types import UTCDateTime
 
 
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown (StaffError.localized)."""
+    return message
+
+
+# The name of each field as the pages call it (errors name the field in the reader's language).
+def _field_labels() -> dict:
+    from flask_babel import lazy_gettext as _l
+
+    return {"email": _l("Email"), "role": _l("Role"), "password": _l("Password"), "label": _l("Label"),
+            "expires_at": _l("Expires on"), "expires_on": _l("Expires on"), "user_id": _l("Staff member"),
+            "token": _l("Token"), "staff": _l("Staff member"), "locale": _l("Language of the pages"),
+            "digits": _l("Digits"), "timezone": _l("Time zone"), "languages": _l("Languages you speak")}
+
+
 class StaffError(ValueError):
-    """A staff change that cannot be made; the message names the field."""
+    """A staff change that cannot be made; names the field.
+
+    `message` is English with named placeholders filled from `params` (marked with N_ for extraction);
+    str(exc) is the English text of the CLI and logs ("password: at least 8 characters"), `localized()`
+    the same in the reader's language with the field's label ("Password: at least 8 characters").
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, **params):
+        self.msgid, self.field, self.params = message, field, params
+        text = message % params if params else message
+        super().__init__(f"{field}: {text}" if field else text)
+
+    def localized(self) -> str:
+        from flask_babel import gettext
+
+        problem = gettext(self.msgid, **self.params) if self.params else gettext(self.msgid)
+        if not self.field:
+            return problem
+        label = str(_field_labels().get(self.field, self.field))
+        return gettext("%(subject)s: %(problem)s", subject=label, problem=problem)
+
+
+# Languages a person may say they speak with customers (base codes; their names come from Babel in the
+# reader's language). The customers' own languages come first.
+SPOKEN_LANGUAGES = ("en", "ar", "fa", "tr", "ku", "ur", "hi", "de", "fr", "es", "it", "ru", "zh")
+DIGIT_CHOICES = ("", "latn", "arab", "arabext")  # "" = the language's own digits
 
 
 def password_hasher(time_cost: int = 3, memory_kib: int = 65536) -> PasswordHasher:
@@ -29,15 +69,14 @@ def create_user(session: Session, hasher: PasswordHasher, *, email: str, role: s
     """Create a staff account; refuses unknown roles, short passwords and taken emails."""
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
-        raise StaffError("email: not an email address")
-    if role not in ROLES:
-        raise StaffError(f"role: must be one of {', '.join(ROLES)}")
-    if len(password) < 8:
-        raise StaffError("password: at least 8 characters")
-    if len(password) > 1000:
-        raise StaffError("password: at most 1000 characters")
+        raise StaffError(N_("not an email address"), field="email")
+    _check_role(role)
+    _check_password(password)
     if session.scalar(select(StaffUser).where(StaffUser.email == email)):
-        raise StaffError(f"email: {email} already has an account")
+        raise StaffError(N_("%(email)s already has an account"), field="email", email=email)
+    # A new person speaks at least the language of their pages (they change it on their settings page).
+    details.setdefault("languages", [base_language(details.get("locale")) or "en"])
+    details["languages"] = check_languages(details["languages"])
     user = StaffUser(email=email, role=role, name=name or email.split("@")[0].title(),
                      password_hash=hasher.hash(password), created_at=now, **details)
     session.add(user)
@@ -45,6 +84,31 @@ def create_user(session: Session, hasher: PasswordHasher, *, email: str, role: s
     record(session, actor=actor, action="staff.created", entity_type="staff", entity_id=user.id, now=now,
            changes={"email": email, "role": role})
     return user
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise StaffError(N_("must be one of %(roles)s"), field="role", roles=", ".join(ROLES))
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise StaffError(N_("at least 8 characters"), field="password")
+    if len(password) > 1000:
+        raise StaffError(N_("at most 1000 characters"), field="password")
+
+
+def check_languages(languages) -> list[str]:
+    """The languages someone speaks, as base codes in SPOKEN_LANGUAGES order; StaffError naming the field."""
+    if isinstance(languages, str):
+        languages = [part for part in languages.replace(";", ",").split(",")]
+    codes = {base_language(code) for code in languages if isinstance(code, str) and code.strip()}
+    unknown = sorted(codes - set(SPOKEN_LANGUAGES))
+    if unknown:
+        raise StaffError(N_("unknown language %(code)s"), field="languages", code=unknown[0][:20])
+    if not codes:
+        raise StaffError(N_("choose at least one language"), field="languages")
+    return [code for code in SPOKEN_LANGUAGES if code in codes]
 
 
 def check_password(hasher: PasswordHasher, user: StaffUser | None, password: str) -> bool:
@@ -136,9 +200,9 @@ def issue_token(session: Session, user: StaffUser, *, actor: str, now: dt.dateti
                 expires_at: dt.datetime | None = None) -> str:
     """Create an API token for a user and return it; only its hash is kept."""
     if len(label) > 100:
-        raise StaffError("label: at most 100 characters")
+        raise StaffError(N_("at most 100 characters"), field="label")
     if expires_at is not None and expires_at <= now:
-        raise StaffError("expires_at: must be in the future")
+        raise StaffError(N_("must be in the future"), field="expires_at")
     token = "rt_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user=user, token_hash=hash_token(token), label=label, created_at=now,
                          expires_at=expires_at))
@@ -192,7 +256,7 @@ def list_tokens(session: Session, user_id: int | None = None) -> list[ApiToken]:
 def _token(session: Session, token_id: int) -> ApiToken:
     row = session.get(ApiToken, token_id)
     if row is None:
-        raise StaffError(f"token: no token {token_id}")
+        raise StaffError(N_("no token %(id)s"), field="token", id=token_id)
     return row
 
 
@@ -210,11 +274,11 @@ def expire_token(session: Session, token_id: int, *, at: dt.datetime, actor: str
     """Set when a token stops working (now or a later time)."""
     row = _token(session, token_id)
     if row.revoked_at is not None:
-        raise StaffError("token: already revoked")
+        raise StaffError(N_("already revoked"), field="token")
     if at.tzinfo is None:
-        raise StaffError("expires_at: give a time zone")
+        raise StaffError(N_("give a time zone"), field="expires_at")
     if at.year < 2000 or at.year > 9000:
-        raise StaffError("expires_at: out of range")
+        raise StaffError(N_("out of range"), field="expires_at")
     at = max(at, now)
     before = row.expires_at
     row.expires_at = at
@@ -234,7 +298,7 @@ def find_staff(session: Session, email_or_id: str | int) -> StaffUser:
     else:
         user = session.scalar(select(StaffUser).where(StaffUser.email == str(email_or_id).strip().lower()))
     if user is None:
-        raise StaffError(f"staff: no staff user {email_or_id}")
+        raise StaffError(N_("no staff user %(who)s"), field="staff", who=str(email_or_id)[:254])
     return user
 
 
@@ -245,7 +309,8 @@ def _keep_an_admin(session: Session, user: StaffUser) -> None:
     admins = session.scalars(select(StaffUser.id).where(StaffUser.role == "admin", StaffUser.active.is_(True))
                              .with_for_update()).all()
     if admins == [user.id] or len(admins) <= 1:
-        raise LastAdminError(f"role: {user.email} is the last active admin; make another admin first")
+        raise LastAdminError(N_("%(email)s is the last active admin; make another admin first"), field="role",
+                             email=user.email)
 
 
 def deactivate(session: Session, user: StaffUser, *, actor: str, now: dt.datetime) -> StaffUser:
@@ -273,8 +338,7 @@ def change_role(session: Session, user: StaffUser, role: str, *, actor: str, now
     """Give someone another role; their sessions end, so the new role applies from their next sign-in."""
     from retention.staff.sessions import end_sessions_of
 
-    if role not in ROLES:
-        raise StaffError(f"role: must be one of {', '.join(ROLES)}")
+    _check_role(role)
     if role == user.role:
         return user
     if role != "admin":
@@ -292,11 +356,46 @@ def reset_password(session: Session, hasher: PasswordHasher, user: StaffUser, pa
     """Set a new password; every session of the account ends."""
     from retention.staff.sessions import end_sessions_of
 
-    if len(password) < 8:
-        raise StaffError("password: at least 8 characters")
-    if len(password) > 1000:
-        raise StaffError("password: at most 1000 characters")
+    _check_password(password)
     user.password_hash = hasher.hash(password)
     end_sessions_of(session, user.id, now=now, reason="password reset")
     record(session, actor=actor, action="staff.password_reset", entity_type="staff", entity_id=user.id, now=now)
     return user
+
+
+def set_languages(session: Session, user: StaffUser, languages, *, actor: str, now: dt.datetime) -> StaffUser:
+    """Set the languages someone speaks with customers (their own settings page or an admin)."""
+    languages = check_languages(languages)
+    before = list(user.languages or [])
+    if languages != before:
+        user.languages = languages
+        record(session, actor=actor, action="staff.languages_changed", entity_type="staff", entity_id=user.id,
+               now=now, changes={"languages": [before, languages]})
+    return user
+
+
+def update_settings(session: Session, user: StaffUser, *, locale: str, digits: str, timezone: str, languages,
+                    actor: str, now: dt.datetime) -> dict:
+    """A person's own settings: the language and digits of their pages, their time zone, the languages they
+    speak. Everything is checked before anything changes; one audit entry lists what changed."""
+    from retention.formatting import LANGUAGES
+    from retention.validation import ZONES
+
+    if locale not in LANGUAGES:
+        raise StaffError(N_("must be one of %(choices)s"), field="locale", choices=", ".join(LANGUAGES))
+    if digits not in DIGIT_CHOICES:
+        raise StaffError(N_("must be one of %(choices)s"), field="digits", choices=", ".join(d or '""' for d in DIGIT_CHOICES))
+    timezone = (timezone or "").strip()
+    if timezone not in ZONES:
+        raise StaffError(N_("not a time zone name (e.g. Asia/Tehran, Europe/London, UTC)"), field="timezone")
+    languages = check_languages(languages)
+    changes = {}
+    for name, value in (("locale", locale), ("digits", digits), ("timezone", timezone), ("languages", languages)):
+        before = getattr(user, name)
+        if before != value:
+            changes[name] = [before, value]
+            setattr(user, name, value)
+    if changes:
+        record(session, actor=actor, action="staff.settings_changed", entity_type="staff", entity_id=user.id,
+               now=now, changes=changes)
+    return changes

@@ -127,6 +127,29 @@ class VisualLine:
         return max(w.x1 for w in self.words)
 
 
+def _is_mark(ch: dict) -> bool:
+    return unicodedata.category(ch["text"][:1] or " ") in ("Mn", "Me")
+
+
+def _with_marks_on_their_letters(chars: list[dict]) -> list[dict]:
+    """Chars left to right, each combining mark (drawn inside its letter, where the font's mark
+    positioning put it) moved next to that letter: before an Arabic letter in visual order, so that
+    reading right to left meets the letter first and then its mark, as typed."""
+    bases = [c for c in chars if not _is_mark(c)]
+    out = list(bases)
+    for mark in (c for c in chars if _is_mark(c)):
+        centre = (mark["x0"] + mark["x1"]) / 2
+        base = min(bases, key=lambda c: 0 if c["x0"] - 0.2 <= centre <= c["x1"] + 0.2
+                   else min(abs(c["x0"] - centre), abs(c["x1"] - centre)), default=None)
+        if base is None:
+            out.append(mark)
+            continue
+        i = next(k for k, c in enumerate(out) if c is base)
+        arabic = "\u0600" <= unicodedata.normalize("NFKC", base["text"])[:1] <= "\u06ff"
+        out.insert(i if arabic else i + 1, mark)
+    return out
+
+
 def visual_lines(page, top: float = 0, bottom: float | None = None, left: float = 0,
                  right: float | None = None) -> list[VisualLine]:
     """Lines of text in a region, top to bottom, each with its words left to right.
@@ -145,13 +168,15 @@ def visual_lines(page, top: float = 0, bottom: float | None = None, left: float 
         groups.setdefault(key, []).append((i, ch))
     lines = []
     for baseline in sorted(groups):
-        chars = [c for _, c in sorted(groups[baseline], key=lambda t: (round(t[1]["x0"], 2), t[0]))]
+        chars = _with_marks_on_their_letters(
+            [c for _, c in sorted(groups[baseline], key=lambda t: (round(t[1]["x0"], 2), t[0]))])
         words: list[Word] = []
         cur: list[dict] = []
         for ch in chars + [None]:
             # Separately placed texts on one baseline (footer reference and page label) have
-            # no space glyph between them, only a gap.
-            if cur and ch is not None and ch["x0"] - cur[-1]["x1"] > 3.0:
+            # no space glyph between them, only a gap. A mark (zero width) sits inside its letter,
+            # so the gap is measured from the rightmost edge so far.
+            if cur and ch is not None and ch["x0"] - max(c["x1"] for c in cur) > 3.0:
                 words.append(Word("".join(c["text"] for c in cur), min(c["x0"] for c in cur),
                                   max(c["x1"] for c in cur), min(c["top"] for c in cur),
                                   max(c["bottom"] for c in cur)))

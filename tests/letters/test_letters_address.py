@@ -111,3 +111,82 @@ def test_unknown_or_missing_country_still_prints_every_part(country):
         assert part in joined
     page = open_pdf(render_letter(english(address=address))).pages[0]
     assert "Springfield" in (page.extract_text() or "")
+
+
+# --- Addresses within the window, always (issue 13) ---------------------------------------------------
+
+LONG_ARABIC_STREET = ("مجمع الأعمال التجاري الدولي، برج الواحة الشمالي، الطابق الثامن عشر، "
+                      "مكتب رقم 1807، شارع الأمير محمد بن عبدالعزيز")
+
+
+def _window_chars(page, paper: str) -> list[dict]:
+    lay = LAYOUTS[paper]
+    field_top = (lay.window_top + lay.return_line_height) * MM
+    return [c for c in page.chars if field_top < c["top"] < lay.window_bottom * MM + 5
+            and c["x0"] < (lay.window_right + 10) * MM]
+
+
+@pytest.mark.parametrize("paper", ["A4", "LETTER"])
+def test_a_long_arabic_street_wraps_inside_the_window_never_below_8_pt(paper):
+    from letterkit import arabic
+
+    content = arabic(paper=paper, address=Address([LONG_ARABIC_STREET], "الرياض", "", "12271", "SA"))
+    page = open_pdf(render_letter(content)).pages[0]
+    lay = LAYOUTS[paper]
+    chars = _window_chars(page, paper)
+    assert chars
+    assert min(c["size"] for c in chars) >= 8.0
+    for c in chars:
+        assert lay.window_left * MM <= c["x0"] and c["x1"] <= lay.window_right * MM, c["text"]
+        assert c["bottom"] <= lay.window_bottom * MM + 0.5
+    # The office number is printed whole, inside the window.
+    assert "1807" in "".join(c["text"] for c in sorted(chars, key=lambda c: (round(c["top"]), c["x0"])))
+
+
+def test_an_address_that_cannot_fit_is_refused_not_printed_half_hidden():
+    from letters import AddressDoesNotFit, compose
+
+    lines = [f"{LONG_ARABIC_STREET} {i}" for i in range(8)]
+    with pytest.raises(AddressDoesNotFit):
+        compose(english(address=Address(lines, "Riyadh", "", "12271", "SA")))
+
+
+def test_a_batch_takes_out_the_letter_whose_address_cannot_fit_with_the_reason(tmp_path):
+    from letters import AddressDoesNotFit, write_batch
+
+    bad = english(reference="L-BAD", address=Address([f"{LONG_ARABIC_STREET} {i}" for i in range(8)], "Riyadh", "",
+                                                     "", "SA"))
+    errors = []
+    entries = write_batch([english(), bad, english()], tmp_path / "b.pdf",
+                          on_error=lambda i, exc: errors.append((i, exc)))
+    assert [e.index for e in entries] == [0, 2]
+    assert [i for i, _ in errors] == [1] and isinstance(errors[0][1], AddressDoesNotFit)
+
+
+def test_a_wrapped_address_is_listed_as_printed_in_typed_order():
+    from letters import compose
+
+    letter = compose(english(address=Address([LONG_ARABIC_STREET], "Riyadh", "", "12271", "SA")))
+    assert letter.address_printed[0] == "Jane Doe"
+    assert letter.address_printed[-2:] == ["RIYADH 12271", "SAUDI ARABIA"]
+    street = letter.address_printed[1:-2]
+    assert len(street) >= 2
+    assert " ".join(street).replace("\u00a0", " ") == LONG_ARABIC_STREET
+
+
+def test_the_country_line_is_printed_only_for_international_mail():
+    uk = Address(["1 Market Street"], "London", "", "EC1A 1AA", "GB")
+    assert address_lines("Amelia Jones", uk, "GB")[-1] == "EC1A\u00a01AA"
+    assert address_lines("Amelia Jones", uk, "DE")[-1] == "UNITED KINGDOM"
+    page = open_pdf(render_letter(english(address=uk, sender_country="GB"))).pages[0]
+    assert "UNITED KINGDOM" not in "\n".join(_window_lines(page, "A4"))
+    page = open_pdf(render_letter(english(address=US_ADDRESS, sender_country="GB"))).pages[0]
+    assert _window_lines(page, "A4")[-1] == "UNITED STATES"
+
+
+def test_a_postcode_is_never_split_when_the_line_wraps():
+    uk = Address(["Flat 12, Kingsley Court, 145-147 Long Acre Industrial Estate Road"], "Newcastle upon Tyne", "",
+                 "NE99 1AA", "GB")
+    page = open_pdf(render_letter(english(address=uk, recipient_name="Amelia Jones"))).pages[0]
+    lines = [ln.replace("\u00a0", " ") for ln in _window_lines(page, "A4")]
+    assert any("NE99 1AA" in ln for ln in lines), lines

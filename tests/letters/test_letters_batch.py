@@ -7,23 +7,23 @@ import tracemalloc
 import pytest
 from letterkit import MM, arabic, english, long_body, open_pdf, page_text, persian
 
-from letters import LAYOUTS, BatchEntry, LetterRenderError, write_batch
+from letters import LAYOUTS, BatchEntry, LetterRenderError, PaperMismatch, write_batch
 
 
-def _letters(n: int):
-    """n letters with 1, 2 or 3 pages, mixed languages and paper sizes; reference L-<index>."""
+def _letters(n: int, paper: str = "A4"):
+    """n letters with 1, 2 or 3 pages, mixed languages, all on one paper; reference L-<index>."""
     out = []
     for i in range(n):
         ref = f"L-{i:06d}"
         kind = i % 4
         if kind == 0:
-            out.append(english(reference=ref, recipient_name=f"Customer {i}"))
+            out.append(english(reference=ref, recipient_name=f"Customer {i}", paper=paper))
         elif kind == 1:
-            out.append(english(reference=ref, body=long_body(9), paper="LETTER"))
+            out.append(english(reference=ref, body=long_body(9), paper=paper))
         elif kind == 2:
-            out.append(arabic(reference=ref))
+            out.append(arabic(reference=ref, paper=paper))
         else:
-            out.append(persian(reference=ref, body=long_body(32, "با ما در تماس باشید. ")))
+            out.append(persian(reference=ref, body=long_body(32, "با ما در تماس باشید. "), paper=paper))
     return out
 
 
@@ -43,11 +43,33 @@ def test_batch_writes_all_letters_into_one_pdf_and_the_manifest_matches_it(tmp_p
         pages = _pages_with_reference(pdf, letter.reference)
         assert pages == list(range(entry.first_page, entry.first_page + entry.page_count))
         assert not entry.blank_back_added
-    # Each letter keeps its own paper size.
-    for entry, letter in zip(entries, letters):
-        lay = LAYOUTS[letter.paper]
-        page = pdf.pages[entry.first_page - 1]
+    # One paper size for the whole file, and the manifest facts say which and how many sheets.
+    lay = LAYOUTS["A4"]
+    for page in pdf.pages:
         assert (page.width, page.height) == pytest.approx((lay.page_width * MM, lay.page_height * MM), abs=0.5)
+    assert {e.paper for e in entries} == {"A4"}
+    assert [e.sheets for e in entries] == [e.page_count for e in entries]
+    assert entries[0].address == ["Customer 0", "1600 Amphitheatre Pkwy", "MOUNTAIN VIEW, CA 94043", "UNITED STATES"]
+
+
+def test_a_letter_on_another_paper_is_left_out_of_the_file_with_the_reason(tmp_path):
+    letters = _letters(4, "LETTER")
+    letters[2] = arabic(reference="L-A4", paper="A4")
+    errors = []
+    entries = write_batch(letters, tmp_path / "letter.pdf", on_error=lambda i, exc: errors.append((i, exc)))
+    assert [e.index for e in entries] == [0, 1, 3]
+    assert [i for i, _ in errors] == [2]
+    assert isinstance(errors[0][1], PaperMismatch) and "A4" in str(errors[0][1])
+    pdf = open_pdf(tmp_path / "letter.pdf")
+    lay = LAYOUTS["LETTER"]
+    assert all((p.width, p.height) == pytest.approx((lay.page_width * MM, lay.page_height * MM), abs=0.5)
+               for p in pdf.pages)
+    assert not any("L-A4" in page_text(p) for p in pdf.pages)
+
+
+def test_duplex_counts_sheets_not_pages(tmp_path):
+    entries = write_batch(_letters(4), tmp_path / "d.pdf", duplex=True)
+    assert [e.sheets for e in entries] == [(e.page_count + 1) // 2 for e in entries]
 
 
 def test_duplex_batch_starts_every_letter_on_a_front_side(tmp_path):

@@ -8,32 +8,71 @@ from decimal import Decimal
 import pytest
 import letterkit  # noqa: F401  (puts the project on sys.path)
 
-from letters import format_letter_date, format_money, to_digits
+from letters import format_letter_date, format_money, greeting, letter_locale, native_digits, to_digits
 from letters.l10n import page_label
 
 D = datetime.date(2024, 3, 15)
+NB = "\u00a0"   # dates and amounts are one unit: no line ever breaks inside them
+
+
+def _spaced(text: str) -> str:
+    assert " " not in text, "a date or amount must not break across lines"
+    return text.replace(NB, " ")
 
 
 def test_english_date_is_spelled_out():
-    assert format_letter_date(D, "en") == "March 15, 2024"
+    assert _spaced(format_letter_date(D, "en")) == "March 15, 2024"
+
+
+def test_english_date_style_follows_the_recipients_country():
+    assert _spaced(format_letter_date(D, letter_locale("en", "US"))) == "March 15, 2024"
+    assert _spaced(format_letter_date(D, letter_locale("en", "GB"))) == "15 March 2024"
+    assert _spaced(format_letter_date(D, letter_locale("en", "DE"))) == "15 March 2024"
+    assert letter_locale("ar", "EG") == "ar_EG" and letter_locale("fa", "IR") == "fa_IR"
+    assert letter_locale("ar", "") == "ar"
 
 
 def test_german_date_uses_german_month_names():
-    assert format_letter_date(D, "de") == "15. März 2024"
+    assert _spaced(format_letter_date(D, "de")) == "15. März 2024"
 
 
 def test_arabic_date_with_arabic_indic_digits():
-    assert format_letter_date(D, "ar", digits="arab") == "١٥ مارس ٢٠٢٤"
+    assert _spaced(format_letter_date(D, "ar", digits="arab")) == "١٥ مارس ٢٠٢٤"
 
 
-def test_persian_date_with_persian_digits():
-    text = format_letter_date(D, "fa", digits="arabext")
-    assert "۱۵" in text and "۲۰۲۴" in text
-    assert not any(ch in "0123456789٠١٢٣٤٥٦٧٨٩" for ch in text)
+def test_persian_date_is_solar_hijri_with_persian_digits():
+    # 15 March 2024 is 25 Esfand 1402.
+    assert _spaced(format_letter_date(D, "fa", digits="arabext")) == "۲۵ اسفند ۱۴۰۲"
+    assert _spaced(format_letter_date(datetime.date(2026, 8, 17), "fa_IR", digits="arabext")) == "۲۶ مرداد ۱۴۰۵"
+    assert "اوت" not in format_letter_date(datetime.date(2026, 8, 17), "fa")
 
 
 def test_unknown_language_falls_back_to_english():
-    assert format_letter_date(D, "xx") == "March 15, 2024"
+    assert _spaced(format_letter_date(D, "xx")) == "March 15, 2024"
+
+
+def test_persian_amount_puts_the_number_before_the_currency():
+    assert _spaced(format_money(Decimal("27258000"), "IRR", "fa", digits="arabext")) == "۲۷٬۲۵۸٬۰۰۰ ریال"
+    assert _spaced(format_money(Decimal("649"), "USD", "fa", digits="arabext")) == "۶۴۹٫۰۰ دلار آمریکا"
+
+
+def test_native_digits_reach_every_number_but_codes_and_model_names():
+    text = "تماس: \u2066+44 20 7946 0000\u2069، کد پستی 1234567890، Galaxy S24، L-000123"
+    out = native_digits(text, "arabext")
+    assert "+۴۴ ۲۰ ۷۹۴۶ ۰۰۰۰" in out and "۱۲۳۴۵۶۷۸۹۰" in out
+    assert "S24" in out and "L-000123" in out
+    assert native_digits(text, "latn") == text
+
+
+def test_greeting_follows_the_form_of_address_never_a_slashed_form():
+    assert greeting("ar", "Mona Ali", "Mona", "ms") == "حضرة السيدة Mona Ali المحترمة،"
+    assert greeting("ar", "Omar Ali", "Omar", "mr") == "حضرة السيد Omar Ali المحترم،"
+    assert greeting("ar", "Omar Ali", "Omar") == "مرحبًا Omar،"
+    assert greeting("fa", "Ali Rezaei", "Ali", "mr") == "جناب آقای Ali Rezaei،"
+    assert greeting("fa", "Sara Ahmadi", "Sara", "ms") == "سرکار خانم Sara Ahmadi،"
+    assert greeting("fa", "Sara Ahmadi", "Sara") == "Sara گرامی،"
+    for lang in ("ar", "fa", "en"):
+        assert "/" not in greeting(lang, "X Y", "X")
 
 
 def test_money_in_english():
@@ -42,7 +81,8 @@ def test_money_in_english():
 
 def test_money_in_arabic_uses_arabic_separators_with_arabic_indic_digits():
     text = format_money(Decimal("1234.5"), "EUR", "ar", digits="arab")
-    assert "١٬٢٣٤٫٥٠" in text and "€" in text
+    # Number first, then the currency named in words: no symbol to misread.
+    assert _spaced(text) == "١٬٢٣٤٫٥٠ يورو"
 
 
 def test_money_in_persian_digits():

@@ -45,9 +45,34 @@ def test_long_letter_flows_onto_more_pages_numbered_page_x_of_y():
 
 def test_continuation_pages_start_at_the_top_margin():
     pdf = open_pdf(render_letter(english(body=long_body(9))))
-    lines = visual_lines(pdf.pages[1])
     lay = LAYOUTS["A4"]
+    lines = visual_lines(pdf.pages[1], top=lay.margin_top * MM)
     assert lines[0].baseline == pytest.approx(lay.margin_top * MM + 10.5, abs=1.0)
+
+
+def test_page_two_carries_a_header_with_recipient_date_and_page_number():
+    pdf = open_pdf(render_letter(english(body=long_body(9))))
+    lay = LAYOUTS["A4"]
+    assert len(pdf.pages) == 2
+    assert not visual_lines(pdf.pages[0], bottom=lay.letterhead_top * MM - 1)
+    header = visual_lines(pdf.pages[1], bottom=lay.margin_top * MM - 2)
+    assert len(header) == 1
+    assert header[0].text.startswith("Jane Doe")
+    assert header[0].text.endswith("March 15, 2024 · Page 2 of 2")
+    assert header[0].words[0].x0 == pytest.approx(lay.margin_left * MM, abs=1.0)
+    assert header[0].x1 == pytest.approx((lay.page_width - lay.margin_right) * MM, abs=1.0)
+
+
+def test_arabic_page_two_header_runs_right_to_left():
+    body = long_body(8, "نحن هنا لمساعدتك في أي وقت تحتاج فيه إلى دعم. ")
+    pdf = open_pdf(render_letter(arabic(body=body, digits="arab")))
+    lay = LAYOUTS["A4"]
+    header = visual_lines(pdf.pages[1], bottom=lay.margin_top * MM - 2)[0]
+    # The recipient stands at the right margin, the date and page label at the left.
+    assert [w.logical for w in header.words[-2:]] == ["أحمد", "محمد"]
+    assert header.x1 == pytest.approx((lay.page_width - lay.margin_right) * MM, abs=1.0)
+    assert header.x0 == pytest.approx(lay.margin_left * MM, abs=1.0)
+    assert "٢٠٢٤" in header.text and "صفحة" in [w.logical for w in header.words]
 
 
 def test_arabic_multi_page_letter_numbers_pages_in_arabic_with_arabic_indic_digits():
@@ -98,7 +123,8 @@ def test_fonts_are_embedded_subsets_only():
                 assert "FontFile2" in descriptor, font["BaseFont"]      # TrueType program embedded
                 assert SUBSET.match(font["BaseFont"].name)
     arabic_fonts = {c["fontname"].split("+")[1] for c in open_pdf(render_letter(arabic())).chars}
-    assert {"NotoNaskhArabic-Regular", "NotoSans-Regular"} <= arabic_fonts
+    # One typographic voice: Latin runs in Noto Serif, designed to sit with Noto Naskh Arabic.
+    assert {"NotoNaskhArabic-Regular", "NotoSerif-Regular"} == arabic_fonts
     persian_fonts = {c["fontname"].split("+")[1] for c in open_pdf(render_letter(persian())).chars}
     assert "Vazirmatn-Regular" in persian_fonts
 
@@ -147,3 +173,51 @@ def test_qr_code_encodes_the_link_and_the_link_is_printed_beneath(factory):
 
 def test_no_qr_code_without_a_link():
     assert not open_pdf(render_letter(english())).pages[0].rects
+
+
+# --- US Letter: text off the folds, the date out of the window (issue 13) -----------------------------
+
+def test_us_letter_keeps_the_greeting_and_body_off_the_fold_lines():
+    from letterkit import english as en
+
+    lay = LAYOUTS["LETTER"]
+    body = "Dear Amelia,\n\n" + long_body(6, "Typography with descenders: gyp jqy. ")
+    pdf = open_pdf(render_letter(en(paper="LETTER", body=body)))
+    for page in pdf.pages:
+        for fold in lay.fold_marks:
+            y = fold * MM
+            crossing = [c["text"] for c in page.chars if c["top"] - 0.5 < y < c["bottom"] + 0.5 and c["text"].strip()
+                        and c["top"] > lay.body_top * MM - 20]
+            # pdfplumber's boxes are the font's full height: nothing drawn straddles the fold.
+            assert not crossing, (fold, crossing[:10])
+
+
+def test_us_letter_date_stays_out_of_the_window_band_and_the_return_line_clear_of_its_top_edge():
+    from letterkit import english as en
+
+    lay = LAYOUTS["LETTER"]
+    page = open_pdf(render_letter(en(paper="LETTER"))).pages[0]
+    date = next(ln for ln in visual_lines(page) if "2024" in ln.text and "March" in ln.text)
+    # The window shows the band 2.04 to 3.17 in from the top; a sliding sheet moves it sideways, never the date.
+    assert date.baseline - 12 > lay.window_bottom * MM
+    ret = [c for c in page.chars if lay.window_top * MM - 3 < c["top"] < (lay.window_top + 8) * MM
+           and c["x0"] < lay.window_right * MM]
+    assert ret
+    cap_top = min(c["matrix"][5] for c in ret)
+    # The return line's capitals start at least 2 mm below the window's top edge.
+    assert page.height - cap_top - 0.72 * min(c["size"] for c in ret) >= lay.window_top * MM + 2 * MM
+
+
+# --- The signer in the reader's script (issue 13) ------------------------------------------------------
+
+def test_arabic_script_signer_is_written_in_the_ruqaa_hand_and_a_latin_one_in_kristi():
+    from letterkit import persian as fa
+
+    page = open_pdf(render_letter(fa(signer_name="سارا احمدی", signer_title="مدیر خدمات مشتریان",
+                                     handwriting_signature=True))).pages[0]
+    fonts = {c["fontname"].split("+")[1] for c in page.chars if c["size"] > 15}
+    assert fonts == {"ArefRuqaa-Regular"}
+    typed = [ln for ln in visual_lines(page) if [w.logical for w in ln.words] == ["احمدی", "سارا"]]
+    assert typed, "the typed name in Arabic script under the signature"
+    page = open_pdf(render_letter(english(handwriting_signature=True))).pages[0]
+    assert {c["fontname"].split("+")[1] for c in page.chars if c["size"] > 15} == {"Kristi"}

@@ -98,10 +98,21 @@ def test_arabic_letter_of_two_pages(app, client, signer, letter_world):
     assert page_text(pdf.pages[1]).count("ﻧﺸﻜﺮﻙ") + page_text(pdf.pages[1]).count("نشكرك") > 0 or first.words
 
 
-def test_us_customer_gets_a_letter_sized_page_with_the_address_in_the_window(app, client, signer, letter_world):
+def test_paper_is_the_senders_a_london_sender_prints_a4_even_to_new_york(app, client, signer, letter_world):
+    letter = welcome_letter_for(client, signer, us_customer())
+    page = open_pdf(render(app, letter)).pages[0]
+    assert round(page.width) == 595 and round(page.height) == 842  # A4: what the London printer holds
+    lines = [l.text for l in visual_lines(page)]
+    # Mail abroad: the destination's order, then the country last, as the sender's post office asks.
+    assert lines.index("NEW YORK, NY 10118") + 1 == lines.index("UNITED STATES")
+
+
+def test_us_sender_prints_letter_paper_and_no_country_line_at_home(app, client, signer, letter_world):
+    app.config["COMPANY_COUNTRY"] = "US"
     letter = welcome_letter_for(client, signer, us_customer())
     pdf = open_pdf(render(app, letter))
     page = pdf.pages[0]
+    assert "UNITED STATES" not in page_text(page)   # domestic mail: no country line
     assert round(page.width) == 612 and round(page.height) == 792  # US Letter
     name = [c for c in page.chars if c["text"] == "O" and c["top"] < 3.2 * 72]
     # #10 window: 7/8" from the left, 2" from the top, 4.5" wide, 1.125" tall
@@ -141,7 +152,7 @@ def test_missing_variable_is_a_clear_error_and_the_batch_skips_that_letter(app, 
                                                             LetterTemplate.is_current.is_(True)))
     broken.body = "{{ customer.nickname }} عزیز"
     db.session.commit()
-    with pytest.raises(service.LetterError, match="body: unknown variable: .*nickname"):
+    with pytest.raises(service.LetterError, match="body: customer.nickname does not exist; you can use: customer.id, customer.name, "):
         render(app, persian)
     batch = batches.create_batch(db.session, filters={}, duplex=False, actor="t", now=NOW)
     db.session.commit()
@@ -210,14 +221,15 @@ def test_printed_mailed_and_returned_mail_flags_the_address(app, client, signer,
     db.session.commit()
     staff(app, "post@example.com", "print")
     auth.login("post@example.com")
-    response = client.post(f"/letters/{letter.id}/returned", data={"csrf_token": auth.csrf("/letters/")})
+    response = client.post(f"/letters/{letter.id}/returned", data={"csrf_token": auth.csrf("/letters/"),
+                                                                    "reason": "moved"})
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.scalar(select(Customer).where(Customer.external_id == "C2")).address_flagged_at is not None
     staff(app, "sara@example.com", "onboarding")
     auth.login("sara@example.com")
     page = client.get("/customers/C2").get_data(as_text=True)
-    assert "address returned" in page and "Letter welcome (en): returned" in page
+    assert "Letter “Welcome” came back: Moved away" in page
 
 
 def test_batch_api_builds_and_serves_pdf_and_manifest(app, client, signer, letter_world, queue):

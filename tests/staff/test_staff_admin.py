@@ -57,9 +57,9 @@ def test_admin_changes_a_role_and_resets_a_password(app, client):
     assert client.post(f"/admin/staff/{sara.id}/role", data={"csrf_token": _csrf(client), "role": "marketing"}
                        ).status_code == 303
     bad = client.post(f"/admin/staff/{sara.id}/role", data={"csrf_token": _csrf(client), "role": "boss"})
-    assert bad.status_code == 422 and "role: must be one of" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Role: must be one of" in bad.get_data(as_text=True)
     short = client.post(f"/admin/staff/{sara.id}/password", data={"csrf_token": _csrf(client), "password": "short"})
-    assert short.status_code == 422 and "password: at least 8 characters" in short.get_data(as_text=True)
+    assert short.status_code == 422 and "Password: at least 8 characters" in short.get_data(as_text=True)
     assert client.post(f"/admin/staff/{sara.id}/password",
                        data={"csrf_token": _csrf(client), "password": "brand-new-password"}).status_code == 303
     db.session.expire_all()
@@ -195,3 +195,38 @@ def test_cli_manages_people_and_tokens(app, client):
     assert {"staff.role_changed", "staff.deactivated", "staff.reactivated", "staff.password_reset",
             "token.revoked", "token.expiry_set"} <= actions
     assert db.session.scalar(select(AuditEntry.actor).where(AuditEntry.action == "token.revoked")) == "cli"
+
+
+def test_cli_creates_someone_with_the_languages_they_speak(app):
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["users", "create", "leila@example.com", "--role", "onboarding", "--password",
+                               "long-enough-password", "--locale", "fa", "--languages", "fa,ar"])
+    assert made.exit_code == 0, made.output
+    assert "leila@example.com\tonboarding\tactive\tar,fa" in runner.invoke(args=["users", "list"]).output
+    default = runner.invoke(args=["users", "create", "omar@example.com", "--role", "onboarding", "--password",
+                                  "long-enough-password", "--locale", "ar"])
+    assert default.exit_code == 0 and "omar@example.com\tonboarding\tactive\tar" in \
+        runner.invoke(args=["users", "list"]).output  # they speak the language of their pages
+    bad = runner.invoke(args=["users", "create", "x@example.com", "--role", "print", "--password",
+                              "long-enough-password", "--languages", "elvish"])
+    assert bad.exit_code == 2 and "languages: unknown language elvish" in bad.output
+
+
+def test_admin_pages_in_persian(app, client):
+    admin = staff(app, "boss@example.com", "admin", locale="fa", timezone="Asia/Tehran")
+    Auth(client).login("boss@example.com")
+    staff(app, "sara@example.com", "print", name="سارا")
+    token_for(app, admin)
+    people = client.get("/admin/staff/").get_data(as_text=True)
+    assert "کارکنان" in people and "واحد پست" in people and "زبان‌های گفتاری" in people
+    for english in ("Change role", "Set password", "Deactivate", "active<", "Mail room", "print<"):
+        assert english not in people, english
+    tokens = client.get("/admin/tokens/").get_data(as_text=True)
+    assert "صدور توکن" in tokens and "وقت ایران" in tokens
+    for english in ("Issue token", "Last used", "Revoke", "never", ">active<"):
+        assert english not in tokens, english
+    refused = client.post("/admin/tokens/", data={"csrf_token": _csrf(client, "/admin/tokens/"), "user_id": "x",
+                                                  "label": "همگام‌سازی"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "کارمند: یک کارمند را انتخاب کنید" in page
+    assert 'value="همگام‌سازی"' in page  # what was typed stays
