@@ -27,7 +27,38 @@ def _field_labels() -> dict:
     return {"email": _l("Email"), "role": _l("Role"), "password": _l("Password"), "label": _l("Label"),
             "expires_at": _l("Expires on"), "expires_on": _l("Expires on"), "user_id": _l("Staff member"),
             "token": _l("Token"), "staff": _l("Staff member"), "locale": _l("Language of the pages"),
-            "digits": _l("Digits"), "timezone": _l("Time zone"), "languages": _l("Languages you speak")}
+            "digits": _l("Digits"), "timezone": _l("Time zone"), "languages": _l("Languages you speak"),
+            "signature": _l("How you sign letters")}
+
+
+SIGNATURE_LANGUAGES = ("en", "ar", "fa")
+SIGNATURE_MAX = 100
+
+
+def check_signatures(signatures: dict | None) -> dict | None:
+    """{language: {"name", "title"}} for the letters this person signs; blank entries are dropped.
+
+    Arabic and Persian letters are signed in Arabic script, so a name given for them must contain some."""
+    from retention.validation import bad_character
+
+    if signatures is None:
+        return None
+    cleaned = {}
+    for language in SIGNATURE_LANGUAGES:
+        entry = signatures.get(language) or {}
+        name, title = ((entry.get(part) or "").strip() for part in ("name", "title"))
+        for text in (name, title):
+            if len(text) > SIGNATURE_MAX:
+                raise StaffError(N_("at most %(limit)s characters"), field="signature", limit=SIGNATURE_MAX)
+            if bad_character(text):
+                raise StaffError(N_("must not contain control characters"), field="signature")
+        if language in ("ar", "fa") and name and not any("\u0600" <= ch <= "\u06ff" or "\ufb50" <= ch <= "\ufdff"
+                                                          for ch in name):
+            raise StaffError(N_("a name for Arabic and Persian letters is written in Arabic script"),
+                             field="signature")
+        if name or title:
+            cleaned[language] = {"name": name, "title": title}
+    return cleaned
 
 
 class StaffError(ValueError):
@@ -375,7 +406,7 @@ def set_languages(session: Session, user: StaffUser, languages, *, actor: str, n
 
 
 def update_settings(session: Session, user: StaffUser, *, locale: str, digits: str, timezone: str, languages,
-                    actor: str, now: dt.datetime) -> dict:
+                    actor: str, now: dt.datetime, signatures: dict | None = None) -> dict:
     """A person's own settings: the language and digits of their pages, their time zone, the languages they
     speak. Everything is checked before anything changes; one audit entry lists what changed."""
     from retention.formatting import LANGUAGES
@@ -389,8 +420,12 @@ def update_settings(session: Session, user: StaffUser, *, locale: str, digits: s
     if timezone not in ZONES:
         raise StaffError(N_("not a time zone name (e.g. Asia/Tehran, Europe/London, UTC)"), field="timezone")
     languages = check_languages(languages)
+    fields = [("locale", locale), ("digits", digits), ("timezone", timezone), ("languages", languages)]
+    signatures = check_signatures(signatures)
+    if signatures is not None:
+        fields.append(("letter_signatures", signatures or None))
     changes = {}
-    for name, value in (("locale", locale), ("digits", digits), ("timezone", timezone), ("languages", languages)):
+    for name, value in fields:
         before = getattr(user, name)
         if before != value:
             changes[name] = [before, value]

@@ -115,6 +115,7 @@ def _settings_page(values: dict, error: service.StaffError | None = None, status
     viewer = ui_language()
     spoken = [(code, _language_name(code, viewer)) for code in service.SPOKEN_LANGUAGES]
     return render_template("settings.html", values=values, error=error, languages=LANGUAGE_NAMES,
+                           signature_languages={code: _language_name(code, viewer) for code in service.SIGNATURE_LANGUAGES},
                            spoken=spoken, zones=sorted(ZONES), now_moment=clock.now()), status
 
 
@@ -132,7 +133,7 @@ def settings():
     """My settings: the language and digits of my pages, my time zone and the languages I speak."""
     user = current_user
     return _settings_page({"locale": user.locale, "digits": user.digits or "", "timezone": user.timezone or "UTC",
-                           "languages": list(user.languages or [])})
+                           "languages": list(user.languages or []), "signatures": dict(user.letter_signatures or {})})
 
 
 @blueprint.route("/settings", methods=["POST"])
@@ -140,7 +141,10 @@ def settings():
 def save_settings():
     form = request.form
     values = {"locale": form.get("locale", ""), "digits": form.get("digits", ""),
-              "timezone": form.get("timezone", "")[:64], "languages": form.getlist("languages")[:50]}
+              "timezone": form.get("timezone", "")[:64], "languages": form.getlist("languages")[:50],
+              "signatures": {language: {part: form.get(f"signature_{part}_{language}", "")[:service.SIGNATURE_MAX * 2]
+                                        for part in ("name", "title")}
+                             for language in service.SIGNATURE_LANGUAGES}}
     user = db.session.get(StaffUser, current_user.id)
     try:
         changes = service.update_settings(db.session, user, actor=actor_of(current_user), now=clock.now(), **values)

@@ -120,3 +120,32 @@ def test_admin_edits_the_languages_someone_speaks(app, client, auth):
     assert entry.changes == {"languages": [["en"], ["en", "fa"]]}
     bad = client.post(f"/admin/staff/{sara.id}/languages", data={"csrf_token": _csrf(page)})
     assert bad.status_code == 422 and "choose at least one language" in bad.get_data(as_text=True)
+
+
+def test_staff_say_how_they_sign_letters_in_each_language(app, client, auth):
+    staff(app, "sara@example.com", "onboarding", name="Sara Ahmadi", title="Customer care")
+    auth.login("sara@example.com")
+    response = _save(client, signature_name_fa="سارا احمدی", signature_title_fa="امور مشتریان",
+                     signature_name_ar="سارة أحمدي", signature_title_ar="خدمة العملاء")
+    assert response.status_code == 303
+    db.session.expire_all()
+    sara = db.session.scalar(select(StaffUser).where(StaffUser.email == "sara@example.com"))
+    assert sara.signature_for("fa") == ("سارا احمدی", "امور مشتریان")
+    assert sara.signature_for("ar") == ("سارة أحمدي", "خدمة العملاء")
+    assert sara.signature_for("en") == ("Sara Ahmadi", "Customer care")  # nothing given: the name as written
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "staff.settings_changed")).all()[-1]
+    assert entry.changes["letter_signatures"][1]["fa"]["name"] == "سارا احمدی"
+    page = client.get("/settings").get_data(as_text=True)
+    assert 'value="سارا احمدی"' in page
+
+
+def test_a_latin_name_for_persian_letters_is_refused_in_the_readers_language(app, client, auth):
+    staff(app, "sara@example.com", "onboarding", name="Sara Ahmadi", locale="fa")
+    auth.login("sara@example.com")
+    response = _save(client, locale="fa", signature_name_fa="Sara Ahmadi", signature_title_fa="امور مشتریان")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "با خط فارسی نوشته می‌شود" in page and 'value="امور مشتریان"' in page
+    db.session.expire_all()
+    sara = db.session.scalar(select(StaffUser).where(StaffUser.email == "sara@example.com"))
+    assert not sara.letter_signatures
