@@ -43,11 +43,15 @@ class Customer(db.Model):
     # Never reached by phone and never answered a survey: silence is not satisfaction.
     silent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True, index=True)
+    # Complaints step 2: the type staff set (complaints.models.CUSTOMER_TYPES), the `customer_type` fact.
+    customer_type: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    customer_type_set_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    customer_type_set_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sales: Mapped[list["Sale"]] = relationship(back_populates="customer", order_by="Sale.sold_at")
-    owner = relationship("StaffUser")
+    owner = relationship("StaffUser", foreign_keys=[owner_id])
 
 
 class Sale(db.Model):

@@ -43,6 +43,9 @@ class StaffUser(UserMixin, db.Model):
     work_end: Mapped[str] = mapped_column(String(5), default="17:00")
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
     daily_call_capacity: Mapped[int] = mapped_column(default=25)
+    # Goodwill concessions this person may grant on a complaint without approval, per currency:
+    # {"GBP": "50.00", "IRR": "2000000"} (Decimal strings); a currency not listed means no limit of their own (0).
+    concession_limits: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

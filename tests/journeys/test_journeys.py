@@ -152,6 +152,13 @@ def test_open_complaint_holds_back_surveys(client, signer, world):
     signer.post(client, event("complaint.resolved", {"complaint_id": "K1", "resolution": "replaced"},
                               occurred_at=day31))
     tick(day31 + dt.timedelta(days=2))
+    # A solution offered is not the end: the survey waits until the verification call closes the case.
+    assert touchpoints()["nps_day_30"].status == "scheduled"
+    from retention.complaints.models import CLOSED, Complaint
+    case = db.session.scalar(select(Complaint))
+    case.status = CLOSED
+    db.session.commit()
+    tick(day31 + dt.timedelta(days=4))
     assert touchpoints()["nps_day_30"].status == "handed"
 
 
