@@ -31,3 +31,36 @@ def refuse(exc: Exception):
     if status == 422:
         smorest_abort(422, message=str(exc))
     abort(status, description=str(exc))
+
+
+class ServiceError(ValueError):
+    """A refused action (422 unless the subclass is also NotFound/Conflict): the field and a msgid.
+
+    str(error) is the English "field: message" (API answers, logs); translated() is the message in the
+    reader's language, for pages, which show it next to the field. Messages are msgids marked with N_ so
+    `make i18n` extracts them; params fill their %(name)s placeholders (dates and numbers localized).
+    """
+
+    def __init__(self, field: str, message: str, **params):
+        import datetime as dt
+
+        self.field, self.message, self.params = field, message, params
+        english = {k: f"{v:%Y-%m-%d}" if isinstance(v, (dt.date, dt.datetime)) else v for k, v in params.items()}
+        text = message % english if params else message
+        super().__init__(f"{field}: {text}" if field else text)
+
+    def translated(self) -> str:
+        import datetime as dt
+
+        from flask_babel import gettext
+
+        from retention import i18n
+
+        local = {k: i18n.when(v, form="date") if isinstance(v, (dt.date, dt.datetime))
+                 else i18n.number(v) if isinstance(v, int) else v for k, v in self.params.items()}
+        return gettext(self.message, **local)
+
+
+def N_(message: str) -> str:
+    """Mark a msgid for extraction without translating it now (it is translated where it is shown)."""
+    return message

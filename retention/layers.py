@@ -20,6 +20,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("customers", ("retention.customers",)),
     ("inbox", ("retention.hooks",)),
     ("journeys", ("retention.journeys",)),
+    # Outbound email (SMTP or the outbox folder), opt-outs and unsubscribe: used by every feature that writes.
+    ("outbound", ("retention.mail",)),
     # Features are peers: one imports another only along an edge declared in FEATURE_EDGES.
     ("features", ("retention.calls", "retention.surveys", "retention.referrals", "retention.complaints",
                   "retention.postal")),
@@ -34,6 +36,16 @@ FEATURE_EDGES: set[tuple[str, str]] = {
     ("retention.calls", "retention.surveys"),  # a call's script shows the latest NPS; silence needs "never answered"
     ("retention.calls", "retention.complaints"),  # a call shows the customer's open complaints
     ("retention.postal", "retention.calls"),  # returned mail opens a call for the owner to fix the address
+    # Calls read complaints.service/models and surveys.service/models only; those modules never import calls,
+    # so the features below may open calls from their own modules without an import cycle.
+    ("retention.complaints", "retention.calls"),  # a solution is verified by a call; a breach shows on My calls
+    ("retention.complaints", "retention.postal"),  # a case can queue an apology letter
+    ("retention.surveys", "retention.calls"),  # a passive's "what would make it a 10" call
+    ("retention.surveys", "retention.complaints"),  # a detractor's answer opens a recovery case
+    ("retention.surveys", "retention.postal"),  # a survey on paper is a letter with the survey's QR code
+    ("retention.referrals", "retention.surveys"),  # eligibility reads the latest NPS answer
+    ("retention.referrals", "retention.complaints"),  # no offer while a complaint is open
+    ("retention.referrals", "retention.postal"),  # an offer on paper is a letter printing its code
 }
 
 

@@ -21,7 +21,11 @@ def open_complaint_facts(session: Session, customer_ids: set[int]) -> dict[int, 
 
 def _complaint_opened(batch: processing.Batch, event: InboundEvent, now: dt.datetime) -> None:
     customer = processing.require_customer(batch, event.data["customer_id"])
-    service.open_case(batch.session, customer, event.data, event.occurred_at)
+    data = event.data
+    service.open_case(batch.session, customer, channel=data["channel"], category=data["category"],
+                      summary=data["summary"], severity=data.get("severity") or "medium",
+                      public_url=data.get("public_url"), external_id=data["complaint_id"], source="event",
+                      actor=f"event:{event.id}", now=now, opened_at=event.occurred_at)
     batch.release_types.add("complaint.resolved")  # a resolution that arrived before its complaint
 
 

@@ -1,44 +1,185 @@
-"""Rules about complaint cases (issue 10 builds the five steps on this)."""
+"""The life of a complaint case: opening it (from any source), moving it through its statuses, reopening.
+
+Every change writes a CaseChange (the customer's timeline) and an audit entry. The caller commits. Other
+complaint modules (SLA, resolution and verification, concessions, trends) build on these functions.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retention.complaints.models import OPEN_STATUSES, SOLUTION_OFFERED, CaseChange, Complaint
+from retention.audit.service import record
+from retention.complaints.models import (
+    ACKNOWLEDGED, CHANNELS, CLOSED, INVESTIGATING, NEW, OPEN_STATUSES, SEVERITIES, SOLUTION_OFFERED, SOURCES,
+    VERIFIED, CaseChange, Complaint)
+from retention.errors import Conflict, N_, NotFound, ServiceError
 from retention.hooks.processing import Waiting
 from retention.queries import id_in
 
+MAX_SUMMARY = 5000
+MAX_URL = 500
 
-def open_case(session: Session, customer, data: dict, opened_at: dt.datetime) -> Complaint:
-    """Open a case once per complaint id."""
-    case = session.scalar(select(Complaint).where(Complaint.external_id == data["complaint_id"]))
-    if case is not None:
-        return case
-    case = Complaint(external_id=data["complaint_id"], customer=customer, channel=data["channel"],
-                     category=data["category"], summary=data["summary"], severity=data.get("severity") or "medium",
-                     public_url=data.get("public_url"), opened_at=opened_at)
+# Which status may follow which (a move not listed is refused with 409). Reopen is its own action.
+NEXT: dict[str, tuple[str, ...]] = {
+    NEW: (ACKNOWLEDGED, INVESTIGATING, SOLUTION_OFFERED, CLOSED),
+    ACKNOWLEDGED: (INVESTIGATING, SOLUTION_OFFERED, CLOSED),
+    INVESTIGATING: (SOLUTION_OFFERED, CLOSED),
+    SOLUTION_OFFERED: (VERIFIED, CLOSED),
+    VERIFIED: (CLOSED,),
+    CLOSED: (),
+}
+REOPENABLE = (SOLUTION_OFFERED, VERIFIED, CLOSED)
+
+
+class ComplaintError(ServiceError):
+    """A complaint action that cannot be done (422): the field and a plain-language message."""
+
+
+class CaseNotFound(ComplaintError, NotFound):
+    """No such case (404)."""
+
+
+class CaseConflict(ComplaintError, Conflict):
+    """The action does not fit the case's status (409)."""
+
+
+def _check(case_fields: dict) -> None:
+    if case_fields["channel"] not in CHANNELS:
+        raise ComplaintError("channel", N_("Choose how the customer complained."))
+    if case_fields["severity"] not in SEVERITIES:
+        raise ComplaintError("severity", N_("Choose how serious it is."))
+    summary = case_fields["summary"]
+    if not isinstance(summary, str) or not summary.strip():
+        raise ComplaintError("summary", N_("Say in a few words what the complaint is about."))
+    if len(summary) > MAX_SUMMARY:
+        raise ComplaintError("summary", N_("The summary can be at most %(max)s characters long."), max=MAX_SUMMARY)
+    if not isinstance(case_fields["category"], str) or not case_fields["category"].strip():
+        raise ComplaintError("category", N_("Choose a category."))
+    url = case_fields.get("public_url")
+    if url is not None:
+        if not isinstance(url, str) or len(url) > MAX_URL or not url.startswith(("https://", "http://")):
+            raise ComplaintError("public_url", N_("Give the public post's web address (https://...)."))
+    if case_fields["channel"] == "social" and not url and case_fields.get("source") != "event":
+        raise ComplaintError("public_url", N_("A complaint on social media needs the public post's web address."))
+
+
+def change(session: Session, case: Complaint, *, action: str, now: dt.datetime, actor: str,
+           to_status: str | None = None, note: str | None = None, audit: dict | None = None) -> CaseChange:
+    """Record a change of the case on its timeline and in the audit log (and move its status when given)."""
+    before = case.status
+    if to_status is not None:
+        case.status = to_status
+    row = CaseChange(case=case, at=now, actor=actor, action=action, from_status=before if to_status else None,
+                     to_status=to_status, note=note)
+    session.add(row)
+    session.flush()
+    record(session, actor=actor, action=f"complaint.{action}", entity_type="complaint", entity_id=case.id, now=now,
+           changes={"customer": case.customer.external_id if case.customer else case.customer_id,
+                    **({"from": before, "to": to_status} if to_status else {}), **(audit or {})})
+    return row
+
+
+def open_case(session: Session, customer, *, channel: str, category: str, summary: str, now: dt.datetime,
+              actor: str, source: str = "staff", severity: str = "medium", public_url: str | None = None,
+              external_id: str | None = None, sale=None, owner=None, answers: dict | None = None,
+              from_touchpoint_id: int | None = None, nps_answer_id: int | None = None,
+              opened_at: dt.datetime | None = None) -> Complaint:
+    """Open a case (status new) and put it on the timeline; once per `external_id` (a helpdesk id).
+
+    owner: who handles it; by default the customer's owner. sale: the purchase it is about; by default the
+    customer's latest. Raises ComplaintError naming the field for bad input. The caller commits.
+    """
+    if source not in SOURCES:
+        raise ComplaintError("source", N_("Unknown source."))
+    public_url = public_url or None
+    _check({"channel": channel, "severity": severity, "summary": summary, "category": category,
+            "public_url": public_url, "source": source})
+    if external_id is not None:
+        existing = session.scalar(select(Complaint).where(Complaint.external_id == external_id))
+        if existing is not None:
+            return existing
+    if sale is None and getattr(customer, "sales", None):
+        sale = customer.sales[-1]
+    case = Complaint(external_id=external_id or f"case-{uuid.uuid4().hex}", customer=customer, sale=sale,
+                     status=NEW, source=source, channel=channel, category=category.strip(),
+                     summary=summary.strip(), severity=severity, public_url=public_url, answers=answers or {},
+                     owner=owner if owner is not None else customer.owner, opened_at=opened_at or now,
+                     from_touchpoint_id=from_touchpoint_id, nps_answer_id=nps_answer_id)
     session.add(case)
-    session.add(CaseChange(case=case, at=opened_at, actor="event", action="status", to_status=case.status))
+    session.flush()
+    change(session, case, action="opened", now=opened_at or now, actor=actor, to_status=NEW,
+           audit={"source": source, "channel": channel, "category": case.category, "severity": severity})
+    for hook in ON_OPEN:
+        hook(session, case, now)
+    return case
+
+
+# Called with (session, case, now) after a case opens: the SLA module sets its targets here.
+ON_OPEN: list = []
+# Called with (session, case, now, from_status, to_status) after any status move (first response, closing...).
+ON_STATUS: list = []
+
+
+def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Complaint:
+    query = select(Complaint).where(Complaint.id == case_id)
+    if for_update:
+        query = query.with_for_update()
+    case = session.scalar(query)
+    if case is None:
+        raise CaseNotFound("case", N_("No such complaint case."))
+    return case
+
+
+def move(session: Session, case: Complaint, to_status: str, *, now: dt.datetime, actor: str,
+         note: str | None = None) -> Complaint:
+    """Move the case to `to_status` if NEXT allows it (409 otherwise), on the timeline and in the audit log."""
+    if to_status == case.status:
+        return case
+    if to_status not in NEXT.get(case.status, ()):
+        raise CaseConflict("status", N_("A case that is %(status)s cannot become %(to)s."),
+                           status=case.status, to=to_status)
+    before = case.status
+    change(session, case, action="status", now=now, actor=actor, to_status=to_status, note=note)
+    if to_status == CLOSED:
+        case.closed_at = now
+    if to_status == VERIFIED:
+        case.verified_at = now
+    for hook in ON_STATUS:
+        hook(session, case, now, before, to_status)
+    return case
+
+
+def reopen(session: Session, case: Complaint, *, now: dt.datetime, actor: str, note: str | None = None) -> Complaint:
+    """Reopen a case whose solution did not hold: back to investigating, counted."""
+    if case.status not in REOPENABLE:
+        raise CaseConflict("status", N_("Only a case with a solution offered, verified or closed can be reopened."))
+    before = case.status
+    case.reopened_count += 1
+    case.closed_at = None
+    case.verified_at = None
+    change(session, case, action="reopened", now=now, actor=actor, to_status=INVESTIGATING, note=note)
+    for hook in ON_STATUS:
+        hook(session, case, now, before, INVESTIGATING)
     return case
 
 
 def resolve_case(session: Session, complaint_id: str, resolution: str, resolved_at: dt.datetime) -> Complaint:
-    """Mark the solution offered; waits if the complaint's own event has not arrived yet."""
+    """A `complaint.resolved` event: the solution offered (as if staff had recorded it); waits if the
+    complaint's own event has not arrived yet. The resolution module schedules the verification (ON_STATUS)."""
     case = session.scalar(select(Complaint).where(Complaint.external_id == complaint_id))
     if case is None:
         raise Waiting(f"complaint {complaint_id!r} is not known yet")
-    if case.status in OPEN_STATUSES and case.status != SOLUTION_OFFERED and case.resolved_at is None:
-        before = case.status
-        case.status, case.resolved_at, case.resolution = SOLUTION_OFFERED, resolved_at, resolution
-        session.add(CaseChange(case=case, at=resolved_at, actor="event", action="status", from_status=before,
-                               to_status=SOLUTION_OFFERED, note=resolution))
+    if case.status in OPEN_STATUSES and case.status not in (SOLUTION_OFFERED, VERIFIED) and case.resolved_at is None:
+        case.resolution, case.resolved_at = resolution, resolved_at
+        move(session, case, SOLUTION_OFFERED, now=resolved_at, actor="event", note=resolution)
     return case
 
 
 def open_complaints(session: Session, customer_ids) -> dict[int, list[Complaint]]:
-    """Each of these customers' complaints still open, oldest first (customers without one are left out)."""
+    """Each of these customers' cases still open, oldest first (customers without one are left out)."""
     ids = list(set(customer_ids))
     found: dict[int, list[Complaint]] = {}
     for start in range(0, len(ids), 5000):
@@ -50,7 +191,7 @@ def open_complaints(session: Session, customer_ids) -> dict[int, list[Complaint]
 
 
 def customers_with_open_complaints(session: Session, customer_ids) -> set[int]:
-    """Which of these customers have a complaint still open."""
+    """Which of these customers have a case still open (its verification pending included)."""
     ids = list(set(customer_ids))
     found: set[int] = set()
     for start in range(0, len(ids), 5000):

@@ -1,0 +1,21 @@
+"""mail_h4: (placeholder, filled by its owner; may stay empty)
+
+Revision ID: d9b4c0a1e014
+Revises: d9b3c0a1e013
+Create Date: 2026-11-23 20:10:00
+"""
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = 'd9b4c0a1e014'
+down_revision = 'd9b3c0a1e013'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
