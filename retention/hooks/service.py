@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, event, func, inspect, or_, select, text, update
+from sqlalchemy import and_, bindparam, event, func, inspect, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from retention.audit.service import record
@@ -60,22 +60,32 @@ def accept(session: Session, webhook_id: str, event: dict, now: dt.datetime) -> 
     """
     data = json_ready(event["data"])
     customer_ref, sale_ref = refs_of(event["type"], data)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    stmt = (upsert(InboundEvent.__table__)
-            .values(webhook_id=webhook_id, type=event["type"], occurred_at=event["occurred_at"], received_at=now,
-                    data=data, customer_ref=customer_ref, sale_ref=sale_ref, status=PENDING, attempts=0)
-            .on_conflict_do_nothing(index_elements=["webhook_id"])
-            .returning(InboundEvent.__table__.c.id))
-    new_id = session.execute(stmt).scalar()
+    row = {"webhook_id": webhook_id, "type": event["type"], "occurred_at": event["occurred_at"], "received_at": now,
+           "data": data, "customer_ref": customer_ref, "sale_ref": sale_ref, "status": PENDING, "attempts": 0}
+    new_id = session.execute(_accept_statement(), row).scalar()
     session.commit()
     if new_id is not None:
         return Accepted(202, {"id": f"evt_{new_id}", "status": "accepted"}, new_id)
     existing = find_by_webhook_id(session, webhook_id)
     return Accepted(200, existing.answer(), existing.id)
+
+
+def _accept_statement():
+    """INSERT ... ON CONFLICT (webhook_id) DO NOTHING RETURNING id, as one cacheable statement (PostgreSQL and
+    SQLite >= 3.35 both speak it): the dialects' own upsert constructs are compiled afresh on every request."""
+    global _ACCEPT
+    if _ACCEPT is None:
+        cols = ("webhook_id", "type", "occurred_at", "received_at", "data", "customer_ref", "sale_ref", "status",
+                "attempts")
+        table = InboundEvent.__table__
+        _ACCEPT = (text(f"INSERT INTO inbound_events ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) "
+                        "ON CONFLICT (webhook_id) DO NOTHING RETURNING id")
+                   .bindparams(*(bindparam(c, type_=table.c[c].type) for c in cols))
+                   .columns(table.c.id))
+    return _ACCEPT
+
+
+_ACCEPT = None
 
 
 def nudge(queue) -> bool:
