@@ -9,7 +9,7 @@ Typical use::
 """
 
 from .batch import LetterRenderError, PaperMismatch, write_batch
-from .l10n import format_letter_date, format_money, greeting, letter_locale, native_digits, page_label, to_digits
+from .l10n import CALENDARS, HIJRI_LANGUAGES, format_letter_date, format_money, greeting, letter_locale, native_digits, page_label, to_digits
 from .layouts import LAYOUTS, Layout, default_paper, get_layout
 from .model import Address, BatchEntry, LetterContent
 from .qr import QrTooLong
@@ -17,6 +17,8 @@ from .render import AddressDoesNotFit, LetterTooLong, compose, render_letter
 from .textlayout import nobreak
 
 __all__ = [
+    "CALENDARS",
+    "HIJRI_LANGUAGES",
     "Address",
     "AddressDoesNotFit",
     "default_paper",

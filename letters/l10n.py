@@ -16,6 +16,7 @@ from babel.numbers import format_currency, format_decimal, get_currency_name
 from .typefaces import base_language, has_own_stack
 
 DIGIT_SYSTEMS = ("latn", "arab", "arabext")
+NBSP = "\u00a0"
 
 _ZERO = {"latn": 0x30, "arab": 0x660, "arabext": 0x6F0}
 # The languages written right to left: the one list (the staff pages' text direction reads it too).
@@ -97,23 +98,57 @@ def money_locale(language: str) -> Locale:
 # Solar Hijri month names as Iranian readers know them (jdatetime's, spelled with Persian letters).
 _SHAMSI_MONTHS = ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی",
                   "بهمن", "اسفند")
-# Arabic letters are dated in the Gregorian calendar; the Hijri (Umm al-Qura) choice is not built yet and is
-# refused rather than ignored. Persian letters always use the Solar Hijri calendar.
-CALENDARS = ("gregorian",)
+# The calendars a template may date its letters in: Gregorian, Hijri (Umm al-Qura, the Saudi civil calendar,
+# via hijridate) or both ("١٣ جمادى الآخرة ١٤٤٨ هـ الموافق ٢٣ نوفمبر ٢٠٢٦ م"). The Hijri ones are for Arabic
+# letters only; Persian letters always use the Solar Hijri calendar, whatever the template says.
+CALENDARS = ("gregorian", "hijri", "both")
+HIJRI_CALENDARS = ("hijri", "both")
+# Languages whose letters may be dated in the Hijri calendar.
+HIJRI_LANGUAGES = frozenset({"ar"})
+# Hijri month names as printed on Umm al-Qura calendars.
+_HIJRI_MONTHS = ("محرم", "صفر", "ربيع الأول", "ربيع الآخر", "جمادى الأولى", "جمادى الآخرة", "رجب", "شعبان",
+                 "رمضان", "شوال", "ذو القعدة", "ذو الحجة")
+
+
+def check_calendar(calendar: str, language: str) -> str:
+    """The calendar a letter in ``language`` may use ("" means Gregorian); ValueError naming the choices."""
+    calendar = calendar or "gregorian"
+    if calendar not in CALENDARS:
+        raise ValueError(f"calendar: must be one of {', '.join(CALENDARS)}, not {calendar!r}")
+    if calendar in HIJRI_CALENDARS and base_language(language) not in HIJRI_LANGUAGES:
+        raise ValueError(f"calendar: the Hijri calendar is for Arabic letters, not {language!r}")
+    return calendar
+
+
+def hijri_date(d: datetime.date) -> str:
+    """The Umm al-Qura date with Arabic month names and the "هـ" suffix ("١ رمضان ١٤٤٥ هـ" in Latin digits
+    here: the caller applies the letter's digits); one unbreakable unit."""
+    from hijridate import Gregorian
+
+    try:
+        h = Gregorian(d.year, d.month, d.day).to_hijri()
+    except OverflowError as exc:   # the Umm al-Qura tables cover 1924-2077 only
+        raise ValueError(f"calendar: {exc}") from None
+    return f"{h.day} {_HIJRI_MONTHS[h.month - 1]} {h.year} هـ".replace(" ", NBSP)
 
 
 @lru_cache(maxsize=4096)
 def format_letter_date(d: datetime.date, language: str, digits: str = "latn", calendar: str = "") -> str:
     """The letter date in the locale's long format ("15 March 2024" en_GB, "March 15, 2024" en_US,
-    "١٥ مارس ٢٠٢٤"); Persian letters in the Solar Hijri calendar ("۲۵ اسفند ۱۴۰۲"). The day, month and
-    year stay together on one line."""
-    if calendar and calendar not in CALENDARS:
-        raise ValueError(f"calendar: {calendar!r} is not built yet (only {', '.join(CALENDARS)})")
+    "١٥ مارس ٢٠٢٤"); Persian letters in the Solar Hijri calendar ("۲۵ اسفند ۱۴۰۲"); Arabic letters in the
+    Hijri calendar when the template asks ("٥ رمضان ١٤٤٥ هـ"), or both ("... هـ الموافق ١٥ مارس ٢٠٢٤ م").
+    Each date stays together on one line."""
+    calendar = check_calendar(calendar, language)
     if base_language(language) == "fa":
         shamsi = jdatetime.date.fromgregorian(date=d)
         text = f"{shamsi.day} {_SHAMSI_MONTHS[shamsi.month - 1]} {shamsi.year}"
+    elif calendar == "hijri":
+        text = hijri_date(d)
     else:
         text = format_date(d, format="long", locale=babel_locale(language))
+        if calendar == "both":
+            # Two units: a line may end after "الموافق", never inside either date.
+            return to_digits(f"{hijri_date(d)} الموافق {text.replace(' ', NBSP)}{NBSP}م", digits)
     return to_digits(text.replace(" ", "\u00a0"), digits)
 
 
@@ -167,19 +202,34 @@ def format_money(amount: Decimal, currency: str, language: str, digits: str = "l
     return to_digits(" ".join(text.split()).replace(" ", "\u00a0"), digits)
 
 
-# Greetings by form of address ("mr", "ms", or "" when unknown): never a slashed "Dear Sir/Madam".
+# Greetings per language and form of address (retention/customers/models.py FORMS_OF_ADDRESS), never a slashed
+# "Dear Sir/Madam" or "عزيزي/عزيزتي". English titles take the surname ("Dear Ms Jones,"; "Ms." in American
+# English); Arabic and Persian the full name, as their letters do.
 _GREETINGS = {
-    "en": {"mr": "Dear Mr {name},", "ms": "Dear Ms {name},", "": "Dear {first_name},"},
-    "ar": {"mr": "حضرة السيد {name} المحترم،", "ms": "حضرة السيدة {name} المحترمة،", "": "مرحبًا {first_name}،"},
-    "fa": {"mr": "جناب آقای {name}،", "ms": "سرکار خانم {name}،", "": "{first_name} گرامی،"},
+    "en": {"mr": "Dear Mr {surname},", "ms": "Dear Ms {surname},", "neutral": "Dear {name},"},
+    "en_US": {"mr": "Dear Mr. {surname},", "ms": "Dear Ms. {surname},", "neutral": "Dear {name},"},
+    "ar": {"mr": "السيد {name} المحترم،", "ms": "السيدة {name} المحترمة،", "neutral": "تحية طيبة إلى {name}،"},
+    "fa": {"mr": "جناب آقای {name}،", "ms": "سرکار خانم {name}،", "neutral": "{name} گرامی،"},
 }
 
+# A customer without a name on record (the event contract requires one; kept for safety).
+_NO_NAME = {"en": "Dear customer,", "ar": "تحية طيبة،", "fa": "مشتری گرامی،"}
 
-def greeting(language: str, name: str, first_name: str = "", form: str = "") -> str:
-    """The opening line for the customer's form of address in the letter's language."""
-    table = _GREETINGS.get(base_language(language), _GREETINGS["en"])
-    pattern = table.get((form or "").lower(), table[""])
-    return pattern.format(name=name.strip(), first_name=(first_name or name).strip())
+
+def greeting(language: str, name: str, first_name: str = "", form: str = "", locale: str = "") -> str:
+    """The opening line for the customer's form of address ("mr", "ms", "neutral"; "" = not known, greeted
+    like "neutral") in the letter's language; ``locale`` (en_US) picks the regional style. ``first_name`` is
+    kept for callers of the old signature: a greeting by first name alone is too familiar for a letter."""
+    lang = base_language(language)
+    if lang not in _GREETINGS:
+        lang = "en"
+    regional = (locale or "").replace("-", "_")
+    table = _GREETINGS[regional] if regional in _GREETINGS and base_language(regional) == lang else _GREETINGS[lang]
+    name = " ".join((name or first_name or "").split())
+    if not name:
+        return _NO_NAME[lang]
+    pattern = table.get((form or "").strip().lower(), table["neutral"])
+    return pattern.format(name=name, surname=name.rsplit(" ", 1)[-1])
 
 
 def page_label(page: int, total: int, language: str, digits: str = "latn") -> str:

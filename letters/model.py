@@ -37,8 +37,8 @@ class LetterContent:
     reference: str = ""
     # The sender's country (ISO 3166-1 alpha-2): mail to the same country prints no country line.
     sender_country: str = ""
-    # "" or "gregorian" (Persian letters are dated in the Solar Hijri calendar regardless); the Hijri
-    # (Umm al-Qura) calendar for Arabic letters is not built yet and is refused (letters/l10n.py).
+    # "" / "gregorian", or for Arabic letters "hijri" (Umm al-Qura) or "both" (Hijri, then the Gregorian date);
+    # Persian letters are dated in the Solar Hijri calendar regardless (letters/l10n.py: format_letter_date).
     calendar: str = ""
     # Locale of dates and numbers (e.g. en_GB, ar_EG); the language alone when empty.
     locale: str = ""

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 
 from .addressing import address_lines
 from .l10n import format_letter_date, is_rtl, native_digits, page_label
@@ -21,7 +22,7 @@ from .model import LetterContent
 from .pdfstream import StreamingPdf
 from . import qr as _qr
 from .qr import draw_qr
-from .textlayout import Line, TextStyle, has_rtl, nobreak, single_line, wrap_text
+from .textlayout import Line, TextStyle, has_rtl, ink_overhang, nobreak, single_line, wrap_text
 from .typefaces import FontStack, base_language, handwriting_stack, register_fonts, stack_for_language
 
 _PARAGRAPH_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
@@ -308,6 +309,7 @@ class _Composer:
         body = self.body
         # (line, size, baseline below the item's top, advance), all in points.
         items: list[tuple[Line, float, float, float]] = []
+        ink_shift, signature = 0.0, None
         if self.closing_text.strip():
             items.append((single_line(self.closing_text, body), body.size, body.size, body.leading))
         if c.signer_name.strip() or c.signer_title.strip():
@@ -316,7 +318,13 @@ class _Composer:
                 arabic_script = has_rtl(c.signer_name)
                 hw = TextStyle(handwriting_stack(arabic_script), SIGNATURE_SIZE * (0.8 if arabic_script else 1.0),
                                space, self.lang)
-                items.append((single_line(c.signer_name, hw), SIGNATURE_SIZE, space - 3.0 * mm, space))
+                # Drawn at the size it was measured at (an Arabic-script name is set smaller than a Latin one), and
+                # aligned by its ink rather than its advance widths: swashes stay inside the margin, in line
+                # with the typed name below.
+                signature = single_line(c.signer_name, hw)
+                items.append((signature, hw.size, space - 3.0 * mm, space))
+                left, right = ink_overhang(signature, hw.size)
+                ink_shift = -right if self.rtl else left
             else:
                 items.append((Line([], 0.0), body.size, 0.0, space))   # left blank to sign by hand
             if c.signer_name.strip():
@@ -340,7 +348,8 @@ class _Composer:
         top = cur.top
         for line, size, baseline, advance in items:
             if line.runs:
-                self._put(line, size, cur.top + baseline, align=self.start_align, edge=self.start_edge)
+                shift = ink_shift if line is signature else 0.0
+                self._put(line, size, cur.top + baseline, align=self.start_align, edge=self.start_edge + shift)
             cur.top += advance
         if c.qr_url:
             qr_size = QR_SIZE_MM * mm
@@ -420,6 +429,30 @@ def _header_texts(letter: ComposedLetter, page_no: int, total: int) -> list[_Tex
     return [_Text(left, y, style.size, name), _Text(right - tail.width, y, style.size, tail)]
 
 
+# Small: what repeats (letterhead, closing, footer, a template's fixed lines) comes back within a few letters, and
+# a 20,000-letter batch must not hold every line it printed.
+_RUN_CACHE_LIMIT = 128
+
+
+def _plain_ops(canvas, font_name: str, text: str) -> tuple[tuple[int, str, str], ...]:
+    """The PDF operators of an unshaped run in a TrueType font: (subset, subset font name, "(...) Tj") per
+    chunk, as ReportLab's documented way for dynamic fonts does it (``splitString`` +
+    ``getSubsetInternalName``). Cached per document: letterhead, return line, closing, signer and footer
+    repeat on every letter of a batch, and a chunk's subset codes never change within a document."""
+    doc = canvas._doc
+    cache = doc.__dict__.get("_letters_runs")
+    if cache is None or len(cache) > _RUN_CACHE_LIMIT:
+        cache = doc.__dict__["_letters_runs"] = {}
+    key = (font_name, text)
+    ops = cache.get(key)
+    if ops is None:
+        font = pdfmetrics.getFont(font_name)
+        escape = canvas._escape
+        ops = cache[key] = tuple((subset, font.getSubsetInternalName(subset, doc), f"({escape(chunk)}) Tj")
+                                 for subset, chunk in font.splitString(text, doc))
+    return ops
+
+
 def draw(canvas, letter: ComposedLetter) -> int:
     """Draw a composed letter on the canvas, one ``showPage`` per page; returns the page count."""
     total = len(letter.pages)
@@ -431,7 +464,13 @@ def draw(canvas, letter: ComposedLetter) -> int:
         if page.qr is not None:
             draw_qr(canvas, *page.qr)
         tx = canvas.beginText()
+        # What textOut and setTextOrigin write, without their cost: every line is placed absolutely (Tm) and
+        # each Tj advances the PDF's own text position, so ReportLab's cursor (re-measuring every string) is
+        # never needed. Coordinates to 1/1000 pt. Shaped runs go through ReportLab's own _formatText (glyph
+        # offsets, rise); plain ones through _plain_ops, keeping the text object's current subset in step.
+        code, text_op = tx._code, tx._formatText
         current = None
+        size_op = ""
         extra = _footer_texts(letter, number, total)
         if number > 1:
             extra += _header_texts(letter, number, total)
@@ -439,13 +478,25 @@ def draw(canvas, letter: ComposedLetter) -> int:
             runs = item.line.runs
             if not runs:
                 continue
-            tx.setTextOrigin(item.x, item.y)
+            code.append(f"1 0 0 1 {item.x:.3f} {item.y:.3f} Tm")
             for font, text, _w, factor in runs:
                 key = (font, item.size * factor)
                 if key != current:
                     tx.setFont(font, key[1])
                     current = key
-                tx.textOut(text)
+                    size_op = f" {key[1]:g} Tf"
+                elif type(text) is not str and text.__shapeData__[0].y_offset:
+                    # ReportLab 4.4 fails (IndexError in setRise) on a shaped run whose first glyph is raised
+                    # unless it writes the font operator first: make it do so.
+                    tx._curSubset = -1
+                if type(text) is not str:
+                    code.append(text_op(text))
+                    continue
+                for subset, name, op in _plain_ops(canvas, font, text):
+                    if subset != tx._curSubset:
+                        code.append(name + size_op)
+                        tx._curSubset = subset
+                    code.append(op)
         canvas.drawText(tx)
         canvas.showPage()
     return total

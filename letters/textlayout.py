@@ -59,6 +59,15 @@ _DIGIT = "0-9\u0660-\u0669\u06f0-\u06f9"
 # A phone number: digit groups joined by spaces, dots or hyphens, perhaps with a leading "+" and
 # a bracketed area code. Its spaces become no-break spaces.
 _PHONE_RE = re.compile(rf"(?<![\w{_DIGIT}])\+?\(?[{_DIGIT}]+\)?(?:[ .\-]\(?[{_DIGIT}]+\)?){{2,}}(?![\w{_DIGIT}])")
+# A short parenthetical or quotation: "(نسخهٔ ۲)", "(version 2)", "«راهنما»", "[p. 4]": at most four words and
+# 30 characters between paired brackets; a line never ends inside it.
+_SHORT_PAREN_RE = re.compile(r"[(\[«](?:[^()\[\]«»\s]+ ){1,3}[^()\[\]«»\s]+[)\]»]")
+_PAREN_MAX = 32
+# A number and the word after it (its unit or what it counts: "12 kg", "۲ کیلوگرم", "3 months"): the space between
+# becomes a no-break space when that word is short; a number ends in a digit (so "0000. Next" stays apart).
+_NUMBER_UNIT_RE = re.compile(
+    rf"(?<![\w{_DIGIT}])[{_DIGIT}](?:[{_DIGIT}.,\u066b\u066c:/]*[{_DIGIT}])? (?=[^\s{_DIGIT}]{{1,12}}(?:\s|$))")
+_KEEP_HINT_RE = re.compile(rf"[(\[«{_DIGIT}]")
 
 _WIDTH_CACHE: dict[tuple[str, float, str], float] = {}
 _WIDTH_CACHE_LIMIT = 50_000
@@ -100,9 +109,18 @@ def has_rtl(text: str) -> bool:
     return _RTL_RE.search(text) is not None
 
 
+def _nbsp(m: re.Match) -> str:
+    return m.group(0).replace(" ", NBSP)
+
+
 def keep_together(text: str) -> str:
-    """Phone numbers get no-break spaces, so a line never ends inside one."""
-    return _PHONE_RE.sub(lambda m: m.group(0).replace(" ", NBSP), text)
+    """No-break spaces where a line must not end: inside phone numbers, short parentheticals and quotations
+    ("(نسخهٔ ۲)"), and between a number and its unit ("12 kg", "۲ کیلوگرم")."""
+    if _KEEP_HINT_RE.search(text) is None:
+        return text
+    text = _PHONE_RE.sub(_nbsp, text)
+    text = _SHORT_PAREN_RE.sub(lambda m: _nbsp(m) if len(m.group(0)) <= _PAREN_MAX else m.group(0), text)
+    return _NUMBER_UNIT_RE.sub(_nbsp, text)
 
 
 def nobreak(text: str) -> str:
@@ -115,16 +133,32 @@ def _covered_chars(font: str) -> frozenset[str]:
     return frozenset(map(chr, coverage(font)))
 
 
+_CHAR_WIDTHS: dict[str, dict[int, float]] = {}
+
+
+def _measure(text: str, font: str, size: float) -> float:
+    """ReportLab's stringWidth for a TrueType face, without its per-character generator (pure Python when
+    ReportLab's C accelerator is not installed): the face's own width table, summed in one pass."""
+    widths = _CHAR_WIDTHS.get(font)
+    if widths is None:
+        face = getattr(pdfmetrics.getFont(font), "face", None)
+        widths = _CHAR_WIDTHS[font] = getattr(face, "charWidths", None) or {}
+    try:
+        return 0.001 * size * sum(map(widths.__getitem__, map(ord, text)))
+    except KeyError:   # a character the face has no width for: ReportLab's default width
+        return stringWidth(text, font, size)
+
+
 def text_width(text: str, font: str, size: float, cache: bool = False) -> float:
     """Width of a string drawn in one font without shaping (the Latin fast path)."""
     if not cache:
-        return stringWidth(text, font, size)
+        return _measure(text, font, size)
     key = (font, size, text)
     w = _WIDTH_CACHE.get(key)
     if w is None:
         if len(_WIDTH_CACHE) > _WIDTH_CACHE_LIMIT:
             _WIDTH_CACHE.clear()
-        w = _WIDTH_CACHE[key] = stringWidth(text, font, size)
+        w = _WIDTH_CACHE[key] = _measure(text, font, size)
     return w
 
 
@@ -313,6 +347,31 @@ def shape_run(font_name: str, text: str, rtl: bool, lang: str) -> tuple[str, flo
         total += x_adv
     s = "".join(chars)
     return (ShapedStr(s, shapeData=data) if shaped else s), total
+
+
+def ink_overhang(line: Line, size: float) -> tuple[float, float]:
+    """How far a one-run line's ink reaches past its left and right ends, in points (each >= 0): a
+    handwriting face's swashes (Aref Ruqaa's initial lām, Kristi's capitals) overhang the advance widths a
+    line is aligned by. (0, 0) for a line of several runs or an unshaped one."""
+    if len(line.runs) != 1 or not line.pieces or len(line.pieces[0]) != 1:
+        return 0.0, 0.0
+    font, _glyphs, width, factor = line.runs[0]
+    text, rtl = line.pieces[0][0]
+    _ttf, hbfont = _hb_font(font)
+    buf = hb.Buffer()
+    buf.add_str(text)
+    buf.direction = "rtl" if rtl else "ltr"
+    buf.guess_segment_properties()
+    hb.shape(hbfont, buf, {"kern": True, "liga": True})
+    pen, lo, hi = 0, 0, 0
+    for info, pos in zip(buf.glyph_infos, buf.glyph_positions):
+        ext = hbfont.get_glyph_extents(info.codepoint)
+        if ext is not None and ext.width:
+            left = pen + pos.x_offset + ext.x_bearing
+            lo, hi = min(lo, left), max(hi, left + ext.width)
+        pen += pos.x_advance
+    scale = size * factor / hbfont.face.upem
+    return max(0, -lo) * scale, max(0, hi - pen) * scale
 
 
 def _make_to_unicode(original):

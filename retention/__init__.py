@@ -92,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from retention.journeys import api as journeys_api
     from retention.journeys import views as journeys_views
     from retention.postal import api as letters_api
+    from retention.surveys import api as surveys_api
     from retention.postal import views as letters_views
     from retention.customers import views as customers_views
     from retention.hooks import admin as hooks_admin
@@ -107,15 +108,51 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calls_views.blueprint)
     app.register_blueprint(journeys_views.blueprint)
     app.register_blueprint(letters_views.blueprint)
+    from retention.surveys import public as surveys_public
+    from retention.surveys import views as surveys_views
+
+    app.register_blueprint(surveys_public.blueprint)  # the customer's survey page (no sign-in; its token is the key)
+    app.register_blueprint(surveys_views.blueprint)
+    from retention.mail import views as mail_views
+
+    app.register_blueprint(mail_views.public)  # the customer's unsubscribe page (no sign-in)
+    app.register_blueprint(mail_views.admin)
+    app.register_blueprint(mail_views.staff_pages)
+    from retention.complaints import api as complaints_api
+    from retention.complaints import resolution_api
+    from retention.complaints import views as complaints_views
+
+    app.register_blueprint(complaints_views.blueprint)
+    app.register_blueprint(complaints_views.categories_blueprint)
+    from retention.complaints import resolution_views
+
+    app.register_blueprint(resolution_views.blueprint)
+    from retention.complaints import figures_api as complaint_figures_api
+    from retention.complaints import reports_views as complaint_reports
+
+    app.register_blueprint(complaint_reports.blueprint)  # the queue, take-over, notices, trends
+    from retention.referrals import api as referrals_api
+    from retention.referrals import views as referrals_views
+
+    app.register_blueprint(referrals_views.blueprint)  # programs with the reward preview, the report, payout CSV
+    app.register_blueprint(referrals_views.public)  # /r/<CODE>: a friend's landing page (no sign-in; the code is the key)
     from flask_babel import lazy_gettext as _l
 
     app.extensions["retention_nav"] = [
         (_l("Work ahead"), "journeys.work", ("onboarding", "marketing")),
         (_l("Journeys"), "journeys.index", ("marketing",)),
         (_l("Letters"), "letters.templates", ("marketing",)),
+        (_l("NPS"), "surveys.reports", ("marketing",)),
+        (_l("Referrals"), "referrals.index", ("marketing",)),
         (_l("Print batches"), "letters.mail_room", ("print",)),
+        (_l("Complaints"), "complaints.index", ("onboarding",)),
+        (_l("Complaint queue"), "complaint_reports.queue", ("onboarding",)),
+        (_l("Complaint trends"), "complaint_reports.trends_page", ("onboarding", "marketing")),
+        (_l("Complaint categories"), "complaint_categories.categories_index", ("admin",)),
+        (_l("Concessions to approve"), "complaint_resolution.pending", ("admin",)),
         (_l("Staff"), "staff_admin.staff_index", ("admin",)),
         (_l("API tokens"), "staff_admin.tokens_index", ("admin",)),
+        (_l("Outbox"), "outbox.index", ("admin",)),
     ]
     app.register_blueprint(hooks_views.blueprint)
     csrf.exempt(hooks_views.blueprint)
@@ -126,7 +163,15 @@ def register_blueprints(app: Flask) -> None:
 
     document_converters(api)
     for blp in (customers_api.blueprint, journeys_api.customer_touchpoints, journeys_api.touchpoints,
-                calls_api.blueprint, journeys_api.journeys, journeys_api.enrollments, letters_api.templates, letters_api.letters, letters_api.batches):
+                calls_api.blueprint, journeys_api.journeys, journeys_api.enrollments, letters_api.templates, letters_api.letters, letters_api.batches,
+                complaints_api.cases, complaints_api.customer_types, complaints_api.category_api,
+                resolution_api.case_api, resolution_api.concession_api, complaint_figures_api.blueprint):
+        api.register_blueprint(blp)
+        csrf.exempt(blp)
+    for blp in (surveys_api.surveys, surveys_api.nps):  # NPS surveys, responses and figures (retention/surveys)
+        api.register_blueprint(blp)
+        csrf.exempt(blp)
+    for blp in referrals_api.BLUEPRINTS:  # referral programs (and their preview), offers, referrals, the ledger
         api.register_blueprint(blp)
         csrf.exempt(blp)
 

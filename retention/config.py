@@ -22,6 +22,14 @@ def _days(env, name: str, default: str) -> int:
     return int(text)
 
 
+def _verify_days(env) -> int:
+    """RETENTION_COMPLAINT_VERIFY_AFTER_DAYS: 1 to 300 business days (a call is planned at most a year ahead)."""
+    days = _days(env, "RETENTION_COMPLAINT_VERIFY_AFTER_DAYS", "3")
+    if days > 300:
+        raise RuntimeError(f"RETENTION_COMPLAINT_VERIFY_AFTER_DAYS: at most 300 business days, got {days}")
+    return days
+
+
 def _development_secret(instance: Path) -> str:
     """A random key kept under instance/ so development sessions survive a restart."""
     path = instance / "secret_key"
@@ -54,6 +62,109 @@ def _webhook_secrets(config: dict, generated: bool) -> None:
     if not config["WEBHOOK_SECRETS"]:
         logging.getLogger(__name__).warning(
             "%s is not set: every event sent to POST /hooks/events will be refused with 401.", SECRETS_SETTING)
+
+
+def _complaint_sla(env, company_country: str) -> dict:
+    """Complaint targets and trends (retention/complaints/sla.py, trends.py); a malformed value stops the app at start.
+
+    RETENTION_COMPLAINT_SLA_HOURS: business hours to the first response / to a solution, per severity;
+    RETENTION_COMPLAINT_CALENDAR: "<country> <zone> <HH:MM>-<HH:MM>", the calendar of cases without an owner.
+    """
+    from decimal import Decimal, InvalidOperation
+    from zoneinfo import ZoneInfo
+
+    def fail(name: str, expected: str, text: str):
+        raise RuntimeError(f"{name}: {expected}, got {text[:80]!r}")
+
+    name = "RETENTION_COMPLAINT_SLA_HOURS"
+    text = env.get(name) or "critical=1/8 high=4/16 medium=8/40 low=16/80"
+    table = {}
+    try:
+        for part in text.split():
+            severity, hours = part.split("=", 1)
+            first, resolution = (Decimal(h) for h in hours.split("/", 1))
+            if not (0 < first <= resolution <= 10000):
+                raise ValueError(part)
+            table[severity.strip().lower()] = (first, resolution)
+    except (ValueError, InvalidOperation):
+        fail(name, "severity=first/resolution business hours, e.g. high=4/16", text)
+    if set(table) != {"low", "medium", "high", "critical"}:
+        fail(name, "one entry for each of low, medium, high, critical", text)
+    name = "RETENTION_COMPLAINT_HIGH_ROLLER_FACTOR"
+    text = env.get(name) or "0.5"
+    try:
+        factor = Decimal(text)
+    except InvalidOperation:
+        factor = Decimal(-1)
+    if not 0 < factor <= 1:
+        fail(name, "a number above 0 and at most 1", text)
+    name = "RETENTION_COMPLAINT_CALENDAR"
+    company_country = company_country if len(company_country) == 2 and company_country.isalpha() else "GB"
+    text = env.get(name) or f"{company_country} Europe/London 09:00-17:00"
+    try:
+        country, zone, hours = text.split()
+        start, end = hours.split("-", 1)
+        ZoneInfo(zone)
+        if not (len(country) == 2 and country.isalpha() and start < end
+                and all(len(h) == 5 and h[2] == ":" and h[:2].isdigit() and h[3:].isdigit() for h in (start, end))):
+            raise ValueError(text)
+    except Exception:
+        fail(name, "country zone start-end, e.g. GB Europe/London 09:00-17:00", text)
+    numbers = {}
+    for key, name, default in (("COMPLAINT_TREND_THRESHOLD", "RETENTION_COMPLAINT_TREND_THRESHOLD", "3"),
+                               ("COMPLAINT_NEAR_BREACH_HOURS", "RETENTION_COMPLAINT_NEAR_BREACH_HOURS", "2")):
+        text = env.get(name) or default
+        if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 1000):
+            fail(name, "a whole number from 1 to 1000", text)
+        numbers[key] = int(text)
+    urgent = env.get("RETENTION_COMPLAINT_URGENT_CATEGORIES")
+    return {"COMPLAINT_SLA_HOURS": table, "COMPLAINT_HIGH_ROLLER_FACTOR": factor,
+            "COMPLAINT_URGENT_CATEGORIES": tuple((urgent if urgent is not None else "outage deadline").split()),
+            "COMPLAINT_CALENDAR": {"country": country.upper(), "timezone": zone, "work_start": start,
+                                   "work_end": end}, **numbers}
+
+
+def _complaint_types(env) -> dict:
+    """Customer-type suggestions (retention/complaints/types.py); a malformed value stops the app at start.
+
+    RETENTION_COMPLAINT_CHRONIC_COUNT: cases in 90 days that suggest "chronic complainer" (2 to 100);
+    RETENTION_COMPLAINT_HIGH_ROLLER_MIN: "EUR=2000 USD=2500", a purchase of at least this suggests "high-roller".
+    """
+    from decimal import Decimal, InvalidOperation
+
+    name = "RETENTION_COMPLAINT_CHRONIC_COUNT"
+    text = env.get(name) or "3"
+    if not (text.strip().isascii() and text.strip().isdigit()) or not 2 <= int(text) <= 100:
+        raise RuntimeError(f"{name}: a whole number from 2 to 100, got {text[:40]!r}")
+    count = int(text)
+    name = "RETENTION_COMPLAINT_HIGH_ROLLER_MIN"
+    text = env.get(name) or ""
+    minimums = {}
+    for part in text.split():
+        currency, _, amount = part.partition("=")
+        try:
+            value = Decimal(amount)
+        except InvalidOperation:
+            value = Decimal(-1)
+        if len(currency) != 3 or not currency.isalpha() or not value.is_finite() or value <= 0:
+            raise RuntimeError(f"{name}: CURRENCY=amount pairs, e.g. EUR=2000 USD=2500, got {text[:80]!r}")
+        minimums[currency.upper()] = value
+    return {"COMPLAINT_CHRONIC_COUNT": count, "COMPLAINT_HIGH_ROLLER_MIN": minimums}
+
+
+def _check_smtp_url(url: str | None) -> None:
+    """Refuse to start on an SMTP_URL the mail transport cannot use (retention/mail/transport.py)."""
+    if not url:
+        return
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as exc:
+        raise RuntimeError(f"SMTP_URL: smtp://user:pass@host:port or smtps://...: {exc}") from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise RuntimeError("SMTP_URL: smtp://user:pass@host:port (?starttls) or smtps://user:pass@host:port")
 
 
 def from_environment(overrides: dict | None = None) -> dict:
@@ -101,7 +212,16 @@ def from_environment(overrides: dict | None = None) -> dict:
         "WEBHOOK_SECRETS": webhook_secrets,
         "WEBHOOK_TOLERANCE_SECONDS": 300,
         "WEBHOOK_MAX_BYTES": 256 * 1024,
-        # No SMTP_URL / outbox yet: nothing sends email until the NPS email feature is built (docs/architecture.md).
+        # Email (retention/mail/): smtp://user:pass@host:port (smtps://, ?starttls); unset -> .eml files in the outbox
+        # folder (the embedded default; /admin/outbox shows them). PUBLIC_URL: where customers' links point.
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_OUTBOX_DIR": env.get("RETENTION_MAIL_OUTBOX_DIR") or str(instance / "outbox"),
+        "MAIL_FROM": env.get("RETENTION_MAIL_FROM", "Demo Shop <care@shop.example.com>"),
+        "MAIL_UNSUBSCRIBE_MAILTO": env.get("RETENTION_MAIL_UNSUBSCRIBE_MAILTO") or None,
+        "MAIL_MAX_ATTEMPTS": int(env.get("RETENTION_MAIL_MAX_ATTEMPTS", "8")),
+        "MAIL_SMTP_TIMEOUT": float(env.get("RETENTION_MAIL_SMTP_TIMEOUT", "20")),
+        "MAIL_BATCH_SIZE": 200,
+        "PUBLIC_URL": env.get("RETENTION_PUBLIC_URL", "http://127.0.0.1:5000"),
         "PRINT_PATH": str(instance / "print"),
         "COMPANY_WEBSITE": env.get("RETENTION_COMPANY_WEBSITE", "https://shop.example.com"),
         "COMPANY_PHONE": env.get("RETENTION_COMPANY_PHONE", "+44 20 7946 0000"),
@@ -115,6 +235,20 @@ def from_environment(overrides: dict | None = None) -> dict:
         # shows after this many days; each table loses at most PRUNE_BATCH rows per tick.
         "EVENT_PAYLOAD_DAYS": _days(env, "RETENTION_EVENT_PAYLOAD_DAYS", "90"),
         "PRUNE_BATCH": 1000,
+        # Complaint targets, take-over and trend alerts (retention/complaints/sla.py, escalation.py, trends.py).
+        **_complaint_sla(env, env.get("RETENTION_COMPANY_COUNTRY", "GB").upper()),
+        # A complaint's solution is checked by a call to the customer this many business days later.
+        "COMPLAINT_VERIFY_AFTER_DAYS": _verify_days(env),
+        # Customer-type suggestions from history: chronic complainer, high-roller (retention/complaints/types.py).
+        **_complaint_types(env),
+        # NPS surveys (retention/surveys/): no second survey within the cooldown; a link works this long after
+        # sending; a one-click score is followed up (case, call) once it has settled this many minutes.
+        "SURVEY_COOLDOWN_DAYS": _days(env, "RETENTION_SURVEY_COOLDOWN_DAYS", "30"),
+        "SURVEY_OPEN_DAYS": _days(env, "RETENTION_SURVEY_OPEN_DAYS", "14"),
+        "SURVEY_SETTLE_MINUTES": 10,
+        # The public survey page: visits per client address and per survey link within LOGIN_WINDOW_SECONDS.
+        "SURVEY_MAX_PER_ADDRESS": 120,
+        "SURVEY_MAX_PER_LINK": 40,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_WINDOW_SECONDS": 15 * 60,
         # Failures counted per (account, address) use LOGIN_MAX_FAILURES; one address across all accounts this:
@@ -148,5 +282,6 @@ def from_environment(overrides: dict | None = None) -> dict:
     }
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = database_url
+    _check_smtp_url(config.get("SMTP_URL"))
     _webhook_secrets(config, generated=webhook_secret_generated)
     return config

@@ -6,6 +6,7 @@ from retention.staff.models import ApiToken, LoginThrottle, StaffSession, StaffU
 from retention.calls.models import CallAttempt, CustomerNote  # noqa: F401
 from retention.journeys.models import Enrollment, Journey, JourneyStep, RoundRobin, Touchpoint  # noqa: F401
 from retention.postal.models import Letter, LetterTemplate, PrintBatch, ReturnedMail  # noqa: F401
-from retention.referrals.models import ReferralOffer  # noqa: F401
+from retention.referrals.models import LedgerEntry, Referral, ReferralOffer, ReferralProgram  # noqa: F401
 from retention.surveys.models import NpsAnswer, Survey  # noqa: F401
 from retention.complaints.models import Complaint  # noqa: F401
+from retention.mail.models import CustomerOptOut, OutboundEmail  # noqa: F401

@@ -48,6 +48,16 @@ def refuse_control_characters():
             abort(400, description=f"{_CONTROL.sub('?', name)[:60]}: must not contain control characters")
 
 
+def _no_method_for_an_id_past_the_range():
+    """A path whose only match failed on an id past the range is not found (404), even where werkzeug saw a
+    rule for the same path with other methods (it checks methods before converters and would answer 405)."""
+    from werkzeug.exceptions import MethodNotAllowed
+
+    if isinstance(request.routing_exception, MethodNotAllowed) and any(
+            part.isdigit() and int(part) > MAX_ID for part in request.path.split("/")):
+        abort(404)
+
+
 def install(app: Flask) -> None:
     """Register the bounded `int` converter (before any route) and the control-character guard."""
     app.url_map.converters["int"] = BoundedIntConverter
@@ -58,6 +68,7 @@ def install(app: Flask) -> None:
     Blueprint.ARGUMENTS_PARSER.DEFAULT_UNKNOWN_BY_LOCATION["querystring"] = "raise"
     app.url_map.converters["external_id"] = ExternalIdConverter
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_control_characters)
+    app.before_request_funcs[None].insert(1, _no_method_for_an_id_past_the_range)
 
 
 def int_arg(args, name: str, *, default: int | None = None, low: int = 1, high: int = MAX_ID) -> int | None:

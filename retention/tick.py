@@ -5,9 +5,13 @@ import datetime as dt
 
 from flask import current_app
 
+from retention.complaints import escalation
 from retention.extensions import db
 from retention.hooks import service as hooks
 from retention.journeys import handout
+from retention.mail import sending as mail
+from retention.referrals import conversions as referral_conversions
+from retention.surveys import loop as survey_loop, sending as survey_sending, service as survey_service
 from retention import upkeep
 from retention.queue import get_queue
 
@@ -19,6 +23,14 @@ def process_events(now: dt.datetime) -> int:
     return hooks.process_due(db.session, now, cfg["EVENT_BATCH_SIZE"], cfg["EVENT_MAX_ATTEMPTS"])
 
 
+def send_emails(now: dt.datetime) -> dict:
+    """Send the emails that are due (what a worker does when nudged after a commit); returns counts."""
+    from retention.mail.service import NUDGE_KEY
+
+    get_queue().release_nudge(NUDGE_KEY)
+    return mail.send_queued(db.session, now)
+
+
 def run(now: dt.datetime) -> dict:
     """Apply due events, then queue processing if anything is still due; returns counts."""
     cfg = current_app.config
@@ -27,6 +39,20 @@ def run(now: dt.datetime) -> dict:
     # Anything still due (a large backlog, or events stored while Redis was down) goes to the workers.
     summary["swept"] = int(hooks.sweep(db.session, get_queue(), now))
     summary.update(handout.hand_out_all(db.session, now))
+    # Surveys just handed out are sent (email queued, or a letter), closed when their time is over, and answers
+    # that settled are followed up (recovery case and call, passive call): retention/surveys/.
+    summary.update({f"surveys_{outcome}": n for outcome, n in survey_sending.send_due(db.session, now).items()})
+    summary["surveys_rerouted"] = survey_sending.reconcile_emails(db.session, now)
+    summary["surveys_closed"] = survey_service.close_due(db.session, now)
+    db.session.commit()
+    summary["nps_followed_up"] = survey_loop.follow_up_settled(db.session, now)
+    # Complaint cases that missed a target: marked once per target, owner and admins told (their emails go below).
+    summary["complaints_escalated"] = escalation.escalate_breaches(db.session, now)
+    db.session.commit()
+    # Referrals whose hold is over are earned, each with its ledger row (retention/referrals/conversions.py).
+    summary["referrals_earned"] = referral_conversions.earn_due(db.session, now)
+    # Emails queued by this tick's hand-outs (and any whose retry is due) go out after they were committed.
+    summary.update({f"emails_{outcome}": n for outcome, n in mail.send_queued(db.session, now).items()})
     # Last, and bounded: growing tables lose what has outlived its use (retention/upkeep.py).
     summary.update({f"pruned_{table}": n for table, n in upkeep.prune(db.session, now).items()})
     return summary

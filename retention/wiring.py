@@ -9,12 +9,13 @@ from retention.calls import registration as calls
 from retention.complaints import registration as complaints
 from retention.hooks import registration as hooks
 from retention.journeys import registration as journeys
+from retention.mail import registration as mail
 from retention.postal import registration as postal
 from retention.referrals import registration as referrals
 from retention.surveys import registration as surveys
 
 # Order is the order of timeline sources and of each event type's handlers.
-FEATURES = (hooks, calls, journeys, postal, surveys, referrals, complaints)
+FEATURES = (hooks, calls, journeys, mail, postal, surveys, referrals, complaints)
 
 
 def register_all() -> None:

@@ -128,3 +128,58 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (for a server to take, or to stand for one that is down)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) in this process: `.url` for SMTP_URL, `.messages` what it accepted.
+
+    `.refuse = "550 5.7.1 Not today"` makes it answer DATA with that reply (nothing kept) until set back to None.
+    """
+
+    def __init__(self):
+        import email
+        import email.policy
+
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        self.refuse: str | None = None
+        self.refused = 0
+        server = self
+
+        class Handler:
+            async def handle_DATA(self, smtp, session, envelope):
+                if server.refuse:
+                    server.refused += 1
+                    return server.refuse
+                server.messages.append(email.message_from_bytes(envelope.original_content or envelope.content,
+                                                                policy=email.policy.default))
+                return "250 2.0.0 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
+        self.url = f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> "SmtpServer":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server for the test: set `app.config["SMTP_URL"] = smtp_server.url`, read `.messages`."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()

@@ -31,10 +31,10 @@ def test_every_documented_variable_is_read_by_the_code():
     assert unread == [], f"documented but not read by retention/: {unread}"
 
 
-def test_smtp_is_not_offered_until_email_is_built(app):
-    # Nothing sends email yet (no email step, no survey mail): no setting may suggest otherwise.
-    assert "SMTP_URL" not in _documented_variables()
-    assert "SMTP_URL" not in app.config and "OUTBOX_PATH" not in app.config
+def test_email_settings_are_documented(app):
+    # Email is built (retention/mail/): its server and the outbox folder of the embedded default are documented.
+    assert {"SMTP_URL", "RETENTION_MAIL_OUTBOX_DIR", "RETENTION_PUBLIC_URL"} <= set(_documented_variables())
+    assert app.config["SMTP_URL"] is None and app.config["MAIL_OUTBOX_DIR"]
 
 
 def _pins(name: str) -> dict[str, str]:

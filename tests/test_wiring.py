@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_building_the_app_registers_every_feature(app):
     assert all(processing.HANDLERS.get(t) for t in EVENT_TYPES)  # every event type does something
-    assert {"call", "letter", "nps_survey", "referral_offer"} <= set(registry.HANDOUTS)
+    assert {"call", "letter", "nps_survey", "referral_offer", "email"} <= set(registry.HANDOUTS)
     assert registry.HANDOUTS["call"].opens
     assert registry.gated_kinds() == {"nps_survey", "referral_offer"}  # the complaints feature's gate
-    assert "letter" in registry.STEP_CHECKS
+    assert "letter" in registry.STEP_CHECKS and "email" in registry.STEP_CHECKS
     assert "planner" in processing.BATCH_PARTS
 
 
@@ -41,7 +41,7 @@ def test_registration_happens_in_create_app_not_as_a_side_effect_of_imports(tmp_
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["before"] == []
-    assert found["after"] == ["call", "letter", "nps_survey", "referral_offer"]
+    assert found["after"] == ["call", "email", "letter", "nps_survey", "referral_offer"]
     assert found["nps"] == 1
 
 

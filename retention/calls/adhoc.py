@@ -27,6 +27,11 @@ PURPOSES = {
     "customer_request": _l("The customer asked to be called"),
     "complaint_follow_up": _l("Follow up on a complaint"),
     "fix_address": _l("Fix the address: mail came back"),
+    # Opened by complaints/resolution.py when a solution is recorded: did the solution hold?
+    "complaint_verification": _l("Check that a complaint's solution held"),
+    # Opened by surveys/loop.py from an NPS answer: a detractor's recovery call, a passive's question.
+    "recovery": _l("Recovery call: unhappy in the NPS survey"),
+    "nps_passive": _l("What would make it a 10?"),
 }
 # Purposes a person picks on the customer page (fix_address is opened by returned mail).
 PAGE_PURPOSES = ("follow_up", "customer_request", "complaint_follow_up", "fix_address")

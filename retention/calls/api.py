@@ -32,7 +32,9 @@ def post_outcome(args, touchpoint_id: int):
     except policy.NotYourCall as exc:
         abort(403, description=str(exc))
     try:
-        tp = service.log_outcome(db.session, touchpoint_id, staff=g.api_user, now=now, actor=actor_of(g.api_user), **args)
+        answers = {"solution_held": args.pop("solution_held", None)}
+        tp = service.log_outcome(db.session, touchpoint_id, staff=g.api_user, now=now, actor=actor_of(g.api_user),
+                                 answers=answers, **args)
     except service.CallError as exc:
         refuse(exc)
     db.session.commit()

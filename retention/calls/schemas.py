@@ -13,3 +13,6 @@ class OutcomeIn(Schema):
     sentiment = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(SENTIMENTS))
     call_back_at = SaneAwareDateTime(load_default=None, allow_none=True, metadata={
         "description": "for call_back: when, with its offset; from now to at most a year ahead"})
+    solution_held = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "a complaint's verification call that reached the customer: did the solution hold? "
+                       "(required then; true closes the case, false reopens it)"})

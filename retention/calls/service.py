@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -96,7 +97,9 @@ def check_notes(field: str, notes) -> str:
 
 
 # What puts a call before routine ones in its group (overdue, today, upcoming), most pressing first.
-PRIORITY_FLAGS = ("detractor", "unhappy", "complaint", "silent")
+PRIORITY_FLAGS = ("recovery", "detractor", "unhappy", "complaint", "silent")
+# Ad-hoc calls My calls lists above every group (surveys/loop.py: a detractor's recovery call).
+FIRST_PURPOSES = ("recovery",)
 DETRACTOR_MAX = 6  # latest NPS 0-6
 
 
@@ -145,9 +148,12 @@ def my_calls(session: Session, owner: StaffUser, now: dt.datetime, upcoming_days
                  joinedload(Touchpoint.enrollment).joinedload(Enrollment.sale))
         .order_by(Touchpoint.due_at, Touchpoint.id).limit(500)).all()
     cards = cards_for(session, rows, now)
-    groups = {"overdue": [], "today": [], "upcoming": []}
+    groups = {"first": [], "overdue": [], "today": [], "upcoming": []}
     for card in cards:
         due = card.touchpoint.due_at
+        if card.touchpoint.purpose in FIRST_PURPOSES:  # a recovery call is due within a business day: on top
+            groups["first"].append(card)
+            continue
         groups["overdue" if due < start else "today" if due < end else "upcoming"].append(card)
     for group in groups.values():
         group.sort(key=lambda c: (c.priority, c.touchpoint.due_at, c.touchpoint.id))
@@ -185,6 +191,7 @@ def cards_for(session: Session, touchpoints: list[Touchpoint], now: dt.datetime)
             sold = sale.sold_at if sale else None
         score, contact = nps.get(tp.customer_id), last.get(tp.customer_id)
         flags = tuple(flag for flag, on in (
+            ("recovery", tp.purpose in FIRST_PURPOSES),
             ("detractor", score is not None and score <= DETRACTOR_MAX),
             ("unhappy", contact is not None and contact.sentiment == "unhappy"),
             ("complaint", bool(complaints.get(tp.customer_id))),
@@ -264,9 +271,30 @@ def _staff_id(actor: str) -> int | None:
     return int(ident) if kind == "staff" and ident.isdigit() else None
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """What a feature does with the outcome of an ad-hoc call it opened for `purpose` (registered by that feature).
+
+    `check(session, tp, outcome, answers)` raises CallError naming the field before anything changes (e.g. a
+    complaint's verification call must say whether the solution held); `apply(session, tp, outcome, answers, now,
+    actor)` runs after the outcome is recorded, in the same transaction. `answers`: the extra fields sent.
+    """
+
+    purpose: str
+    check: Callable
+    apply: Callable
+
+
+FOLLOW_UPS: dict[str, FollowUp] = {}
+
+
+def register_follow_up(follow_up: FollowUp) -> None:
+    FOLLOW_UPS[follow_up.purpose] = follow_up
+
+
 def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outcome: str, now: dt.datetime,
                 notes: str = "", sentiment: str | None = None, call_back_at: dt.datetime | None = None,
-                actor: str | None = None) -> Touchpoint:
+                actor: str | None = None, answers: dict | None = None) -> Touchpoint:
     """Record a call's outcome and what follows from it (audited as `actor`, by default the staff member).
 
     reached: done. no answer / voicemail: retried on the next business day inside the windows, up to
@@ -280,6 +308,9 @@ def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outco
     else:
         call_back_at = None  # a time is only kept for a call back
     notes = check_notes("notes", notes)
+    follow_up = FOLLOW_UPS.get(tp.purpose) if tp.purpose else None
+    if follow_up is not None:
+        follow_up.check(session, tp, outcome, answers or {})
     customer = tp.customer
     record(session, actor=actor or f"staff:{staff.id}", action="call.outcome", entity_type="touchpoint",
            entity_id=tp.id, now=now, changes={"outcome": outcome, **_on_behalf_of(tp, staff.id)})
@@ -309,6 +340,8 @@ def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outco
         tp.held_at = now
     if tp.status == DONE:
         complete_if_finished(session, tp.enrollment, now)
+    if follow_up is not None:
+        follow_up.apply(session, tp, outcome, answers or {}, now, actor or f"staff:{staff.id}")
     return tp
 
 

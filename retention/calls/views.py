@@ -19,6 +19,7 @@ from retention.audit.service import actor_of
 from retention.calls import adhoc, service
 from retention.calls.service import N_
 from retention.calls.models import OUTCOMES, SENTIMENTS
+from retention.complaints import reports_views as complaint_reports
 from retention.customers.models import Customer
 from retention.customers.names import language_name
 from retention.errors import http_status
@@ -32,7 +33,7 @@ from retention.staff.redirects import safe_next
 
 blueprint = Blueprint("calls", __name__, url_prefix="/calls")
 
-GROUPS = (("overdue", _l("Overdue")), ("today", _l("Due today")), ("upcoming", _l("Upcoming")))
+GROUPS = (("first", _l("Win back first")), ("overdue", _l("Overdue")), ("today", _l("Due today")), ("upcoming", _l("Upcoming")))
 SNOOZE_HOURS = (1, 4, 24)
 
 
@@ -104,6 +105,7 @@ class CardView:
     script_language: str = ""
     script_dir: str = "ltr"
     script_heading: str = ""
+    verifies: object = None  # the complaint case whose solution this call checks (complaints/resolution.py)
 
     @property
     def touchpoint(self):
@@ -114,7 +116,11 @@ class CardView:
         return self.card.customer
 
 
-FLAG_WORDS = {"detractor": N_("Detractor"), "unhappy": N_("Unhappy last call"), "complaint": N_("Open complaint"),
+# Extra fields of a call's outcome form read by the feature that opened the call (calls.service.FOLLOW_UPS):
+# a complaint's verification call asks whether the solution held.
+FOLLOW_UP_FIELDS = ("solution_held",)
+
+FLAG_WORDS = {"recovery": N_("Recovery"), "detractor": N_("Detractor"), "unhappy": N_("Unhappy last call"), "complaint": N_("Open complaint"),
               "silent": N_("Silent")}
 _SAYS_WHEN = ("retry", "call_back", "snoozed", "rescheduled")
 
@@ -146,6 +152,8 @@ def _why(card: service.CallCard, w: _Words) -> list[str]:
             words.append(w.ngettext("%(count)s complaint is open", "%(count)s complaints are open", n, count=w.num(n)))
         elif flag == "silent":
             words.append(w.gettext("Silent: never reached and never answered a survey"))
+        elif flag == "recovery":
+            words.append(w.gettext("Call within one business day: win the customer back"))
     return words
 
 
@@ -172,6 +180,8 @@ def card_view(card: service.CallCard, w: _Words, now: dt.datetime) -> CardView:
     if tp.attempts and not (tp.reason or "").startswith("retry"):
         view.attempt = w.gettext("%(attempt)s of %(of)s", attempt=w.num(tp.attempts + 1),
                            of=w.num(service.MAX_CALL_ATTEMPTS))
+    if tp.purpose == "complaint_verification":
+        view.verifies = next((case for case in card.open_complaints if case.verification_touchpoint_id == tp.id), None)
     if card.script:
         view.script_language, view.script_dir = card.script_language, i18n.direction(card.script_language)
         view.script_heading = w.gettext("What to say (%(language)s)", language=w.language(card.script_language))
@@ -187,7 +197,9 @@ def _page_context(owner: StaffUser) -> dict:
             "outcomes": [(o, wording.label(wording.OUTCOME_LABELS, o)) for o in OUTCOMES],
             "sentiments": [(s, wording.label(wording.SENTIMENT_LABELS, s)) for s in SENTIMENTS],
             "snooze_hours": [(h, w.ngettext("%(num)s hour", "%(num)s hours", h, num=w.num(h))) for h in SNOOZE_HOURS],
-            "staff": _onboarding_staff(), "my_zone": w.zone_label()}
+            "staff": _onboarding_staff(), "my_zone": w.zone_label(),
+            # Complaint cases past or near a target and notices of missed ones come first (complaints/sla.py).
+            "complaint_attention": complaint_reports.attention_block(owner, now)}
 
 
 def _render(owner: StaffUser, *, status: int = 200, errors: dict | None = None, values: dict | None = None,
@@ -256,13 +268,24 @@ def log_outcome(touchpoint_id: int):
                         if outcome == "call_back" else None)
         tp = service.log_outcome(db.session, touchpoint_id, staff=current_user, outcome=outcome,
                                  now=now, notes=form.get("notes", "").strip(), sentiment=form.get("sentiment") or None,
-                                 call_back_at=call_back_at, actor=actor_of(current_user))
+                                 call_back_at=call_back_at, actor=actor_of(current_user),
+                                 answers={key: form.get(key, "") for key in FOLLOW_UP_FIELDS})
     except service.CallError as exc:
         return _refused(exc, touchpoint_id, form.to_dict())
     db.session.commit()
     flash(_("Saved: %(outcome)s for %(name)s.", outcome=wording.label(wording.OUTCOME_LABELS, tp.outcome),
             name=tp.customer.name))
-    return redirect(safe_next(request.form.get("next"), url_for("calls.my_calls")))
+    back = safe_next(request.form.get("next"), url_for("calls.my_calls"))
+    if form.get("sentiment") == "unhappy" and tp.purpose != "complaint_verification":  # that one reopens its case
+        return _offer_case(tp, back)
+    return redirect(back)
+
+
+def _offer_case(tp, back: str):
+    """An unhappy customer: offer the caller to open a complaint case on the spot (a prefilled form; "Not now"
+    goes back). By URL only: calls import no complaint page."""
+    return redirect(url_for("complaints.new_case", external_id=tp.customer.external_id, touchpoint=tp.id,
+                            next=back), 303)
 
 
 def _whole(text: str | None) -> int:
@@ -377,6 +400,10 @@ def log_call(external_id: str):
     except service.CallError as exc:
         return _customer_page_refused(customer, "log", exc)
     db.session.commit()
+    if form.get("sentiment") == "unhappy":
+        flash(_("Saved: %(outcome)s for %(name)s.", outcome=wording.label(wording.OUTCOME_LABELS, tp.outcome),
+                name=customer.name))
+        return _offer_case(tp, url_for("customers.show", external_id=customer.external_id) + "#call-actions")
     return _done(customer, _("Saved: %(outcome)s for %(name)s.",
                              outcome=wording.label(wording.OUTCOME_LABELS, tp.outcome), name=customer.name))
 

@@ -54,7 +54,9 @@ class Complaint(db.Model):
     __tablename__ = "complaints"
     __table_args__ = (Index("ix_complaints_customer_status", "customer_id", "status"),
                       Index("ix_complaints_status_due", "status", "resolution_due_at"),
-                      Index("ix_complaints_category_opened", "category", "opened_at"))
+                      Index("ix_complaints_category_opened", "category", "opened_at"),
+                      # A verification call's outcome finds its case (complaints/resolution.py; migration d9b3).
+                      Index("ix_complaints_verification", "verification_touchpoint_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The helpdesk's complaint id; cases opened here get "case-<uuid>" so the column stays unique.
@@ -137,3 +139,21 @@ class Concession(db.Model):
     case: Mapped[Complaint] = relationship(back_populates="concessions")
     requested_by = relationship("StaffUser", foreign_keys=[requested_by_id])
     decided_by = relationship("StaffUser", foreign_keys=[decided_by_id])
+
+
+class ComplaintNotice(db.Model):
+    """An in-app notice to one person about a case (its owner and each admin when a target is missed), shown on
+    My calls and the complaint queue until they mark it seen (retention/complaints/escalation.py)."""
+
+    __tablename__ = "complaint_notices"
+    __table_args__ = (Index("ix_complaint_notices_staff_seen", "staff_id", "seen_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # "breach"
+    target: Mapped[str] = mapped_column(String(20))  # "first_response" | "resolution": the target that was missed
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    case: Mapped[Complaint] = relationship()

@@ -5,7 +5,9 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from retention.complaints import service
+from retention.complaints import resolution, service, sla, timeline, types, views
+from retention.customers import timeline as customer_timeline
+from retention.customers import views as customer_pages
 from retention.hooks import processing
 from retention.hooks.models import InboundEvent
 from retention.journeys import registry
@@ -40,7 +42,23 @@ OPEN_COMPLAINT = registry.Facts(open_complaint_facts, defaults={"open_complaint"
 
 
 def register() -> None:
+    sla.register()  # targets on open, first response, re-targets on reopen and owner change (ON_* hooks)
+    resolution.register()  # first: its gate's reason (a solution being verified) is the more precise one
     registry.register_facts(OPEN_COMPLAINT)
     registry.register_gate(GATE)
     processing.on("complaint.opened", _complaint_opened)
+    _register_cases()
     processing.on("complaint.resolved", _complaint_resolved)
+
+
+# The customer type (step 2) as the `customer_type` condition fact; customers without one read null.
+CUSTOMER_TYPE = registry.Facts(types.customer_type_facts, defaults={"customer_type": None})
+
+
+def _register_cases() -> None:
+    """Case changes and customer types on the timeline, the type fact, the customer page's complaints part."""
+    registry.register_facts(CUSTOMER_TYPE)
+    customer_timeline.register_source(timeline.case_changes)
+    customer_timeline.register_source(types.type_changes)
+    # Seen by whoever sees the plan (onboarding, marketing, admin); summaries are private text, forms onboarding.
+    customer_pages.register_page_part("complaints_part", "plan", views.customer_part, default=None)

@@ -12,15 +12,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retention.audit.service import record
+from retention.complaints.labels import STATUS_LABELS
 from retention.complaints.models import (
     ACKNOWLEDGED, CHANNELS, CLOSED, INVESTIGATING, NEW, OPEN_STATUSES, SEVERITIES, SOLUTION_OFFERED, SOURCES,
-    VERIFIED, CaseChange, Complaint)
+    VERIFIED, CaseChange, Complaint, ComplaintCategory)
 from retention.errors import Conflict, N_, NotFound, ServiceError
 from retention.hooks.processing import Waiting
 from retention.queries import id_in
+from retention.validation import bad_character
 
 MAX_SUMMARY = 5000
 MAX_URL = 500
+MAX_ANSWER = 2000
+MAX_ANSWERS = 30
+# Sources where a person picked the category from the list (a helpdesk's unknown key is kept as sent).
+PICKED_CATEGORY = ("staff", "call")
 
 # Which status may follow which (a move not listed is refused with 409). Reopen is its own action.
 NEXT: dict[str, tuple[str, ...]] = {
@@ -97,6 +103,10 @@ def open_case(session: Session, customer, *, channel: str, category: str, summar
     public_url = public_url or None
     _check({"channel": channel, "severity": severity, "summary": summary, "category": category,
             "public_url": public_url, "source": source})
+    if source in PICKED_CATEGORY and not session.scalar(select(ComplaintCategory.id).where(
+            ComplaintCategory.key == category.strip(), ComplaintCategory.active.is_(True))):
+        raise ComplaintError("category", N_("Choose a category."))
+    answers = clean_answers(answers or {}, allowed=None)
     if external_id is not None:
         existing = session.scalar(select(Complaint).where(Complaint.external_id == external_id))
         if existing is not None:
@@ -121,6 +131,8 @@ def open_case(session: Session, customer, *, channel: str, category: str, summar
 ON_OPEN: list = []
 # Called with (session, case, now, from_status, to_status) after any status move (first response, closing...).
 ON_STATUS: list = []
+# Called with (session, case, now, previous owner) after a case changes hands: the SLA module re-targets.
+ON_OWNER: list = []
 
 
 def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Complaint:
@@ -140,7 +152,8 @@ def move(session: Session, case: Complaint, to_status: str, *, now: dt.datetime,
         return case
     if to_status not in NEXT.get(case.status, ()):
         raise CaseConflict("status", N_("A case that is %(status)s cannot become %(to)s."),
-                           status=case.status, to=to_status)
+                           status=STATUS_LABELS.get(case.status, case.status),
+                           to=STATUS_LABELS.get(to_status, to_status))
     before = case.status
     change(session, case, action="status", now=now, actor=actor, to_status=to_status, note=note)
     if to_status == CLOSED:
@@ -172,7 +185,9 @@ def resolve_case(session: Session, complaint_id: str, resolution: str, resolved_
     case = session.scalar(select(Complaint).where(Complaint.external_id == complaint_id))
     if case is None:
         raise Waiting(f"complaint {complaint_id!r} is not known yet")
-    if case.status in OPEN_STATUSES and case.status not in (SOLUTION_OFFERED, VERIFIED) and case.resolved_at is None:
+    # A reopened case takes a later resolution (an older one, arriving late, does not undo the reopening).
+    later = case.resolved_at is None or resolved_at > case.resolved_at
+    if case.status in OPEN_STATUSES and case.status not in (SOLUTION_OFFERED, VERIFIED) and later:
         case.resolution, case.resolved_at = resolution, resolved_at
         move(session, case, SOLUTION_OFFERED, now=resolved_at, actor="event", note=resolution)
     return case
@@ -198,3 +213,83 @@ def customers_with_open_complaints(session: Session, customer_ids) -> set[int]:
         found.update(session.scalars(select(Complaint.customer_id).where(
             id_in(session, Complaint.customer_id, ids[start:start + 5000]), Complaint.status.in_(OPEN_STATUSES))))
     return found
+
+
+def allowed_moves(case: Complaint) -> tuple[str, ...]:
+    """The statuses a person may move this case to now (the page offers only these; any other is refused with
+    409). "Solution offered" is reached by recording the solution (resolution.record_solution), never bare."""
+    return tuple(s for s in NEXT.get(case.status, ()) if s != SOLUTION_OFFERED)
+
+
+def move_by_hand(session: Session, case: Complaint, to_status: str, *, now: dt.datetime, actor: str,
+                 note: str | None = None) -> Complaint:
+    """A person's move (page or API): only `allowed_moves`; a solution is recorded with its text instead."""
+    if to_status == SOLUTION_OFFERED and case.status != SOLUTION_OFFERED:
+        raise CaseConflict("status", N_("Record the solution itself: the case then shows it as offered."))
+    return move(session, case, to_status, now=now, actor=actor, note=note)
+
+
+def clean_answers(answers, *, allowed: set[str] | None) -> dict[str, str]:
+    """Intake answers {question key: text}, trimmed; blank ones dropped. ComplaintError naming `answers.<key>`."""
+    if not isinstance(answers, dict):
+        raise ComplaintError("answers", N_("Give the answers as question: answer."))
+    if len(answers) > MAX_ANSWERS:
+        raise ComplaintError("answers", N_("At most %(max)s answers."), max=MAX_ANSWERS)
+    cleaned = {}
+    for key, text in answers.items():
+        if not isinstance(key, str) or not key or len(key) > 60 or (allowed is not None and key not in allowed):
+            raise ComplaintError("answers", N_("Answer the questions of the case's category."))
+        if text is None:
+            continue
+        if not isinstance(text, str) or bad_character(text, multiline=True):
+            raise ComplaintError(f"answers.{key}", N_("Write the answer as plain text."))
+        text = text.strip()
+        if len(text) > MAX_ANSWER:
+            raise ComplaintError(f"answers.{key}", N_("An answer can be at most %(max)s characters long."),
+                                 max=MAX_ANSWER)
+        if text:
+            cleaned[key] = text
+    return cleaned
+
+
+def question_keys(session: Session, case: Complaint) -> set[str]:
+    """The keys the case may hold answers for: its category's questions and those already answered."""
+    category = session.scalar(select(ComplaintCategory).where(ComplaintCategory.key == case.category))
+    keys = {q.get("key") for q in (category.questions if category is not None else [])}
+    return keys | set(case.answers or {})
+
+
+def set_answers(session: Session, case: Complaint, answers: dict, *, now: dt.datetime, actor: str) -> bool:
+    """Keep the intake answers on the case (step 1); on the timeline and audited. False when nothing changed."""
+    cleaned = clean_answers(answers, allowed=question_keys(session, case))
+    if cleaned == (case.answers or {}):
+        return False
+    changed = sorted(k for k in set(cleaned) | set(case.answers or {})
+                     if cleaned.get(k) != (case.answers or {}).get(k))
+    case.answers = cleaned
+    change(session, case, action="answers", now=now, actor=actor, audit={"questions": changed})
+    return True
+
+
+def check_owner(staff) -> None:
+    """A case is handled by an active person who makes calls (onboarding) or an admin."""
+    if staff is None or not getattr(staff, "active", False) or staff.role not in ("onboarding", "admin"):
+        raise ComplaintError("owner_id", N_("Choose an active colleague who handles complaints."))
+
+
+def assign(session: Session, case: Complaint, staff, *, now: dt.datetime, actor: str,
+           note: str | None = None) -> Complaint:
+    """Give the case to `staff` (assign, or take it over); on the timeline and audited. A closed case is 409."""
+    check_owner(staff)
+    if not case.is_open:
+        raise CaseConflict("owner_id", N_("A closed case cannot change hands; reopen it first."))
+    if case.owner_id == staff.id:
+        return case
+    before = case.owner
+    case.owner = staff
+    change(session, case, action="owner", now=now, actor=actor, note=staff.display_name,
+           audit={"from": before.email if before is not None else None, "to": staff.email,
+                  **({"reason": note} if note else {})})
+    for hook in ON_OWNER:
+        hook(session, case, now, before)
+    return case

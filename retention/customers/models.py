@@ -11,6 +11,11 @@ from retention.extensions import db
 from retention.types import Money, UTCDateTime, utcnow
 
 
+# Forms of address a letter's greeting follows (letters/l10n.py greeting has a pattern for each); "neutral":
+# greet by the full name, no title.
+FORMS_OF_ADDRESS = ("mr", "ms", "neutral")
+
+
 class Customer(db.Model):
     """A customer, keyed by the sender's id (`external_id`)."""
 
@@ -31,13 +36,17 @@ class Customer(db.Model):
     region: Mapped[str] = mapped_column(String(120), default="")
     postal_code: Mapped[str] = mapped_column(String(20), default="")
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    # How letters greet the customer: FORMS_OF_ADDRESS ("mr", "ms", "neutral"); None = not known (the neutral
+    # greeting with the full name). From events' customer object or staff on the customer page.
+    form_of_address: Mapped[str | None] = mapped_column(String(10), nullable=True)
     # occurred_at of the newest event applied to these fields: an older event arriving late loses.
     source_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     address_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # A call ended "wrong number": the phone needs correcting (customers/service.py correct_contact clears it).
     phone_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # Fields staff corrected: {"phone" | "address" | "locale" | "timezone": {"at", "by", "replaced"}}. An inbound
-    # event older than the correction, or repeating the value it replaced, leaves the field alone (upsert_customer).
+    # Fields staff corrected: {"phone" | "address" | "locale" | "timezone" | "form_of_address": {"at", "by",
+    # "replaced"}}. An inbound event older than the correction, or repeating the value it replaced, leaves the
+    # field alone (upsert_customer).
     corrections: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     churned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Never reached by phone and never answered a survey: silence is not satisfaction.

@@ -12,6 +12,8 @@ from zoneinfo import available_timezones
 
 from babel import Locale, UnknownLocaleError
 
+from flask_babel import lazy_gettext as _l
+
 from retention import formatting
 
 # The language tags inbound events accept (retention/hooks/schemas.py CustomerSchema.locale).
@@ -72,3 +74,14 @@ def zone_names() -> tuple[str, ...]:
     zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/",
                                                                                       "right/")))
     return ("UTC", *zones)
+
+
+# The forms of address (customers.models.FORMS_OF_ADDRESS) as the contact form and the customer page show them;
+# "" is not known. Letters greet by the full name for "neutral" and when not known.
+FORM_OF_ADDRESS_LABELS = {"": _l("Not known: greeted by full name"), "mr": _l("Mr"), "ms": _l("Ms"),
+                          "neutral": _l("No title: greeted by full name")}
+
+
+def form_of_address_label(form: str | None) -> str:
+    """A form of address in the reader's words."""
+    return str(FORM_OF_ADDRESS_LABELS.get(form or "", form or ""))

@@ -12,7 +12,7 @@ from retention.customers.folding import fold, phone_query, search_text
 from retention.customers.models import Customer, Sale
 from retention.validation import bad_character
 
-CUSTOMER_FIELDS = ("name", "email", "phone", "locale", "timezone")
+CUSTOMER_FIELDS = ("name", "email", "phone", "locale", "timezone", "form_of_address")
 
 
 # A search is a few words of a name, an email, a phone number or an id: longer is not a search.
@@ -173,7 +173,7 @@ def search(session: Session, query: str, page: int, per_page: int = 50, owner_id
 
 # The fields staff correct, grouped as they are shown and audited: the address is one change.
 ADDRESS_FIELDS = ("address_lines", "city", "region", "postal_code", "country")
-CONTACT_GROUPS = ("phone", "address", "locale", "timezone")
+CONTACT_GROUPS = ("phone", "address", "locale", "timezone", "form_of_address")
 MAX_ADDRESS_LINES = 5
 
 
@@ -210,11 +210,13 @@ def check_contact(data: dict, current: Customer) -> dict:
 
     phone: any layout, read in the address's country when it has no +, stored E.164 (as the events are); empty
     clears it. address: up to five lines, city, region, postal code and an ISO 3166 country. locale: a language
-    tag as events send them (en, ar, fa, en-GB). timezone: an IANA name (Asia/Tehran).
+    tag as events send them (en, ar, fa, en-GB). timezone: an IANA name (Asia/Tehran). form_of_address: "mr",
+    "ms", "neutral" or empty (not known); absent from `data`: unchanged.
     """
     import phonenumbers
     from flask_babel import gettext as _
 
+    from retention.customers.models import FORMS_OF_ADDRESS
     from retention.customers.names import COUNTRY_CODES, LANGUAGE_TAG
     from retention.validation import ZONES
 
@@ -251,15 +253,22 @@ def check_contact(data: dict, current: Customer) -> dict:
     timezone = (data.get("timezone") or "").strip() if isinstance(data.get("timezone"), str) else ""
     if timezone not in ZONES:
         errors["timezone"] = _("Not a time zone: choose one from the list, e.g. Asia/Tehran.")
+    # How letters greet the customer; a caller without the field keeps what is known.
+    form_of_address = data.get("form_of_address", current.form_of_address or "")
+    form_of_address = form_of_address.strip() if isinstance(form_of_address, str) else None
+    if form_of_address and form_of_address not in FORMS_OF_ADDRESS:
+        errors["form_of_address"] = _("Choose a form of address from the list.")
     if errors:
         raise InvalidContact(errors)
     return {"phone": phone or None, "locale": locale.replace("_", "-"), "timezone": timezone,
+            "form_of_address": form_of_address or None,
             "address": {"lines": lines, "city": city, "region": region, "postal_code": postal_code,
                         "country": country or None}}
 
 
 def correct_contact(session: Session, customer: Customer, data: dict, *, actor: str, now: dt.datetime) -> list[str]:
-    """Staff correct a customer's phone, postal address, language or time zone; returns the groups changed.
+    """Staff correct a customer's phone, postal address, language, time zone or form of address (how letters
+    greet them); returns the groups changed.
 
     Checked first (InvalidContact: nothing changes). A corrected phone clears the "wrong number" flag, a corrected
     address the "address returned" flag. One audit entry names who changed what, old -> new (the timeline shows

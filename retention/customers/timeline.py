@@ -55,7 +55,8 @@ def contact_corrections(session: Session, customer: Customer, limit: int) -> lis
         AuditEntry.entity_type == "customer", AuditEntry.entity_id == str(customer.id),
         AuditEntry.action == "customer.contact_corrected").order_by(AuditEntry.at.desc()).limit(limit))
     titles = {"phone": _("Phone number corrected"), "address": _("Postal address corrected"),
-              "locale": _("Language corrected"), "timezone": _("Time zone corrected")}
+              "locale": _("Language corrected"), "timezone": _("Time zone corrected"),
+              "form_of_address": _("Form of address corrected")}
     entries = []
     for a in rows:
         for group, change in (a.changes or {}).items():
@@ -70,11 +71,13 @@ def _contact_words(group: str, change: dict) -> list[str]:
     from flask_babel import gettext as _
 
     from retention import i18n
-    from retention.customers.names import country_name, language_name
+    from retention.customers.names import country_name, form_of_address_label, language_name
 
     reader = i18n.ui_language()
 
     def shown(value) -> str:
+        if group == "form_of_address":
+            return form_of_address_label(value)
         if value in (None, "", [], {}):
             return _("(none)")
         if group == "locale":

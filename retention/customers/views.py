@@ -75,17 +75,20 @@ def show(external_id: str):
     return render_template("customers/show.html", customer=customer, may=may, now=clock.now(),
                            zone_of_viewer=i18n.viewer_zone(),
                            entries=timeline(db.session, customer, access=may), country_name=_country_name,
-                           language_name=_language_name, may_correct=current_user.has_role("onboarding"), **parts)
+                           language_name=_language_name, form_of_address=names.form_of_address_label,
+                           may_correct=current_user.has_role("onboarding"), **parts)
 
 
 def _form_of(customer: Customer) -> dict:
     """The contact form filled with what we know."""
     return {"phone": customer.phone or "", "address_lines": "\n".join(customer.address_lines or []),
             "city": customer.city or "", "region": customer.region or "", "postal_code": customer.postal_code or "",
-            "country": customer.country or "", "locale": customer.locale or "", "timezone": customer.timezone or ""}
+            "country": customer.country or "", "locale": customer.locale or "", "timezone": customer.timezone or "",
+            "form_of_address": customer.form_of_address or ""}
 
 
-CONTACT_FIELDS = ("phone", "address_lines", "city", "region", "postal_code", "country", "locale", "timezone")
+CONTACT_FIELDS = ("phone", "address_lines", "city", "region", "postal_code", "country", "locale", "timezone",
+                  "form_of_address")
 
 
 @blueprint.route("/<external_id:external_id>/contact", methods=["GET", "POST"], merge_slashes=False)
@@ -114,4 +117,4 @@ def contact(external_id: str):
         languages.insert(0, (form["locale"], names.language_name(form["locale"], language)))
     return render_template("customers/contact.html", customer=customer, form=form, errors=errors,
                            countries=names.country_choices(language), languages=languages,
-                           zones=names.zone_names()), (422 if errors else 200)
+                           zones=names.zone_names(), forms=names.FORM_OF_ADDRESS_LABELS), (422 if errors else 200)

@@ -20,11 +20,11 @@ DOC_PATH = Path(__file__).resolve().parent.parent.parent / "docs" / "events.md"
 EFFECTS = {
     "customer.upserted": "create or update the customer (an older `occurred_at` never overwrites newer details)",
     "sale.completed": "record the sale (and its customer); enroll the customer in the journeys a sale starts; "
-                      "`referral_code` is stored (referrals, which would convert it, are not built yet)",
+                      "a `referral_code` makes a referral for the code's advocate, or is rejected with the reason",
     "sale.delivered": "re-anchor journeys that count from delivery",
     "sale.refunded": "exit the journeys of that sale",
     "complaint.opened": "open a complaint case; surveys and referral offers wait while it is open",
-    "complaint.resolved": "mark the case resolved (the verification call is not built yet)",
+    "complaint.resolved": "record the solution offered (as staff would) and schedule its verification call",
     "nps.response": "record an NPS answer collected elsewhere",
     "customer.churned": "exit all journeys; record the churn",
 }

@@ -8,6 +8,7 @@ from babel import Locale
 from babel.numbers import get_currency_precision
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
+from retention.customers.models import FORMS_OF_ADDRESS
 from retention.validation import (  # noqa: F401 (CURRENCIES, ZONES, EARLIEST, LATEST: part of the contract)
     CURRENCIES, EARLIEST, LATEST, ZONES, Amount, BoundedDateTime, Currency, Email, Identifier, Text, TimeZone, Url)
 
@@ -62,6 +63,11 @@ class CustomerSchema(Schema):
                            metadata={"description": "language tag, e.g. en, ar, fa, en-GB"})
     timezone = TimeZone(load_default="UTC")
     address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
+    # How letters greet the customer (letters/l10n.py greeting); omitted or null keeps what is known.
+    form_of_address = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(FORMS_OF_ADDRESS),
+        metadata={"description": "how letters greet the customer: `mr` (Dear Mr Haddad), `ms` (Dear Ms Haddad) or "
+                                 "`neutral` (Dear Layla Haddad, no title); omitted or null keeps what is known"})
 
     @validates_schema
     def _phone(self, data, **_):

@@ -30,6 +30,8 @@ __all__ = [
     "in_window",
     "time_zone",
     "shift",
+    "add_business_hours",
+    "business_hours_between",
 ]
 
 UTC = timezone.utc
@@ -299,3 +301,53 @@ def shift(dt: datetime, delta: timedelta) -> datetime:
     """Return `dt` moved by `delta` of elapsed time, in UTC; a pause keeps durations."""
     _require_aware(dt, "dt")
     return _to_utc(dt) + delta
+
+
+# --- business hours (complaint targets: retention/complaints/sla.py) ------------------------------
+
+# No calendar has a whole year without a business day; past this many days the caller's hours cannot be counted.
+_MAX_DAYS_COUNTED = 3660
+
+
+def add_business_hours(start: datetime, hours: float | timedelta, window: LocalWindow) -> datetime:
+    """Return the UTC instant `hours` of the window's open time after `start` (weekends, holidays, DST counted).
+
+    Time before the window opens or after it closes does not count; a start outside the window counts from the
+    next opening. Ending exactly at a day's close returns that close (due by 17:00, not 09:00 the next day).
+    """
+    _require_aware(start, "start")
+    remaining = hours if isinstance(hours, timedelta) else timedelta(hours=float(hours))
+    t = _to_utc(start)
+    if remaining <= timedelta(0):
+        return t
+    ordinal = _local_date(t, window.tz).toordinal() - 1  # a day early: see _next_open
+    for ordinal in range(ordinal, ordinal + _MAX_DAYS_COUNTED):
+        span = _interval(window, ordinal)
+        if span is None or span[1] <= t:
+            continue
+        begin = max(span[0], t)
+        available = span[1] - begin
+        if remaining <= available:
+            return begin + remaining
+        remaining -= available
+    raise ValueError(f"no business hours in {_MAX_DAYS_COUNTED} days of {window!r}")
+
+
+def business_hours_between(start: datetime, end: datetime, window: LocalWindow) -> timedelta:
+    """Return how much of the window's open time lies between `start` and `end` (negative when end < start)."""
+    _require_aware(start, "start")
+    _require_aware(end, "end")
+    a, b = _to_utc(start), _to_utc(end)
+    if b < a:
+        return -business_hours_between(end, start, window)
+    total = timedelta(0)
+    first = _local_date(a, window.tz).toordinal() - 1
+    last = _local_date(b, window.tz).toordinal() + 1
+    for ordinal in range(first, min(last, first + _MAX_DAYS_COUNTED) + 1):
+        span = _interval(window, ordinal)
+        if span is None:
+            continue
+        lo, hi = max(span[0], a), min(span[1], b)
+        if hi > lo:
+            total += hi - lo
+    return total

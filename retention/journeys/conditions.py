@@ -61,8 +61,9 @@ KNOWN_FACTS: dict[str, Fact] = {
     "purchase_value": Fact("decimal", "value of the sale that started the journey"),
     "currency": Fact("string", "ISO 4217 currency of purchase_value, e.g. \"EUR\""),
     "category": Fact("string", "product category of the sale"),
-    # Not available yet: no event carries a customer type, so new steps may not use it (unavailable_facts).
-    "customer_type": Fact("string", "customer type, e.g. \"business\" or \"consumer\" (not available yet)"),
+    # The type staff set on the customer (complaints step 2; complaints/types.py fills it): one of these or null.
+    "customer_type": Fact("choice", "customer type staff set, null if not set",
+                          ("meek", "aggressive", "high_roller", "rip_off", "chronic")),
     "open_complaint": Fact("boolean", "whether the customer has a complaint still open"),
     "days_since_delivery": Fact("integer", "days since delivery, null if not delivered"),
     "nps_category": Fact(
@@ -72,7 +73,7 @@ KNOWN_FACTS: dict[str, Fact] = {
     ),
 }
 
-NOT_AVAILABLE_YET = frozenset({"customer_type"})
+NOT_AVAILABLE_YET: frozenset[str] = frozenset()
 """Facts the language knows but nothing fills yet: journey steps refuse rules naming them."""
 
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null")
@@ -743,6 +744,9 @@ FACT_LABELS = {
 """Each fact's name in words (lazy: rendered in the reader's language)."""
 
 NPS_CATEGORY_LABELS = {"promoter": _l("promoter"), "passive": _l("passive"), "detractor": _l("detractor")}
+# The customer types as a condition says them ("customer type is high-roller").
+CUSTOMER_TYPE_LABELS = {"meek": _l("meek"), "aggressive": _l("aggressive"), "high_roller": _l("high-roller"),
+                        "rip_off": _l("rip-off"), "chronic": _l("chronic complainer")}
 
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=?", "<=": ">?", ">": "<=?", ">=": "<?", "in": "not_in",
             "not_in": "in", "is_null": "not_null", "not_null": "is_null"}
@@ -774,6 +778,8 @@ def _value_words(name: str, value: Any, number) -> str:
         return number(_as_decimal(value))
     if name == "nps_category" and value in NPS_CATEGORY_LABELS:
         return str(NPS_CATEGORY_LABELS[value])
+    if name == "customer_type" and value in CUSTOMER_TYPE_LABELS:
+        return str(CUSTOMER_TYPE_LABELS[value])
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
     return gettext("“%(value)s”", value=value)  # data, quoted as the reader's language quotes

@@ -11,7 +11,8 @@ from retention.types import UTCDateTime
 
 STEP_KINDS = ("call", "nps_survey", "letter", "referral_offer", "email")
 # Kinds a step may name but nothing carries out yet: new steps refuse them, the hand-out skips stored ones.
-NOT_BUILT_KINDS = ("email",)
+# (Email steps are built: retention/postal/email_step.py sends a letter template as an email through retention/mail.)
+NOT_BUILT_KINDS: tuple[str, ...] = ()
 ANCHORS = ("sale", "delivery")
 
 # Touchpoint statuses
@@ -91,6 +92,8 @@ class JourneyStep(db.Model):
     # What the caller says, per language read aloud ({"en": ..., "ar": ..., "fa": ...}); see script_for.
     scripts: Mapped[dict] = mapped_column(JSON, default=dict)
     template_key: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    # An NPS survey step's channel: auto (email when we may, else a letter), email or letter (surveys feature).
+    channel: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
     journey: Mapped[Journey] = relationship(back_populates="steps")
 

@@ -79,7 +79,10 @@ class StepSchema(Schema):
         "description": "the English script (kept for older clients; `scripts.en` wins when both are sent)"})
     template_key = fields.String(load_default=None, allow_none=True, metadata={
         "description": "letter steps only: the letter template (default: the step key); it must exist in "
-                       "en, ar and fa"})
+                       "en, ar and fa. NPS survey steps sent on paper: the survey letter (default: nps_survey)"})
+    channel = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "NPS survey steps only: auto (email when the customer may be emailed, else a letter; "
+                       "the default), email or letter"})
 
 
 class StepsField(fields.List):

@@ -206,7 +206,9 @@ MAX_STEPS = 50
 MAX_SCRIPT = 5000
 MAX_CONDITION_TEXT = 1000
 STEP_FIELDS = ("key", "title", "day_offset", "kind", "window_start", "window_end", "business_days", "condition",
-               "scripts", "script", "template_key")
+               "scripts", "script", "template_key", "channel")
+# How an NPS survey step sends its survey: email when the customer may be emailed, else a letter; or only one.
+SURVEY_CHANNELS = ("auto", "email", "letter")
 # The languages a call script is read aloud in (a step's `scripts`; the old single `script` is its English one).
 SCRIPT_LANGUAGES = ("en", "ar", "fa")
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,60}", re.ASCII)
@@ -220,7 +222,7 @@ FIELD_LABELS = {
     "key": _l("Key"), "title": _l("Title"), "day_offset": _l("Day"), "kind": _l("What"),
     "window_start": _l("From"), "window_end": _l("Until"), "business_days": _l("Business days"),
     "condition": _l("Condition"), "script": _l("Script"), "scripts": _l("Script"),
-    "template_key": _l("Letter template"), "name": _l("Name"), "anchor": _l("Counted from"),
+    "template_key": _l("Letter template"), "channel": _l("Sent by"), "name": _l("Name"), "anchor": _l("Counted from"),
     "choice": _l("Customers already on this journey"), "steps": _l("Steps"), "rows": _l("Steps"),
     "version": _l("Version"), "status": _l("Status"),
 }
@@ -323,12 +325,19 @@ def _clean_step(where: Where, step: dict) -> dict:
     if template_key is not None and not _KEY.fullmatch(template_key):
         raise JourneyError(N_("letters, digits, _ and - only, at most 60 characters"), where=where,
                            field="template_key")
-    if template_key is not None and kind != "letter":
+    # A survey on paper names its letter; an email step sends a letter template's text as an email.
+    if template_key is not None and kind not in ("letter", "nps_survey", "email"):
         raise JourneyError(N_("only letter steps use a letter template"), where=where, field="template_key")
+    channel = _text(where, "channel", step.get("channel"), 20).strip() or None
+    if channel is not None and kind != "nps_survey":
+        raise JourneyError(N_("only survey steps choose how they are sent"), where=where, field="channel")
+    if channel is not None and channel not in SURVEY_CHANNELS:
+        raise JourneyError(N_("must be one of %(channels)s"), where=where, field="channel",
+                           channels=", ".join(SURVEY_CHANNELS))
     return {"key": key, "title": title, "day_offset": day, "kind": kind,
             "window_start": f"{times['window_start']:%H:%M}", "window_end": f"{times['window_end']:%H:%M}",
             "business_days": business_days, "condition": condition or None, "scripts": scripts,
-            "template_key": template_key}
+            "template_key": template_key, "channel": channel}
 
 
 def _clean_scripts(where, scripts, script) -> dict:
@@ -619,7 +628,7 @@ def version(session: Session, key: str, number) -> Journey:
 
 # Compared between two versions, in this order (a step's script: every language it is read in).
 DIFF_FIELDS = ("title", "day_offset", "kind", "window_start", "window_end", "business_days", "condition",
-               "scripts", "template_key")
+               "scripts", "template_key", "channel")
 
 
 def _step_values(step: JourneyStep) -> dict:
@@ -692,7 +701,8 @@ def form_steps(journey: Journey) -> list[dict]:
     """A version's steps as step definitions (what validate_steps takes): restoring saves these again."""
     return [{"key": s.key, "title": s.title, "day_offset": s.day_offset, "kind": s.kind,
              "window_start": s.window_start, "window_end": s.window_end, "business_days": s.business_days,
-             "condition": s.condition, "scripts": dict(s.scripts or {}), "template_key": s.template_key}
+             "condition": s.condition, "scripts": dict(s.scripts or {}), "template_key": s.template_key,
+             "channel": s.channel}
             for s in journey.steps]
 
 

@@ -18,7 +18,7 @@ from retention import clock
 blueprint = Blueprint("journeys", __name__)
 
 STEP_FIELDS = ("key", "title", "day_offset", "kind", "window_start", "window_end", "condition", "script",
-               "template_key")  # the text fields of a step card (scripts: one per language, script_<lang>-<i>)
+               "template_key", "channel")  # the text fields of a step card (scripts: one per language, script_<lang>-<i>)
 
 
 @blueprint.route("/journeys/")
@@ -107,13 +107,13 @@ def _card_of(step: dict) -> dict:
             else {"mode": "text", "join": "all", "rows": [], "text": text})
     scripts = dict(step.get("scripts") or {})
     return {**{f: step.get(f) for f in ("key", "title", "day_offset", "kind", "window_start", "window_end",
-                                         "template_key")},
+                                         "template_key", "channel")},
             "business_days": step.get("business_days", True), "scripts": scripts, "cond": cond, "remove": False}
 
 
 def _blank_card() -> dict:
     return {"key": "", "title": "", "day_offset": "", "kind": "call", "window_start": "10:00",
-            "window_end": "18:00", "template_key": "", "business_days": True, "scripts": {},
+            "window_end": "18:00", "template_key": "", "channel": "", "business_days": True, "scripts": {},
             "cond": {"mode": "form", "join": "all", "rows": [], "text": ""}, "remove": False, "blank": True}
 
 
@@ -122,6 +122,7 @@ def _editor(journey: Journey, cards: list[dict], impact, *, previewed=False, err
     facts = [(name_, conditions.KNOWN_FACTS[name_].kind, str(condition_form.FACT_LABELS.get(name_, name_)))
              for name_ in service.available_facts()]
     value_labels = {**{k: str(v) for k, v in conditions.NPS_CATEGORY_LABELS.items()},
+                    **{k: str(v) for k, v in conditions.CUSTOMER_TYPE_LABELS.items()},
                     **{k: str(v) for k, v in condition_form.BOOLEAN_LABELS.items()}}
     builder = {"facts": {n: {"kind": k, "ops": list(condition_form.OPS_BY_KIND[k]),
                              "choices": list(condition_form.choices_of(n))} for n, k, _ in facts},

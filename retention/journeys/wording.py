@@ -104,6 +104,8 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("kind_not_built", re.compile(r"([a-z_]+) steps are not built yet\Z")),
     ("fact_not_available", re.compile(r"condition uses ([a-z_, ]+), not available yet\Z")),
     ("waiting_complaint", re.compile(r"waiting: a complaint is open\Z")),
+    ("waiting_verification", re.compile(r"waiting: a complaint's solution is being verified\Z")),
+    ("verification_not_needed", re.compile(r"complaint (reopened|closed): no verification needed\Z")),
     ("retry", re.compile(r"retry (\d+) of (\d+) after ([a-z_]+)\Z")),
     ("not_reached", re.compile(r"not reached after (\d+) attempts\Z")),
     ("wrong_number", re.compile(r"wrong number: check the phone number\Z")),
@@ -111,14 +113,28 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("snoozed", re.compile(r"snoozed (\d+) h\Z")),
     ("rescheduled", re.compile(r"rescheduled\Z")),
     ("skipped_by_staff", re.compile(r"skipped by staff\Z")),
+    # surveys/loop.py opened the follow-up call of an NPS answer, so the journey's own one is not needed.
+    ("nps_follow_up_open", re.compile(r"an NPS follow-up call is already open\Z")),
+    # retention/postal/email_step.py: an email step for a customer we may not email, or whose email failed to render.
+    ("not_emailed", re.compile(r"not emailed: (no_email|opted_out)\Z")),
+    ("email_not_written", re.compile(r"email not written: (.*)\Z", re.S)),
 ]
+
+
+# Reasons a feature writes on touchpoints, registered at wiring time (retention/wiring.py): name -> (pattern,
+# words(params, day, number) -> the reason in the reader's words). E.g. referrals: why no offer was made yet.
+FEATURE_REASONS: dict[str, tuple[re.Pattern, object]] = {}
+
+
+def register_reason(name: str, pattern: re.Pattern, words) -> None:
+    FEATURE_REASONS[name] = (pattern, words)
 
 
 def read_reason(reason: str | None, code: str | None = None) -> tuple[str | None, tuple]:
     """(code, parameters) of a stored reason; (None, ()) for text a person typed or nothing at all."""
     if not reason:
         return code, ()
-    for name, pattern in _PATTERNS:
+    for name, pattern in [*_PATTERNS, *((n, p) for n, (p, _w) in FEATURE_REASONS.items())]:
         match = pattern.match(reason)
         if match:
             return name, match.groups()
@@ -155,6 +171,12 @@ def reason_words(reason: str | None, code: str | None = None, *, when=None, numb
         return _("Its condition uses something not available yet")
     if name == "waiting_complaint":
         return _("Waiting: a complaint is open")
+    if name == "waiting_verification":
+        return _("Waiting: a call will check that the solution of a complaint held")
+    if name == "verification_not_needed":
+        if params[0] == "reopened":
+            return _("Not needed any more: the complaint was reopened")
+        return _("Not needed any more: the complaint was closed")
     if name == "retry":
         return _("Attempt %(attempt)s of %(of)s, after: %(outcome)s", attempt=number(int(params[0])),
                  of=number(int(params[1])), outcome=label(OUTCOME_LABELS, params[2]))
@@ -173,6 +195,16 @@ def reason_words(reason: str | None, code: str | None = None, *, when=None, numb
         return _("Rescheduled")
     if name == "skipped_by_staff":
         return _("Skipped by staff")
+    if name == "not_emailed":
+        if params[0] == "opted_out":
+            return _("Not sent: the customer opted out of email")
+        return _("Not sent: no email address")
+    if name == "email_not_written":
+        return _("Not sent: the email could not be written (%(detail)s)", detail=params[0])
+    if name == "nps_follow_up_open":
+        return _("Not needed: a follow-up call for the NPS answer is already open")
+    if name in FEATURE_REASONS:
+        return FEATURE_REASONS[name][1](params, day, number)
     return reason or ""
 
 

@@ -23,6 +23,7 @@ from retention.postal.models import (
 from retention.postal.service import (
     N_, NothingToPrint,
     Company, LetterConflict, LetterError, current_limits, current_template, layout_error, letter_content,
+    letter_links_for, template_source,
 )
 
 # --- The manifest: a CSV opened in spreadsheet programs -------------------------------------------
@@ -266,21 +267,29 @@ def _build(session: Session, batch_id: int, *, out_dir, company: Company, today:
                 conn.execute(update(PrintBatch).where(PrintBatch.id == batch_id).values(
                     done=counters["done"], skipped=len(skipped)))
 
+        sources: dict = {}  # (template key, language) -> the template's text, for the link variables it names
+
         def contents():
             for start in range(0, len(order), 200):
                 chunk_ids = order[start:start + 200]
                 rows = {l.id: l for l in session.scalars(
                     select(Letter).where(Letter.id.in_(chunk_ids)).options(
                         joinedload(Letter.customer).joinedload(Customer.owner), joinedload(Letter.sale)))}
-                for letter_id in chunk_ids:
-                    letter = rows[letter_id]
+                templates.clear()  # the last chunk's were expunged with it: each chunk loads its own
+                sources.clear()
+                for letter in rows.values():
                     key = (letter.template_key, letter.language)
                     if key not in templates:
                         templates[key] = current_template(session, *key)
+                        sources[key] = template_source(templates[key])
+                links = letter_links_for(session, list(rows.values()), sources)
+                for letter_id in chunk_ids:
+                    letter = rows[letter_id]
+                    key = (letter.template_key, letter.language)
                     try:
                         if templates[key] is None:
                             raise LetterError(f"template: no template {letter.template_key!r}")
-                        content = letter_content(letter, templates[key], company, today, limits)
+                        content = letter_content(letter, templates[key], company, today, limits, links[letter_id])
                     except Exception as exc:  # noqa: BLE001 - one letter's failure takes out that letter only
                         skipped.append({"id": letter_id, "error": str(layout_error(exc))})
                         continue

@@ -32,6 +32,9 @@ class LetterTemplate(db.Model):
     qr_url: Mapped[str] = mapped_column(String(500), default="")   # a Jinja expression text, may be empty
     digits: Mapped[str] = mapped_column(String(10), default="latn")
     handwriting_signature: Mapped[bool] = mapped_column(default=True)
+    # The calendar of the letter's dates: "gregorian"; Arabic templates may choose "hijri" (Umm al-Qura) or
+    # "both" (letters/l10n.py CALENDARS). Persian letters are dated Solar Hijri whatever this says.
+    calendar: Mapped[str] = mapped_column(String(10), default="gregorian", server_default="gregorian")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(120), default="system")
     # The staff member who saved this version (None: the seed or the system).

@@ -53,6 +53,9 @@ def queue_letters(session: Session, due: list[registry.Due], now: dt.datetime) -
 
 
 def register() -> None:
+    from retention.postal import email_step
+
+    email_step.register()  # the `email` step kind: a letter template sent as an email (retention/mail)
     registry.register_handout(registry.HandOut("letter", write=queue_letters, needs_sale=True))
     registry.register_step_check("letter", check_letter_step)
     customer_timeline.register_source(letters)

@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from retention.postal.models import RETURN_REASONS
-from retention.postal.service import DIGITS, LANGUAGES
+from retention.postal.service import CALENDARS, DIGITS, LANGUAGES
 from retention.request_input import LimitField, PageField
 from retention.validation import BoundedDateTime, Identifier, Text
 
@@ -17,6 +17,7 @@ class TemplateOut(Schema):
     qr_url = fields.String()
     digits = fields.String()
     handwriting_signature = fields.Boolean()
+    calendar = fields.String(metadata={"description": "the calendar of the letter's dates (gregorian; Arabic: hijri, both)"})
 
 
 class TemplateIn(Schema):
@@ -26,6 +27,9 @@ class TemplateIn(Schema):
     qr_url = Text(500, blank=True, load_default="")
     digits = fields.String(load_default="latn", validate=validate.OneOf(DIGITS))
     handwriting_signature = fields.Boolean(load_default=True)
+    calendar = fields.String(load_default="gregorian", validate=validate.OneOf(CALENDARS),
+                             metadata={"description": "gregorian; Arabic templates may choose hijri (Umm al-Qura) or "
+                                                      "both (Hijri, then the Gregorian date)"})
 
 
 def _stage(letter) -> str:

@@ -26,6 +26,8 @@ from retention.postal.sandbox import TemplateLimitError, TemplateLimits, current
 
 LANGUAGES = ("en", "ar", "fa")
 DIGITS = ("latn", "arab", "arabext")
+# The calendar of a template's dates (letters/l10n.py); "hijri" and "both" for Arabic templates only.
+CALENDARS = generator.CALENDARS
 
 
 def N_(message: str) -> str:
@@ -76,7 +78,8 @@ class LetterLimitError(LetterError):
 TEMPLATE_FIELD_LABELS = {"body": _l("Letter text"), "closing": _l("Closing"), "qr_url": _l("QR code link"),
                          "name": _l("Name"), "digits": _l("Digits"), "language": _l("Language"), "key": _l("Key"),
                          "customer": _l("Preview for customer"), "letter": _l("Letter"), "pages": _l("Pages"),
-                         "template": _l("Template"), "version": _l("Version")}
+                         "template": _l("Template"), "version": _l("Version"),
+                         "calendar": _l("Calendar")}
 FIELD = {"field": TEMPLATE_FIELD_LABELS}
 # Each sandbox limit in words, with the setting's value (LETTER_MAX_*).
 _LIMIT_WORDS = {
@@ -214,6 +217,7 @@ def validate_template(fields: dict, limits: TemplateLimits | None = None) -> dic
         raise LetterError(N_("language: must be one of %(languages)s"), languages=", ".join(LANGUAGES))
     if fields.get("digits", "latn") not in DIGITS:
         raise LetterError(N_("digits: must be one of %(digits)s"), digits=", ".join(DIGITS))
+    calendar = check_template_calendar(fields.get("calendar") or "gregorian", language)
     body = _text_field(fields, "body", limits.template_chars).strip()
     if not body:
         raise LetterError(N_("%(field)s: a letter needs some text"), FIELD, field="body")
@@ -226,12 +230,25 @@ def validate_template(fields: dict, limits: TemplateLimits | None = None) -> dic
         language=language, paper="A4", recipient_name="Sample Customer", address=generator.Address(lines=[]),
         return_address=[], letter_date=dt.date(2026, 1, 2), body=rendered["body"], closing=rendered["closing"],
         signer_name="Sample Owner", signer_title="Customer care", qr_url=rendered["qr_url"].strip() or None,
-        digits=fields.get("digits", "latn")), limits, draw=False)
+        digits=fields.get("digits", "latn"), calendar=calendar), limits, draw=False)
     fields = {**fields, **short}
     return {"language": language, "body": body, "closing": (fields.get("closing") or "").strip(),
             "qr_url": (fields.get("qr_url") or "").strip(), "digits": fields.get("digits", "latn"),
             "name": (fields.get("name") or "").strip(), "handwriting_signature": bool(fields.get("handwriting_signature",
-                                                                                                 True))}
+                                                                                                 True)),
+            "calendar": calendar}
+
+
+def check_template_calendar(calendar, language: str) -> str:
+    """A template's calendar: Gregorian, or for an Arabic template Hijri (Umm al-Qura) or both; LetterError
+    naming the field otherwise."""
+    if calendar not in CALENDARS:
+        raise LetterError(N_("%(field)s: must be one of %(calendars)s"), FIELD, field="calendar",
+                          calendars=", ".join(CALENDARS))
+    if calendar != "gregorian" and language not in generator.HIJRI_LANGUAGES:
+        raise LetterError(N_("%(field)s: the Hijri calendar is for Arabic letters; Persian letters are dated in the "
+                             "Solar Hijri calendar, English ones in the Gregorian calendar"), FIELD, field="calendar")
+    return calendar
 
 
 def save_template(session: Session, key: str, fields: dict, *, actor: str, now: dt.datetime,
@@ -268,7 +285,7 @@ def _staff_id(actor: str) -> int | None:
 
 # --- Version history of a template: who, when, what changed, restore ------------------------------
 
-TEMPLATE_FIELDS = ("name", "body", "closing", "qr_url", "digits", "handwriting_signature")
+TEMPLATE_FIELDS = ("name", "body", "closing", "qr_url", "digits", "handwriting_signature", "calendar")
 
 
 def template_versions(session: Session, key: str, language: str) -> list[LetterTemplate]:
@@ -372,13 +389,56 @@ def _owner_values(name: str, title: str, email: str) -> dict:
     return {"name": name, "title": title, "email": email}
 
 
+# Links other features give a letter (surveys: `survey_url`, the letter's own survey link, for its QR code;
+# referrals: `referral`, the offer's code and link). A provider is called once for a whole chunk of letters,
+# provider(session, letters) -> {letter id: {variable: value}}, and only when the template names one of the
+# variables it gives: a print batch costs one query per chunk, not one per letter. Links carry a random token,
+# never a customer number.
+LETTER_LINKS: list[tuple] = []  # (provider, variables it gives)
+LINK_VARIABLES = {"survey_url": "https://shop.example.com/s/SAMPLE-TOKEN"}  # the preview's made-up values
+
+
+def register_letter_links(provider, variables: tuple[str, ...]) -> None:
+    if all(p is not provider for p, _ in LETTER_LINKS):
+        LETTER_LINKS.append((provider, tuple(variables)))
+
+
+def template_source(template) -> str:
+    """The template's text (body, closing, QR link), to see which link variables it names."""
+    return "" if template is None else " ".join(t or "" for t in (template.body, template.closing, template.qr_url))
+
+
+def letter_links_for(session: Session, letters: list, sources: dict) -> dict[int, dict]:
+    """{letter id: {variable: value}} for these letters, each provider asked once for the letters whose
+    template's text (sources[(template_key, language)], see template_source) names one of its variables."""
+    found: dict[int, dict] = {letter.id: {name: "" for name in LINK_VARIABLES} for letter in letters}
+    for provider, variables in LETTER_LINKS:
+        wanted = [letter for letter in letters
+                  if any(v in sources.get((letter.template_key, letter.language), "") for v in variables)]
+        if wanted:
+            for letter_id, values in (provider(session, wanted) or {}).items():
+                found[letter_id].update(values)
+    return found
+
+
+def _letter_links(letter, template) -> dict:
+    from sqlalchemy.orm import object_session
+
+    session = object_session(letter)
+    if session is None or letter.id is None:
+        return {name: "" for name in LINK_VARIABLES}
+    return letter_links_for(session, [letter],
+                            {(letter.template_key, letter.language): template_source(template)})[letter.id]
+
+
 def _context(language, digits, customer, sale, owner, company: Company, today: dt.date,
-             locale: str = "", form_of_address: str = "") -> dict:
+             locale: str = "", form_of_address: str = "", calendar: str = "", links: dict | None = None) -> dict:
     """Plain values only: a template never sees a database object.
 
     Values a reader must not lose across a line end (product and company names, amounts, dates, the
     phone number) are single units: their spaces are no-break spaces. Dates and amounts follow the
-    letter's locale (language + the recipient's country: en_GB, en_US, ar_EG, fa_IR...).
+    letter's locale (language + the recipient's country: en_GB, en_US, ar_EG, fa_IR...); dates the template's
+    calendar (Hijri, or Hijri and Gregorian, for Arabic templates that ask).
     """
     nb = generator.nobreak
     where = locale or language
@@ -387,23 +447,24 @@ def _context(language, digits, customer, sale, owner, company: Company, today: d
         sale_ctx = {"id": sale["id"], "product": nb(sale["product"] or ""), "category": sale["category"] or "",
                     "amount": generator.format_money(sale["amount"], sale["currency"], where, digits),
                     "currency": sale["currency"],
-                    "date": generator.format_letter_date(sale["sold_at"], where, digits)}
+                    "date": generator.format_letter_date(sale["sold_at"], where, digits, calendar)}
     # A phone number inside a right-to-left sentence keeps its left-to-right order only when isolated.
     phone = nb(company.phone)
     phone = f"\u2066{phone}\u2069" if is_rtl(language) and phone else phone
     return {"customer": customer, "sale": sale_ctx, "owner": owner,
             "company": {"name": nb(company.name), "website": company.website, "phone": phone},
             "greeting": generator.greeting(language, customer.get("name") or "", customer.get("first_name") or "",
-                                           form_of_address),
-            "today": generator.format_letter_date(today, where, digits), "language": language}
+                                           form_of_address, where),
+            "today": generator.format_letter_date(today, where, digits, calendar), "language": language,
+            **(links if links is not None else LINK_VARIABLES)}
 
 
 def letter_content(letter: Letter, template: LetterTemplate, company: Company, today: dt.date,
-                   limits: TemplateLimits | None = None) -> generator.LetterContent:
+                   limits: TemplateLimits | None = None, links: dict | None = None) -> generator.LetterContent:
     """Everything the printed letter shows, rendered from the template for this customer; LetterError
     (with the field and reason) for anything that goes wrong personalising it."""
     try:
-        return _letter_content(letter, template, company, today, limits or current_limits())
+        return _letter_content(letter, template, company, today, limits or current_limits(), links)
     except LetterError:
         raise
     except Exception as exc:  # noqa: BLE001 - e.g. a value the formatting of money or dates cannot take
@@ -411,7 +472,7 @@ def letter_content(letter: Letter, template: LetterTemplate, company: Company, t
 
 
 def _letter_content(letter: Letter, template: LetterTemplate, company: Company, today: dt.date,
-                    limits: TemplateLimits) -> generator.LetterContent:
+                    limits: TemplateLimits, links: dict | None = None) -> generator.LetterContent:
     customer: Customer = letter.customer
     sale: Sale | None = letter.sale
     owner = customer.owner
@@ -427,7 +488,8 @@ def _letter_content(letter: Letter, template: LetterTemplate, company: Company, 
         {"id": sale.external_id, "product": sale.product, "category": sale.category, "amount": sale.amount,
          "currency": sale.currency, "sold_at": sale.sold_at.date()} if sale else None,
         _owner_values(signer_name, signer_title, owner.email if owner else ""),
-        company, today, locale, getattr(customer, "form_of_address", "") or "")
+        company, today, locale, customer.form_of_address or "", template.calendar or "",
+        links if links is not None else _letter_links(letter, template))
     body = render_text(template.body, ctx, "body", limits)
     closing = render_text(template.closing or "", ctx, "closing", limits)
     qr = render_text(template.qr_url, ctx, "qr_url", limits).strip() if template.qr_url else None
@@ -439,6 +501,7 @@ def _letter_content(letter: Letter, template: LetterTemplate, company: Company, 
         return_address=[company.name, *company.address], letter_date=today, body=body, closing=closing,
         signer_name=ctx["owner"]["name"], signer_title=ctx["owner"]["title"],
         handwriting_signature=template.handwriting_signature, qr_url=qr or None, digits=digits,
+        calendar=template.calendar or "",
         reference=f"L-{letter.id:06d}" if letter.id else "")
 
 

@@ -30,6 +30,9 @@ blueprint = Blueprint("letters", __name__, url_prefix="/letters")
 TEMPLATE_KEY_NAMES = {"welcome": _l("Welcome letter"), "thank_you": _l("Thank-you letter (day 90)"),
                       "referral_offer": _l("Referral offer"), "apology": _l("Apology after a complaint")}
 DIGIT_LABELS = {"latn": _l("Western (123)"), "arab": _l("Arabic-Indic (١٢٣)"), "arabext": _l("Persian (۱۲۳)")}
+# The calendars of a template's dates (service.CALENDARS; Hijri ones for Arabic templates).
+CALENDAR_LABELS = {"gregorian": _l("Gregorian"), "hijri": _l("Hijri (Umm al-Qura)"),
+                   "both": _l("Hijri, then the Gregorian date")}
 # What each variable a template can use holds (the list itself comes from the template context: service.variables).
 VARIABLE_HELP = {
     "customer.id": _l("the customer's id"), "customer.name": _l("full name"),
@@ -40,8 +43,15 @@ VARIABLE_HELP = {
     "sale.date": _l("date of the sale, in the letter's language"), "owner.name": _l("the customer's contact person"),
     "owner.title": _l("their job title"), "owner.email": _l("their email"), "company.name": _l("our company's name"),
     "company.website": _l("our website"), "company.phone": _l("our phone number"),
-    "greeting": _l("the salutation, e.g. “Dear Zahra,”, as the letter's language writes it"),
+    "greeting": _l("the salutation by the customer's form of address, e.g. “Dear Ms Jones,”, as the letter's "
+                   "language writes it"),
     "today": _l("today's date, in the letter's language"), "language": _l("the letter's language code (en, ar, fa)"),
+    # A referral offer's letter (retention/referrals/delivery.py); empty in other letters.
+    "referral.code": _l("the customer's personal referral code"), "referral.url": _l("the code's link, for the QR code"),
+    "referral.reward": _l("the customer's reward, in figures"), "referral.reward_words": _l("the reward in words"),
+    "referral.reward_type": _l("how the reward is given, e.g. “as a gift card”"),
+    "referral.friend_incentive": _l("what the friend gets off their first purchase"),
+    "referral.expires": _l("the last day the code is valid"),
 }
 
 
@@ -103,6 +113,7 @@ def _editor(key: str, language: str, template, version: int, error: str | None =
     return render_template(
         "letters/edit.html", key=key, language=language, template=template, version=version, error=error,
         display_name=template_display_name(key, names), language_labels=labels.LANGUAGE, digit_labels=DIGIT_LABELS,
+        calendar_labels=CALENDAR_LABELS, hijri_languages=service.generator.HIJRI_LANGUAGES,
         variables=[(name, VARIABLE_HELP.get(name, "")) for name in service.variables()],
         reading=_reading_parts(template["body"] if isinstance(template, dict) else template.body))
 
@@ -146,7 +157,7 @@ def edit_template(key: str, language: str):
         return redirect(url_for("letters.edit_template", key=key, language=language))
     if template is None:
         template = {"body": "", "closing": "", "qr_url": "", "digits": "latn", "name": "",
-                    "handwriting_signature": True}
+                    "handwriting_signature": True, "calendar": "gregorian"}
     return _editor(key, language, template, version)
 
 
@@ -154,7 +165,8 @@ def _template_fields(language: str) -> dict:
     form = request.form
     return {"language": language, "name": form.get("name", ""), "body": form.get("body", ""),
             "closing": form.get("closing", ""), "qr_url": form.get("qr_url", ""), "digits": form.get("digits", "latn"),
-            "handwriting_signature": form.get("handwriting_signature") == "on"}
+            "handwriting_signature": form.get("handwriting_signature") == "on",
+            "calendar": form.get("calendar", "gregorian")}
 
 
 @blueprint.route("/templates/<key>/<language>/preview", methods=["POST"])
@@ -199,10 +211,12 @@ def template_versions(key: str, language: str):
     return render_template(
         "letters/versions.html", key=key, language=language, history=history, changes=changes, older=older,
         newer=newer, body_diff=service.line_diff(a.body, b.body), closing_diff=service.line_diff(a.closing, b.closing),
-        other_fields=[(f, getattr(a, f), getattr(b, f)) for f in ("name", "qr_url", "digits", "handwriting_signature")
+        other_fields=[(f, getattr(a, f), getattr(b, f))
+                      for f in ("name", "qr_url", "digits", "handwriting_signature", "calendar")
                       if getattr(a, f) != getattr(b, f)],
         display_name=template_display_name(key, names), language_labels=labels.LANGUAGE,
-        field_labels=service.TEMPLATE_FIELD_LABELS, digit_labels=DIGIT_LABELS, parts=_reading_parts)
+        field_labels=service.TEMPLATE_FIELD_LABELS, digit_labels=DIGIT_LABELS, calendar_labels=CALENDAR_LABELS,
+        parts=_reading_parts)
 
 
 def _whole(text) -> int | None:

@@ -1,22 +1,44 @@
-"""What surveys plug into the layers below: the NPS survey hand-out, the NPS facts, the nps.response handler."""
+"""What surveys plug into the layers below: the NPS survey hand-out and its step check, the NPS facts, the
+nps.response handler, the timeline, the survey link letters print, the follow-up call purposes."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from retention.customers import timeline as customer_timeline
 from retention.hooks import processing
 from retention.hooks.models import InboundEvent
 from retention.journeys import registry
-from retention.surveys import service
+from retention.journeys.service import N_, JourneyError
+from retention.postal import service as postal
+from retention.postal.models import LetterTemplate
+from retention.surveys import service, sending
 from retention.surveys.models import Survey, nps_category
+from retention.surveys.timeline import surveys as survey_timeline
 
 
 def surveys_to_send(session: Session, due: list[registry.Due], now: dt.datetime) -> None:
+    """One survey "to send" per due step; the tick sends it right after (surveys/sending.py)."""
     session.execute(insert(Survey.__table__), [
-        {"touchpoint_id": d.touchpoint_id, "customer_id": d.customer_id, "status": "to_send", "created_at": now}
+        {"touchpoint_id": d.touchpoint_id, "customer_id": d.customer_id, "sale_id": d.sale_id, "status": "to_send",
+         "created_at": now, "wanted_channel": getattr(d.step, "channel", None) or "auto",
+         "letter_template": getattr(d.step, "template_key", None)}
         for d in due])
+
+
+def check_survey_step(session: Session, where, spec: dict) -> None:
+    """A survey that may go on paper needs its letter template in every letter language."""
+    if (spec.get("channel") or "auto") == "email":
+        return
+    name = spec.get("template_key") or sending.LETTER_TEMPLATE
+    found = set(session.scalars(select(LetterTemplate.language).where(
+        LetterTemplate.key == name, LetterTemplate.is_current.is_(True))))
+    missing = [lang for lang in postal.LANGUAGES if lang not in found]
+    if missing:
+        raise JourneyError(N_("no letter template '%(name)s' in %(languages)s"), where=where, field="template_key",
+                           name=name, languages=", ".join(missing))
 
 
 def nps_facts(session: Session, customer_ids: set[int]) -> dict[int, dict]:
@@ -35,6 +57,9 @@ NPS_FACTS = registry.Facts(nps_facts, defaults={"latest_nps": None, "nps_categor
 
 
 def register() -> None:
-    registry.register_handout(registry.HandOut("nps_survey", write=surveys_to_send))
+    registry.register_handout(registry.HandOut("nps_survey", write=surveys_to_send, needs_sale=True))
+    registry.register_step_check("nps_survey", check_survey_step)
     registry.register_facts(NPS_FACTS)
     processing.on("nps.response", _nps_response)
+    customer_timeline.register_source(survey_timeline)
+    postal.register_letter_links(sending.letter_links, ("survey_url",))

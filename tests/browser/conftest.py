@@ -116,12 +116,14 @@ def _seed_demo(app, now: dt.datetime) -> dict:
     """The demo data (as `flask seed` makes it), a staff member per role and language, and a print batch."""
     from sqlalchemy import select
 
+    from retention.complaints.models import Complaint, ComplaintCategory
     from retention.customers.models import Customer
     from retention.extensions import db
     from retention.hooks.models import InboundEvent
     from retention.journeys.models import OPEN, SCHEDULED, Journey, Touchpoint
     from retention.postal.batches import create_batch
     from retention.postal.models import Letter, LetterTemplate
+    from retention.referrals.models import ReferralProgram
     from retention.seed import seed
     from retention.staff.models import StaffUser
     from retention.staff.service import create_user
@@ -146,6 +148,17 @@ def _seed_demo(app, now: dt.datetime) -> dict:
     soon = db.session.scalars(select(Touchpoint).where(
         Touchpoint.kind == "call", Touchpoint.status == SCHEDULED, Touchpoint.due_at > now,
         Touchpoint.due_at <= now + dt.timedelta(days=5)).order_by(Touchpoint.due_at).limit(len(LANGUAGES))).all()
+    if len(due) < len(LANGUAGES):  # the demo's own due calls depend on the time of day: open follow-ups as staff would
+        from retention.calls.adhoc import open_call
+
+        taken = {tp.customer_id for tp in due}
+        for customer in db.session.scalars(select(Customer).where(Customer.owner_id.is_not(None))
+                                           .order_by(Customer.id)):
+            if len(due) == len(LANGUAGES):
+                break
+            if customer.id not in taken:
+                due.append(open_call(customer, purpose="follow_up", now=now, actor="test", session=db.session))
+        db.session.commit()
     assert len(due) == len(LANGUAGES), "the demo has too few calls that are due"
     calls = {}
     for i, language in enumerate(LANGUAGES):
@@ -161,6 +174,7 @@ def _seed_demo(app, now: dt.datetime) -> dict:
     persian = db.session.scalars(select(Customer.external_id).where(Customer.locale == "fa")
                                  .order_by(Customer.id)).all()
     keys = sorted(set(db.session.scalars(select(Journey.key))) | set(db.session.scalars(select(LetterTemplate.key))))
+    emails, tokens = _demo_emails(now)
     return {
         "calls": calls,  # language -> customers whose due calls the onboarding reader of that language owns
         "external_id": persian[:1] + customers[:1],
@@ -174,7 +188,82 @@ def _seed_demo(app, now: dt.datetime) -> dict:
         "staff_id": db.session.scalars(select(StaffUser.id).order_by(StaffUser.id).limit(2)).all(),
         "journey_key": keys,
         "template_key": keys,
+        # complaint cases and categories the seed made (retention/seed.py: _demo_complaints)
+        "case_id": db.session.scalars(select(Complaint.id).order_by(Complaint.id).limit(2)).all(),
+        "category_id": db.session.scalars(select(ComplaintCategory.id).order_by(ComplaintCategory.id).limit(2)).all(),
+        "email_id": emails,
+        "token": tokens,  # per language: the unsubscribe page speaks its customer's language
+        "survey_token": _demo_surveys(now),  # per language: the survey page speaks its customer's language
+        "code": _demo_referral_codes(now),  # per language: a friend's referral page speaks its advocate's language
+        "program_id": db.session.scalars(select(ReferralProgram.id).order_by(ReferralProgram.id).limit(2)).all(),
     }
+
+
+def _demo_referral_codes(now: dt.datetime) -> dict[str, list[str]]:
+    """A referral offer to a customer of each language with a code the test knows (real ones are random)."""
+    from sqlalchemy import select
+
+    from retention.customers.models import Customer
+    from retention.extensions import db
+    from retention.referrals.models import ReferralOffer, ReferralProgram
+
+    program = db.session.scalar(select(ReferralProgram).order_by(ReferralProgram.id).limit(1))
+    found = {}
+    for language in LANGUAGES:
+        customer = db.session.scalar(select(Customer).where(Customer.locale == language).order_by(Customer.id).limit(1))
+        code = f"KEYP{language.upper()}22"
+        db.session.add(ReferralOffer(customer_id=customer.id, status="made", created_at=now, program_id=program.id,
+                                     code=code, reward_amount=program.reward_floor or 10, currency=program.currency,
+                                     expires_at=now + dt.timedelta(days=90), channel="letter"))
+        found[language] = [code]
+    db.session.commit()
+    return found
+
+
+def _demo_emails(now: dt.datetime) -> tuple[list[int], dict[str, list[str]]]:
+    """An email to a customer of each language, sent to the outbox folder, and its unsubscribe link's token."""
+    from sqlalchemy import select
+
+    from retention.customers.models import Customer
+    from retention.extensions import db
+    from retention.mail.sending import send_queued
+    from retention.mail.service import queue_email, render_email, token_hash
+
+    ids, tokens = [], {}
+    for language in LANGUAGES:
+        customer = db.session.scalar(select(Customer).where(Customer.locale == language, Customer.email.is_not(None))
+                                     .order_by(Customer.id).limit(1))
+        html, text = render_email("message", language, paragraphs=[customer.name])
+        row = queue_email(db.session, customer, kind="demo", subject=customer.name, text=text, html=html, now=now,
+                          ref=f"demo:{language}")
+        token = f"demo-unsubscribe-token-{language}-0123456789"
+        row.unsubscribe_hash = token_hash(token)  # a token the test knows (real ones are random, stored hashed)
+        ids.append(row.id)
+        tokens[language] = [token]
+    db.session.commit()
+    send_queued(db.session, now)
+    return ids, tokens
+
+
+def _demo_surveys(now: dt.datetime) -> dict[str, list[str]]:
+    """A survey sent to a customer of each language, open, with a link token the test knows (real ones are random)."""
+    from sqlalchemy import select
+
+    from retention.customers.models import Customer
+    from retention.extensions import db
+    from retention.surveys import tokens as survey_tokens
+    from retention.surveys.models import Survey
+
+    found = {}
+    for language in LANGUAGES:
+        customer = db.session.scalar(select(Customer).where(Customer.locale == language).order_by(Customer.id).limit(1))
+        token = f"demo-survey-token-{language}-0123456789"
+        db.session.add(Survey(customer_id=customer.id, status="sent", created_at=now, sent_at=now, channel="email",
+                              closes_at=now + dt.timedelta(days=14), token_nonce=survey_tokens.new_nonce(),
+                              token_hash=survey_tokens.token_hash(token)))
+        found[language] = [token]
+    db.session.commit()
+    return found
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,10 @@ SKIPPED_PREFIXES = ("/api/", "/hooks/", "/static/")
 # start page, the returned-envelope lookup to the letter's return form (tested in tests/postal and tests/staff).
 REDIRECTS_ONLY = {"staff.home", "letters.find_letter"}
 NOT_PAGES = re.compile(r"\.(pdf|csv|json)$|<any\(|/status$")
+# Route arguments whose page speaks the language of the record it opens (a customer's unsubscribe link): the demo
+# gives one value per language, and each language's run opens its own.
+PER_LANGUAGE = {"token", "survey_token", "code"}  # survey_token: a survey link of a customer of that language;
+# code: a friend's referral link of an advocate of that language
 # Also measured at 1280 px: the journey editor (a desktop tool) and an admin page (the longest header).
 WIDE_PAGES = ("journeys.edit", "events_admin.index")
 
@@ -57,19 +61,21 @@ def _role_for(roles: tuple) -> str | None:
 _FILLED: dict = {}
 
 
-def _fill(site, context, rule: str) -> tuple[str, str]:
+def _fill(site, context, rule: str, language: str | None = None) -> tuple[str, str]:
     """The first URL built from seeded values that answers 200, and its content type (found once per rule)."""
-    key = (id(site), rule)
+    key = (id(site), rule, language if PER_LANGUAGE & set(re.findall(r"<(?:[^<>]*:)?([^<>:]+)>", rule)) else None)
     if key not in _FILLED:
-        _FILLED[key] = _find_url(site, context, rule)
+        _FILLED[key] = _find_url(site, context, rule, language)
     return _FILLED[key]
 
 
-def _find_url(site, context, rule: str) -> tuple[str, str]:
+def _find_url(site, context, rule: str, language: str | None = None) -> tuple[str, str]:
     names = re.findall(r"<(?:[^<>:]+(?:\([^)]*\))?:)?([^<>:]+)>", rule)
     choices = []
     for name in names:
-        if name in site.values:
+        if name in PER_LANGUAGE and name in site.values:
+            choices.append(site.values[name][language or "en"])
+        elif name in site.values:
             choices.append(site.values[name])
         elif "kind" == name:
             choices.append(["pdf"])
@@ -191,7 +197,7 @@ def test_page_fits_a_phone(demo_site, endpoint, rule, roles, language):
     else:
         context = demo_site.context(role, language)
     try:
-        path, content_type = _fill(demo_site, context, rule)
+        path, content_type = _fill(demo_site, context, rule, language)
         if "text/html" not in content_type:
             pytest.fail(f"{rule} answers {content_type}, not a page: add it to NOT_PAGES")
         page = context.new_page()
@@ -224,7 +230,12 @@ def test_every_page_is_measured():
     endpoints = {p[0] for p in PAGES}
     assert {"calls.my_calls", "customers.index", "customers.show", "journeys.work", "journeys.edit",
             "letters.mail_room", "letters.templates", "admin" and "events_admin.index",
-            "staff.login"} <= endpoints
+            "staff.login", "complaints.index", "complaints.show", "complaints.new_case",
+            "complaint_categories.categories_index", "complaint_categories.category_edit"} <= endpoints
+    # Complaints steps 3 and 5: the queue and the trends page.
+    assert {"complaint_reports.queue", "complaint_reports.trends_page"} <= endpoints
+    # NPS (issue 11): the customer's survey page and marketing's report.
+    assert {"surveys_public.answer", "surveys.reports"} <= endpoints
 
 
 DIGITS = {"en": "0123456789", "ar": "٠١٢٣٤٥٦٧٨٩", "fa": "۰۱۲۳۴۵۶۷۸۹"}

@@ -33,6 +33,12 @@ def open_menu(page) -> None:
         summary.click()
 
 
+def close_menu(page) -> None:
+    """Close the phone menu again (it lies over the page, as a menu does), as a person would before going on."""
+    if page.locator("header details.menu[open]").count() and page.locator("header details.menu > summary").is_visible():
+        page.locator("header details.menu > summary").click()
+
+
 def assert_in_language(page, app, language: str, *expected: str) -> None:
     """The page speaks `language`: its direction, the expected messages translated, no English interface words."""
     direction = "rtl" if language in ("ar", "fa") else "ltr"
@@ -47,6 +53,7 @@ def assert_in_language(page, app, language: str, *expected: str) -> None:
                 for m in [re.search(rf"\b{re.escape(w)}\b", text)] if m]
         assert not left, f"{page.url} in {language} still shows English: {left}"
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, f"{page.url} scrolls sideways"
+    close_menu(page)
 
 
 def start(site, role: str, language: str):

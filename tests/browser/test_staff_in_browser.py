@@ -88,7 +88,7 @@ def test_admin_staff_and_token_pages_fit_a_phone_in_persian(app, live_server, ph
     phone.goto(live_server + "/admin/staff/")
     row = phone.locator("tr", has_text="سارا احمدی")
     assert "فارسی" in row.inner_text()
-    row.locator("summary").click()
+    row.locator("details.languages summary").click()
     row.locator("input[name=languages][value=ar]").check()
     row.locator("button", has_text="ذخیرهٔ زبان‌ها").click()
     phone.wait_for_selector("[role=status]")

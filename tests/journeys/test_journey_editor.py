@@ -57,7 +57,8 @@ def test_rules_the_form_cannot_show_stay_as_text():
     ({"fact": "latest_nps", "op": ">=", "value": "8.5"}, "comparison 1: '8.5' is not a whole number"),
     ({"fact": "latest_nps", "op": ">=", "value": ""}, "comparison 1: a value is needed"),
     ({"fact": "latest_nps", "op": "in_between", "value": "1"}, "comparison 1: choose a comparison"),
-    ({"fact": "customer_type", "op": "==", "value": "business"}, "comparison 1: choose a fact"),
+    ({"fact": "customer_type", "op": "==", "value": "business"}, "comparison 1: choose one of meek"),
+    ({"fact": "no_such_fact", "op": "==", "value": "x"}, "comparison 1: choose a fact"),
     ({"fact": "nps_category", "op": "==", "value": "fan"}, "comparison 1: choose one of promoter"),
 ])
 def test_the_form_says_which_comparison_is_wrong(row, words):

@@ -64,15 +64,36 @@ def test_native_digits_reach_every_number_but_codes_and_model_names():
     assert native_digits(text, "latn") == text
 
 
-def test_greeting_follows_the_form_of_address_never_a_slashed_form():
-    assert greeting("ar", "Mona Ali", "Mona", "ms") == "حضرة السيدة Mona Ali المحترمة،"
-    assert greeting("ar", "Omar Ali", "Omar", "mr") == "حضرة السيد Omar Ali المحترم،"
-    assert greeting("ar", "Omar Ali", "Omar") == "مرحبًا Omar،"
-    assert greeting("fa", "Ali Rezaei", "Ali", "mr") == "جناب آقای Ali Rezaei،"
-    assert greeting("fa", "Sara Ahmadi", "Sara", "ms") == "سرکار خانم Sara Ahmadi،"
-    assert greeting("fa", "Sara Ahmadi", "Sara") == "Sara گرامی،"
+@pytest.mark.parametrize("language, locale, form, expected", [
+    ("en", "en_GB", "mr", "Dear Mr Jones,"),
+    ("en", "en_GB", "ms", "Dear Ms Jones,"),
+    ("en", "en_US", "mr", "Dear Mr. Jones,"),
+    ("en", "en_US", "ms", "Dear Ms. Jones,"),
+    ("en", "en_GB", "neutral", "Dear Amelia Jones,"),
+    ("en", "en_GB", "", "Dear Amelia Jones,"),
+    ("ar", "ar_SA", "mr", "السيد عمر حداد المحترم،"),
+    ("ar", "ar_EG", "ms", "السيدة ليلى حداد المحترمة،"),
+    ("ar", "ar", "neutral", "تحية طيبة إلى ليلى حداد،"),
+    ("ar", "ar", "", "تحية طيبة إلى ليلى حداد،"),
+    ("fa", "fa_IR", "mr", "جناب آقای علی رضایی،"),
+    ("fa", "fa_IR", "ms", "سرکار خانم زهرا رضایی،"),
+    ("fa", "fa", "neutral", "زهرا رضایی گرامی،"),
+    ("fa", "fa", "", "زهرا رضایی گرامی،"),
+])
+def test_greeting_per_language_and_form_of_address(language, locale, form, expected):
+    names = {"en": "Amelia Jones", "ar": "ليلى حداد" if form != "mr" else "عمر حداد",
+             "fa": "زهرا رضایی" if form != "mr" else "علی رضایی"}
+    assert greeting(language, names[language], "", form, locale) == expected
+
+
+def test_greeting_is_never_a_slashed_form_nor_by_first_name_alone():
     for lang in ("ar", "fa", "en"):
-        assert "/" not in greeting(lang, "X Y", "X")
+        for form in ("mr", "ms", "neutral", "", "unknown-form"):
+            text = greeting(lang, "Omar  Ali", "Omar", form)
+            assert "/" not in text and "Omar Ali" in text or "Ali" in text
+    assert "عزيزي" not in greeting("ar", "عمر علي", "عمر") and "عزيزتي" not in greeting("ar", "ليلى", "ليلى")
+    # An unknown form greets like "not known"; the old first-name-only "مرحبًا Omar،" is gone.
+    assert greeting("ar", "Omar Ali", "Omar", "sir") == "تحية طيبة إلى Omar Ali،"
 
 
 def test_money_in_english():

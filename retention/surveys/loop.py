@@ -1,0 +1,110 @@
+"""Closing the loop on an NPS answer: a detractor (0-6) opens a recovery case and a recovery call to the owner, a
+passive (7-8) a "what would make it a 10" call; a promoter (9-10) becomes eligible for referral offers (the
+`nps_category` fact, read by referrals). Everything lands on the customer's timeline (the case, the call).
+
+The follow-up call is due at the first moment inside both the customer's calling hours (10:00-18:00 on their
+business days) and the owner's working hours: at once during business hours, else the next business morning,
+so always within one business day; My calls lists recovery calls above everything else. One answer gets at most
+one case and one call (`NpsAnswer.call_id`, `Complaint.nps_answer_id`), however often it is followed up; the
+journey's own detractor/passive call steps still waiting for the customer are skipped with that reason.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from retention.calls import adhoc
+from retention.calls.service import ADHOC_WINDOW
+from retention.complaints import service as complaints
+from retention.complaints.models import Complaint
+from retention.journeys import calendar
+from retention.journeys.models import SCHEDULED, JourneyStep, Touchpoint
+from retention.journeys.planning import owner_window
+from retention.surveys.models import NpsAnswer, nps_category
+
+RECOVERY, PASSIVE = "recovery", "nps_passive"
+CASE_CATEGORY = "nps_detractor"
+ACTOR = "system:nps"
+# The reason the journey's own follow-up step is skipped with (journeys/wording.py reads it in words).
+STEP_REPLACED = "an NPS follow-up call is already open"
+BATCH = 200
+
+
+def follow_up_due(customer, owner, now: dt.datetime) -> dt.datetime:
+    """The first moment inside the customer's calling hours and the owner's working hours (within a business day)."""
+    window = calendar.LocalWindow(customer.timezone or "UTC", ADHOC_WINDOW[0], ADHOC_WINDOW[1], customer.country, True)
+    windows = [window] + ([owner_window(owner)] if owner is not None else [])
+    return calendar.earliest_slot(now, windows) or calendar.next_business_morning(now, window)
+
+
+def _summary(answer: NpsAnswer) -> str:
+    head = f"NPS {answer.score}/10"
+    return f"{head}: {answer.comment}" if answer.comment else head
+
+
+def _skip_journey_steps(session: Session, answer: NpsAnswer, now: dt.datetime) -> None:
+    """The customer's waiting call steps that exist for an NPS class (their condition reads nps_category)."""
+    rows = session.execute(select(Touchpoint.id, JourneyStep.condition).join(JourneyStep, Touchpoint.step_id == JourneyStep.id)
+                           .where(Touchpoint.customer_id == answer.customer_id, Touchpoint.kind == "call",
+                                  Touchpoint.status == SCHEDULED)).all()
+    ids = [tp_id for tp_id, condition in rows if condition and "nps_category" in repr(condition)]
+    if ids:
+        session.execute(update(Touchpoint).where(Touchpoint.id.in_(ids), Touchpoint.status == SCHEDULED)
+                        .values(status="skipped", reason=STEP_REPLACED, completed_at=now)
+                        .execution_options(synchronize_session=False))
+
+
+def follow_up(session: Session, answer: NpsAnswer, now: dt.datetime) -> dict:
+    """Close the loop for one answer (idempotent); returns what it opened. The caller commits."""
+    category = nps_category(answer.score)
+    customer = answer.customer
+    opened: dict = {}
+    channel = (answer.survey.channel if answer.survey is not None else None) or "email"
+    if category == "detractor":
+        exists = session.scalar(select(Complaint.id).where(Complaint.nps_answer_id == answer.id))
+        if exists is None:
+            case = complaints.open_case(session, customer, channel=channel if channel in ("email", "letter") else "email",
+                                        category=CASE_CATEGORY, summary=_summary(answer), severity="high",
+                                        source="nps", nps_answer_id=answer.id, actor=ACTOR, now=now,
+                                        sale=answer.survey.sale if answer.survey is not None else None)
+            opened["case_id"] = case.id
+    if category in ("detractor", "passive") and answer.call_id is None:
+        purpose = RECOVERY if category == "detractor" else PASSIVE
+        try:
+            owner = customer.owner if customer.owner is not None and customer.owner.active else None
+            call = adhoc.open_call(customer, purpose=purpose, due_at=follow_up_due(customer, owner, now),
+                                   note=(answer.comment or "")[:adhoc.MAX_NOTE], now=now, actor=ACTOR, session=session)
+        except adhoc.CallError:  # nobody makes calls yet: the case (if any) still stands; tried again next time
+            call = None
+        if call is not None:
+            answer.call_id = call.id
+            opened["call_id"] = call.id
+            _skip_journey_steps(session, answer, now)
+    if category == "promoter" or answer.call_id is not None or category is None:
+        answer.followed_up_at = now
+    return opened
+
+
+def follow_up_settled(session: Session, now: dt.datetime, limit: int = 1000) -> int:
+    """Follow up the answers whose score has settled; commits each batch. Returns how many were followed up."""
+    done = 0
+    while done < limit:
+        query = (select(NpsAnswer).where(NpsAnswer.followed_up_at.is_(None), NpsAnswer.follow_up_due_at <= now)
+                 .order_by(NpsAnswer.follow_up_due_at, NpsAnswer.id).limit(BATCH))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        answers = session.scalars(query).all()
+        if not answers:
+            session.commit()
+            break
+        progressed = 0
+        for answer in answers:
+            follow_up(session, answer, now)
+            if answer.followed_up_at is None:  # could not open its call: retried in an hour, not every tick
+                answer.follow_up_due_at = now + dt.timedelta(hours=1)
+            progressed += 1
+        session.commit()
+        done += progressed
+    return done

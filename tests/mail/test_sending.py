@@ -1,0 +1,234 @@
+"""Sending: a server that refuses or is down gets the email again later, nothing lost, nothing sent twice."""
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from retention.extensions import db
+from retention.mail.models import OutboundEmail
+from retention.mail.sending import backoff, send_queued
+from retention.mail.service import queue_email
+from tests.conftest import free_port
+from tests.factories import in_other_apps
+from tests.mail.conftest import NOW, add_customer
+
+
+def _queue_three():
+    rows = []
+    for n in range(3):
+        customer = add_customer()
+        rows.append(queue_email(db.session, customer, kind="test", subject=f"Email {n}", text=f"Body {n}",
+                                html=None, now=NOW, ref=f"test:{n}"))
+    db.session.commit()
+    return [row.id for row in rows]
+
+
+def _rows(ids):
+    db.session.expire_all()
+    return [db.session.get(OutboundEmail, i) for i in ids]
+
+
+def test_a_refusing_server_gets_each_email_again_after_a_growing_wait_and_takes_it_once(smtp_app, smtp_server):
+    ids = _queue_three()
+    smtp_server.refuse = "550 5.7.1 Mailbox unavailable"
+    assert send_queued(db.session, NOW)["retried"] == 3
+    assert smtp_server.refused == 3 and smtp_server.messages == []
+    rows = _rows(ids)
+    assert {r.status for r in rows} == {"queued"} and {r.attempts for r in rows} == {1}
+    assert rows[0].next_attempt_at == NOW + backoff(1) and "550" in rows[0].last_error
+    assert send_queued(db.session, NOW + dt.timedelta(seconds=30))["sent"] == 0  # not due yet: no hammering
+    smtp_server.refuse = None
+    later = NOW + dt.timedelta(minutes=5)
+    assert send_queued(db.session, later)["sent"] == 3
+    send_queued(db.session, later + dt.timedelta(days=1))
+    assert sorted(m["Subject"] for m in smtp_server.messages) == ["Email 0", "Email 1", "Email 2"]
+    assert {(r.status, r.attempts) for r in _rows(ids)} == {("sent", 2)}
+
+
+def test_a_server_that_is_down_loses_nothing_and_the_batch_stops_at_the_first_failure(smtp_app, smtp_server):
+    ids = _queue_three()
+    smtp_app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
+    counts = send_queued(db.session, NOW)
+    assert counts["retried"] == 1 and counts["sent"] == 0
+    rows = _rows(ids)
+    assert [r.attempts for r in rows] == [1, 0, 0] and {r.status for r in rows} == {"queued"}
+    assert "cannot reach" in rows[0].last_error
+    smtp_app.config["SMTP_URL"] = smtp_server.url  # back up
+    assert send_queued(db.session, NOW + dt.timedelta(hours=1))["sent"] == 3
+    assert len(smtp_server.messages) == 3 and {r.status for r in _rows(ids)} == {"sent"}
+
+
+def test_after_the_last_attempt_the_email_is_failed_and_never_sent(smtp_app, smtp_server):
+    smtp_app.config["MAIL_MAX_ATTEMPTS"] = 3
+    [first, *_] = _queue_three()
+    smtp_server.refuse = "554 5.0.0 No"
+    at = NOW
+    for _ in range(5):
+        send_queued(db.session, at)
+        at += dt.timedelta(hours=7)
+    row = _rows([first])[0]
+    assert (row.status, row.attempts) == ("failed", 3)
+    smtp_server.refuse = None
+    send_queued(db.session, at + dt.timedelta(days=1))
+    assert smtp_server.messages == []
+
+
+def test_a_sender_that_crashed_mid_send_is_sent_again_with_the_same_message_id(smtp_app, smtp_server):
+    [first, *_] = _queue_three()
+    db.session.execute(OutboundEmail.__table__.update().where(OutboundEmail.id == first)
+                       .values(status="sending", claimed_at=NOW))
+    db.session.commit()
+    send_queued(db.session, NOW + dt.timedelta(minutes=1))  # still within the lease: left alone
+    assert len(smtp_server.messages) == 2
+    counts = send_queued(db.session, NOW + dt.timedelta(hours=1))
+    assert counts["released"] == 1 and counts["sent"] == 1
+    row = _rows([first])[0]
+    assert row.status == "sent" and smtp_server.messages[-1]["Message-ID"] == row.message_id
+
+
+def test_two_senders_at_once_send_each_email_once(smtp_app, smtp_server):
+    ids = _queue_three()
+    url = smtp_server.url
+
+    def work(other):
+        other.config["SMTP_URL"] = url
+        return send_queued(db.session, NOW)["sent"]
+
+    assert sum(in_other_apps(3, work)) == 3
+    assert len(smtp_server.messages) == 3 and {r.status for r in _rows(ids)} == {"sent"}
+
+
+def test_without_smtp_url_each_email_is_an_eml_file_in_the_outbox_folder(app, tmp_path):
+    app.config["MAIL_OUTBOX_DIR"] = str(tmp_path / "outbox")
+    customer = add_customer(locale="ar")
+    row = queue_email(db.session, customer, kind="test", subject="مرحبا", text="نص", html="<p>نص</p>", now=NOW,
+                      ref="outbox:1")
+    db.session.commit()
+    assert send_queued(db.session, NOW)["sent"] == 1
+    files = sorted(Path(tmp_path / "outbox").iterdir())
+    assert [f.name for f in files] == [f"{row.id:08d}.eml"]  # no temporary file left behind
+    message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "مرحبا" and message["Message-ID"] == row.message_id
+    assert message.get_body(("html",)).get_content().startswith("<p>نص</p>")
+    assert db.session.scalar(select(OutboundEmail.status)) == "sent"
+
+
+def test_an_smtp_url_the_transport_cannot_use_stops_the_app_at_start():
+    from tests.conftest import make_app
+
+    for url in ("http://mail.example.com", "smtp://", "smtp://host:port"):
+        with pytest.raises(RuntimeError, match="SMTP_URL"):
+            make_app(SMTP_URL=url)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # a test server on loopback
+def test_a_server_asking_for_a_password_gets_the_one_in_smtp_url(app):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from tests.conftest import free_port
+
+    logins, messages = [], []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"shop", b"p@ss word"))
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            messages.append(envelope)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_require_tls=False, auth_required=True)
+    controller.start()
+    try:
+        queue_email(db.session, add_customer(), kind="test", subject="Hi", text="Hi", html=None, now=NOW, ref="auth:1")
+        db.session.commit()
+        app.config.update(SMTP_URL=f"smtp://shop:wrong@127.0.0.1:{port}", MAIL_SMTP_TIMEOUT=2)
+        assert send_queued(db.session, NOW)["retried"] == 1 and messages == []
+        app.config["SMTP_URL"] = f"smtp://shop:p%40ss%20word@127.0.0.1:{port}"  # a password spelled URL-encoded
+        assert send_queued(db.session, NOW + dt.timedelta(hours=1))["sent"] == 1
+        assert len(messages) == 1 and logins[-1] == (b"shop", b"p@ss word")
+    finally:
+        controller.stop()
+
+
+def test_smtp_url_forms():
+    from retention.mail.transport import SmtpTransport
+
+    plain = SmtpTransport("smtp://mail.example.com", 5)
+    assert (plain.host, plain.port, plain.tls, plain.starttls, plain.user) == ("mail.example.com", 25, False, False, None)
+    starttls = SmtpTransport("smtp://shop:s%3Acret@mail.example.com?starttls", 5)
+    assert (starttls.port, starttls.starttls, starttls.user, starttls.password) == (587, True, "shop", "s:cret")
+    assert SmtpTransport("smtp://mail.example.com:2525?starttls=1", 5).port == 2525
+    assert SmtpTransport("smtp://mail.example.com?starttls=0", 5).starttls is False
+    tls = SmtpTransport("smtps://mail.example.com", 5)
+    assert (tls.port, tls.tls, tls.starttls) == (465, True, False)
+
+
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1 that the test trusts (SSL_CERT_FILE), and its key."""
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.parametrize("scheme", ["starttls", "smtps"])
+def test_mail_goes_over_tls_when_smtp_url_asks(app, tmp_path, monkeypatch, scheme):
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import free_port
+
+    cert, key = _self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client verifies the server against this certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    secure = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            secure.append(server.transport.get_extra_info("ssl_object") is not None)
+            return "250 OK"
+
+    port = free_port()
+    if scheme == "smtps":
+        controller = Controller(Handler(), hostname="127.0.0.1", port=port, ssl_context=context)
+        url = f"smtps://127.0.0.1:{port}"
+    else:
+        controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True)
+        url = f"smtp://127.0.0.1:{port}?starttls"
+    controller.start()
+    try:
+        queue_email(db.session, add_customer(), kind="test", subject="Hi", text="Hi", html=None, now=NOW, ref="tls:1")
+        db.session.commit()
+        app.config.update(SMTP_URL=url, MAIL_SMTP_TIMEOUT=5)
+        assert send_queued(db.session, NOW)["sent"] == 1
+        assert secure == [True]
+    finally:
+        controller.stop()
+
+
+def test_an_address_changed_after_queueing_gets_the_email_and_one_removed_cancels_it(smtp_app, smtp_server):
+    moved, gone = add_customer(), add_customer()
+    for n, customer in enumerate((moved, gone)):
+        queue_email(db.session, customer, kind="test", subject=f"Email {n}", text="x", html=None, now=NOW,
+                    ref=f"moved:{n}")
+    db.session.commit()
+    moved.email, gone.email = "new-address@example.net", None
+    db.session.commit()
+    counts = send_queued(db.session, NOW)
+    assert (counts["sent"], counts["cancelled"]) == (1, 1)
+    assert [m["To"] for m in smtp_server.messages] == ["new-address@example.net"]
