@@ -168,10 +168,10 @@ def statements(n: int, page_owner: int, others: list[int], journey_id: int, step
     first_complaint_event = 3 * n + 3 * ((n + 9) // 10) + 1
     opened = "%(now)s - (1 + g % 10) * interval '1 day'"
     out.append(("complaints", f"""
-        INSERT INTO complaints (id, external_id, customer_id, status, channel, category, summary, severity,
-                                opened_at, resolved_at, resolution)
-        SELECT (g - 7) / 50 + 1, 'CMP-' || g, g, CASE WHEN g % 100 = 7 THEN 'open' ELSE 'resolved' END,
-               'phone', 'delivery', 'Parcel arrived damaged', 'medium', {opened},
+        INSERT INTO complaints (id, external_id, customer_id, status, source, answers, reopened_count, channel,
+                                category, summary, severity, opened_at, resolved_at, resolution)
+        SELECT (g - 7) / 50 + 1, 'CMP-' || g, g, CASE WHEN g % 100 = 7 THEN 'new' ELSE 'closed' END,
+               'event', '{{}}', 0, 'phone', 'delivery', 'Parcel arrived damaged', 'medium', {opened},
                CASE WHEN g % 100 <> 7 THEN {opened} + interval '1 day' END,
                CASE WHEN g % 100 <> 7 THEN 'Replacement sent' END
         FROM generate_series(1, {n}) g WHERE g % 50 = 7"""))
@@ -209,8 +209,9 @@ def statements(n: int, page_owner: int, others: list[int], journey_id: int, step
         INSERT INTO nps_answers (id, customer_id, score, comment, answered_at, source, event_id)
         VALUES ({extra + 1}, {sg}, 5, 'The milk frother broke after a week', %(now)s - interval '3 days', 'event',
                 {extra + 1});
-        INSERT INTO complaints (id, external_id, customer_id, status, channel, category, summary, severity, opened_at)
-        VALUES ({extra + 1}, 'CMP-SHOW', {sg}, 'open', 'email', 'product', 'Milk frother broken', 'high',
+        INSERT INTO complaints (id, external_id, customer_id, status, source, answers, reopened_count, channel,
+                                category, summary, severity, opened_at)
+        VALUES ({extra + 1}, 'CMP-SHOW', {sg}, 'new', 'event', '{{}}', 0, 'email', 'product', 'Milk frother broken', 'high',
                 %(now)s - interval '2 days');
         INSERT INTO call_attempts (id, touchpoint_id, customer_id, staff_id, at, outcome, sentiment, notes)
         VALUES ({extra + 1}, {(sg - 1) * 10 + 2}, {sg}, {page_owner}, %(now)s - interval '26 days', 'voicemail',
