@@ -12,7 +12,7 @@ from retention.audit.service import record
 from retention.calls.models import OUTCOMES, SENTIMENTS, CallAttempt
 from retention.complaints.service import open_complaints
 from retention.customers.models import Customer, Sale
-from retention.errors import Conflict, NotFound
+from retention.errors import Conflict, N_, NotFound, ServiceError
 from retention.queries import id_in
 from retention.journeys import calendar
 from retention.journeys.models import DONE, OPEN, PENDING, SCHEDULED, Enrollment, Touchpoint
@@ -29,34 +29,16 @@ MAX_CALL_ATTEMPTS = 3
 ADHOC_WINDOW = (dt.time(10, 0), dt.time(18, 0))
 
 
-def N_(message: str) -> str:
-    """Marks a message for translation (extracted by pybabel); CallError.translated() translates it where shown."""
-    return message
+class CallError(ServiceError):
+    """A call action that cannot be done (422): the field and a plain-language message (retention/errors.py).
 
-
-class CallError(ValueError):
-    """A call action that cannot be done (422): the field and a plain-language message.
-
-    str(error) is the English "field: message" (API answers, logs); translated() is the message in the
-    reader's language, for pages, which show it next to the field.
+    Also takes the older form, one English text "field: message".
     """
 
     def __init__(self, field: str, message: str | None = None, **params):
-        if message is None:  # the older form, one English text "field: message"
+        if message is None:
             field, _sep, message = field.partition(": ") if ": " in field else ("", "", field)
-        self.field, self.message, self.params = field, message, params
-        english = {k: f"{v:%Y-%m-%d}" if isinstance(v, (dt.date, dt.datetime)) else v for k, v in params.items()}
-        text = message % english if params else message
-        super().__init__(f"{field}: {text}" if field else text)
-
-    def translated(self) -> str:
-        from flask_babel import gettext
-
-        from retention import i18n
-
-        local = {k: i18n.when(v, form="date") if isinstance(v, (dt.date, dt.datetime))
-                 else i18n.number(v) if isinstance(v, int) else v for k, v in self.params.items()}
-        return gettext(self.message, **local)
+        super().__init__(field, message, **params)
 
 
 class CallNotFound(CallError, NotFound):

@@ -400,12 +400,12 @@ def log_call(external_id: str):
     except service.CallError as exc:
         return _customer_page_refused(customer, "log", exc)
     db.session.commit()
+    saved = _("Saved: %(outcome)s for %(name)s.", outcome=wording.label(wording.OUTCOME_LABELS, tp.outcome),
+              name=customer.name)
     if form.get("sentiment") == "unhappy":
-        flash(_("Saved: %(outcome)s for %(name)s.", outcome=wording.label(wording.OUTCOME_LABELS, tp.outcome),
-                name=customer.name))
+        flash(saved)
         return _offer_case(tp, url_for("customers.show", external_id=customer.external_id) + "#call-actions")
-    return _done(customer, _("Saved: %(outcome)s for %(name)s.",
-                             outcome=wording.label(wording.OUTCOME_LABELS, tp.outcome), name=customer.name))
+    return _done(customer, saved)
 
 
 @blueprint.route("/customer/<external_id:external_id>/note", methods=["POST"], merge_slashes=False)

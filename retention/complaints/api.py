@@ -251,7 +251,7 @@ def move_case(args, case_id: int):
     case = _case(case_id)
     try:
         service.move_by_hand(db.session, case, args["status"], now=clock.now(), actor=actor_of(g.api_user),
-                     note=args["note"] or None)
+                             note=args["note"] or None)
     except service.ComplaintError as exc:
         refuse(exc)
     db.session.commit()

@@ -197,16 +197,6 @@ def reject(concession_id: int):
 
 # --- admins: each person's limits (a form on the staff page) -------------------------------------------------
 
-class _PageError:
-    """A ComplaintError as the staff page shows errors (`localized()`)."""
-
-    def __init__(self, exc: service.ComplaintError):
-        self.exc = exc
-
-    def localized(self) -> str:
-        return self.exc.translated()
-
-
 def parse_limits(text: str) -> dict:
     """"USD 50, EUR 60.50" (commas or new lines between pairs) -> {"USD": "50", "EUR": "60.50"}."""
     limits = {}
@@ -234,7 +224,7 @@ def set_limits(user_id: int):
                                actor=actor_of(current_user))
     except service.ComplaintError as exc:
         db.session.rollback()
-        return staff_admin._staff_page(_PageError(exc), 422, user_id)
+        return staff_admin._staff_page(exc, 422, user_id)
     db.session.commit()
     flash(_("Concession limits saved for %(name)s.", name=user.display_name))
     return redirect(url_for("staff_admin.staff_index") + f"#staff-{user.id}", 303)

@@ -240,7 +240,7 @@ def move(case_id: int):
         if to not in STATUSES:
             raise service.ComplaintError("status", N_("Choose what happens next."))
         service.move_by_hand(db.session, case, to, now=clock.now(), actor=actor_of(current_user),
-                     note=_note(request.form.get("note")))
+                             note=_note(request.form.get("note")))
     except service.ComplaintError as exc:
         return _refused(case_id, exc, "status")
     db.session.commit()
