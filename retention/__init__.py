@@ -41,6 +41,11 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _tune_sqlite(app)
+    else:
+        from retention import dbpool
+
+        with app.app_context():
+            dbpool.install(db.engine)  # a ping only after idle, not a round trip per request
     from retention import models  # noqa: F401  (every table, for create_all and Alembic)
     from retention.types import render_migration_type
 

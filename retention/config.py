@@ -203,7 +203,7 @@ def from_environment(overrides: dict | None = None) -> dict:
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {},  # connections are pinged after idle only: retention/dbpool.py
         "REDIS_URL": overrides.get("REDIS_URL", env.get("REDIS_URL") or None),
         "QUEUE_NAME": env.get("RETENTION_QUEUE", "retention"),
         # The embedded queue runs jobs on a thread of the web process; tests drain it by hand.

@@ -16,7 +16,8 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, event, func, inspect, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, scoped_session
 
 from retention.audit.service import record
 from retention.hooks import processing
@@ -62,12 +63,30 @@ def accept(session: Session, webhook_id: str, event: dict, now: dt.datetime) -> 
     customer_ref, sale_ref = refs_of(event["type"], data)
     row = {"webhook_id": webhook_id, "type": event["type"], "occurred_at": event["occurred_at"], "received_at": now,
            "data": data, "customer_ref": customer_ref, "sale_ref": sale_ref, "status": PENDING, "attempts": 0}
-    new_id = session.execute(_accept_statement(), row).scalar()
-    session.commit()
+    try:
+        new_id = _insert(session, row)
+    except DBAPIError as exc:
+        # The connection died under us (database restarted): the pool has dropped it; once more on a fresh one.
+        # The statement is idempotent, so a first attempt that did land answers 200 below, never a second row.
+        session.rollback()
+        if not exc.connection_invalidated:
+            raise
+        new_id = _insert(session, row)
     if new_id is not None:
         return Accepted(202, {"id": f"evt_{new_id}", "status": "accepted"}, new_id)
     existing = find_by_webhook_id(session, webhook_id)
     return Accepted(200, existing.answer(), existing.id)
+
+
+def _insert(session: Session, row: dict) -> int | None:
+    """The INSERT as its own transaction: on a fresh session, in autocommit, so the statement is the commit (one
+    round trip instead of BEGIN, INSERT, COMMIT); inside a caller's transaction, then a commit."""
+    own = session() if isinstance(session, scoped_session) else session
+    if not own.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    new_id = session.execute(_accept_statement(), row).scalar()
+    session.commit()
+    return new_id
 
 
 def _accept_statement():
