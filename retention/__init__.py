@@ -161,6 +161,9 @@ def register_blueprints(app: Flask) -> None:
     ]
     app.register_blueprint(hooks_views.blueprint)
     csrf.exempt(hooks_views.blueprint)
+    from retention.hooks.lane import HookLane
+
+    app.wsgi_app = HookLane(app, app.wsgi_app)  # POST /hooks/events without Flask's page machinery
     # flask-smorest's Api keeps per-app state (its spec), so each app gets its own.
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})

@@ -81,6 +81,10 @@ class EmbeddedQueue:
     def release_nudge(self, key: str) -> None:
         return None
 
+    def nudge_soon(self, key: str, path: str, seconds: int) -> None:
+        """Embedded: queue the job now (a put on an in-process queue costs nothing)."""
+        self.enqueue(path)
+
 
 class RedisQueue:
     """RQ on Redis; workers anywhere run the jobs (`make worker`)."""
@@ -94,6 +98,11 @@ class RedisQueue:
         # Short timeouts: with Redis down a webhook must still answer quickly (the row is committed).
         self.connection = Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=2)
         self.rq_queue = Queue(name, connection=self.connection)
+        self._pending: dict[str, tuple[str, int]] = {}
+        self._pending_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._nudger: threading.Thread | None = None
 
     def enqueue(self, path: str, *args, **kwargs) -> None:
         """Queue a job on Redis; QueueUnavailable when Redis cannot be reached."""
@@ -124,10 +133,44 @@ class RedisQueue:
         except (RedisError, OSError):
             log.warning("could not release nudge %s", key)
 
+    def nudge_soon(self, key: str, path: str, seconds: int) -> None:
+        """Ask for a job at `path` unless one is waiting, from this process's nudger thread; returns at once.
+
+        Called after the caller's commit. Requests arriving together share one Redis round trip (the signed hook
+        under load: one SET NX for many events instead of one each). Safe: the thread takes the pending keys only
+        after clearing its wake-up flag, so a key added after it looked wakes it again; a process that dies with a
+        key pending leaves its events to the tick's sweep, as a Redis outage does.
+        """
+        with self._pending_lock:
+            self._pending[key] = (path, seconds)
+            if self._nudger is None or not self._nudger.is_alive():
+                self._nudger = threading.Thread(target=self._nudge_loop, name="retention-nudger", daemon=True)
+                self._nudger.start()
+        self._wake.set()
+
+    def _nudge_loop(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            self.flush_nudges()
+
+    def flush_nudges(self) -> None:
+        """Send the pending nudges now (the nudger thread; drain() first, so tests see their jobs)."""
+        with self._flush_lock:
+            with self._pending_lock:
+                pending, self._pending = self._pending, {}
+            for key, (path, seconds) in pending.items():
+                try:
+                    if self.claim_nudge(key, seconds):
+                        self.enqueue(path)
+                except QueueUnavailable as exc:
+                    log.warning("queue unavailable, %s waits for the sweep: %s", key, exc)
+
     def drain(self) -> int:
         """Run queued jobs in this process until the queue is empty (tests and the CLI)."""
         from rq import SimpleWorker
 
+        self.flush_nudges()
         before = self.rq_queue.count
         SimpleWorker([self.rq_queue], connection=self.connection).work(burst=True, logging_level="WARNING")
         return before

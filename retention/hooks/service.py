@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, event, func, inspect, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Session
 
 from retention.audit.service import record
 from retention.hooks import processing
@@ -68,7 +68,6 @@ def accept(session: Session, webhook_id: str, event: dict, now: dt.datetime) -> 
     except DBAPIError as exc:
         # The connection died under us (database restarted): the pool has dropped it; once more on a fresh one.
         # The statement is idempotent, so a first attempt that did land answers 200 below, never a second row.
-        session.rollback()
         if not exc.connection_invalidated:
             raise
         new_id = _insert(session, row)
@@ -79,14 +78,10 @@ def accept(session: Session, webhook_id: str, event: dict, now: dt.datetime) -> 
 
 
 def _insert(session: Session, row: dict) -> int | None:
-    """The INSERT as its own transaction: on a fresh session, in autocommit, so the statement is the commit (one
-    round trip instead of BEGIN, INSERT, COMMIT); inside a caller's transaction, then a commit."""
-    own = session() if isinstance(session, scoped_session) else session
-    if not own.in_transaction():
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    new_id = session.execute(_accept_statement(), row).scalar()
-    session.commit()
-    return new_id
+    """The INSERT as its own transaction, on a connection of the session's engine in autocommit: the statement is
+    the commit (one round trip instead of BEGIN, INSERT, COMMIT) and no ORM session is set up for one row."""
+    with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.execute(_accept_statement(), row).scalar()
 
 
 def _accept_statement():
@@ -120,6 +115,11 @@ def nudge(queue) -> bool:
     except QueueUnavailable as exc:
         log.warning("queue unavailable, events stay pending until the sweep: %s", exc)
     return False
+
+
+def nudge_soon(queue) -> None:
+    """`nudge` from the queue's background thread (the hook: events arriving together share one nudge)."""
+    queue.nudge_soon(NUDGE_KEY, PROCESS_JOB, 300)
 
 
 def _due_condition(now: dt.datetime):

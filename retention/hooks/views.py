@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from flask import Blueprint, current_app, jsonify, request
@@ -23,28 +24,38 @@ WEBHOOK_ID_MAX = 200
 blueprint = Blueprint("hooks", __name__, url_prefix="/hooks")
 
 
-def _error(status: int, message: str, errors: dict | None = None):
+def _error(status: int, message: str, errors: dict | None = None) -> tuple[int, dict]:
     body = {"status": "rejected", "message": message}
     if errors is not None:
         body["errors"] = errors
-    return jsonify(body), status
+    return status, body
 
 
 @blueprint.route("/events", methods=["POST"])
 def receive_event():
-    """Verify, validate and store one event; 202 once it is committed, 200 for a replayed id."""
-    limit = current_app.config["WEBHOOK_MAX_BYTES"]
-    if request.content_length is not None and request.content_length > limit:
+    """Verify, validate and store one event; 202 once it is committed, 200 for a replayed id.
+
+    A POST without a query string never reaches this view: `HookLane` answers it before Flask's request machinery
+    (the same `receive`); this view answers the rest (a query string, which the guards before every view check).
+    """
+    status, body = receive(request.headers, request.stream, request.content_length)
+    return jsonify(body), status
+
+
+def receive(headers, stream, content_length: int | None) -> tuple[int, dict]:
+    """The hook itself, in an app context: (status, JSON body). Stores and commits before it answers 202, then
+    queues the processing job (after the commit: the job never runs before its row exists)."""
+    config = current_app.config
+    limit = config["WEBHOOK_MAX_BYTES"]
+    if content_length is not None and content_length > limit:
         return _error(413, f"body: larger than {limit} bytes")
-    body = request.stream.read(limit + 1)
+    body = stream.read(limit + 1)
     if len(body) > limit:
         return _error(413, f"body: larger than {limit} bytes")
-    headers = request.headers
     webhook_id = headers.get("webhook-id")
     try:
-        verify(current_app.config["WEBHOOK_SECRETS"], webhook_id, headers.get("webhook-timestamp"),
-               headers.get("webhook-signature"), body, time.time(),
-               current_app.config["WEBHOOK_TOLERANCE_SECONDS"])
+        verify(config["WEBHOOK_SECRETS"], webhook_id, headers.get("webhook-timestamp"),
+               headers.get("webhook-signature"), body, time.time(), config["WEBHOOK_TOLERANCE_SECONDS"])
     except SignatureError as exc:
         return _error(401, str(exc))
     if len(webhook_id) > WEBHOOK_ID_MAX:
@@ -71,8 +82,8 @@ def receive_event():
         return _error(422, f"invalid fields: {fields}", err.messages)
     accepted = service.accept(db.session, webhook_id, event, clock.now())
     if accepted.status == 202:
-        service.nudge(get_queue())  # after the commit: the job never runs before its row exists
-    return jsonify(accepted.body), accepted.status
+        service.nudge_soon(get_queue())
+    return accepted.status, accepted.body
 
 
 def _deeper_than(value, limit: int) -> bool:
@@ -87,10 +98,21 @@ def _deeper_than(value, limit: int) -> bool:
     return False
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def field_name(key) -> str:
+    """A key as the one-line message names it: plain names as they are, any other (an unknown field named "",
+    "a.b" or with controls) quoted as JSON, so every field named is visible and unambiguous."""
+    key = str(key)
+    return key if _PLAIN_NAME.fullmatch(key) else json.dumps(key)
+
+
 def _paths(messages, prefix=""):
     """Dotted names of every field with an error, for the one-line message."""
     if isinstance(messages, dict):
         for key, value in messages.items():
-            yield from _paths(value, f"{prefix}{key}." if isinstance(value, dict) else f"{prefix}{key}")
+            name = prefix + field_name(key)
+            yield from _paths(value, name + ".") if isinstance(value, dict) else [name]
     else:
         yield prefix.rstrip(".")
