@@ -13,12 +13,14 @@ one (hooks/service.py `accept`); other callers answer an error and the next atte
 """
 from __future__ import annotations
 
+import threading
 import time
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
-PING_AFTER_IDLE = 10.0  # seconds
+PING_AFTER_IDLE = 1.0  # seconds: under load a connection is back in use within milliseconds
 _SINCE = "retention_idle_since"
 
 
@@ -48,3 +50,26 @@ def install(engine) -> None:
             dbapi_connection.rollback()
         except Exception as exc:  # any failure: the pool discards it and checks out a fresh one
             raise DisconnectionError(f"connection idle and not answering: {exc}") from exc
+
+
+_AUTOCOMMIT: dict[str, Engine] = {}
+_AUTOCOMMIT_LOCK = threading.Lock()
+
+
+def autocommit_engine(engine: Engine) -> Engine | None:
+    """A pool of connections kept in autocommit, beside `engine`'s, for writes that are one statement (the signed
+    hook's INSERT): the statement is its own commit, one round trip, and no connection switches isolation level
+    on every checkout and back on every return. One per database per process; None on SQLite (one writer: the
+    hook shares the app's pool there)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    key = engine.url.render_as_string(hide_password=False)
+    found = _AUTOCOMMIT.get(key)
+    if found is None:
+        with _AUTOCOMMIT_LOCK:
+            found = _AUTOCOMMIT.get(key)
+            if found is None:
+                found = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=engine.pool.size())
+                install(found)
+                _AUTOCOMMIT[key] = found
+    return found

@@ -19,6 +19,7 @@ from sqlalchemy import and_, bindparam, event, func, inspect, or_, select, text,
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from retention import dbpool
 from retention.audit.service import record
 from retention.hooks import processing
 from retention.hooks.models import FAILED, PENDING, PROCESSED, WAITING, InboundEvent
@@ -64,24 +65,29 @@ def accept(session: Session, webhook_id: str, event: dict, now: dt.datetime) -> 
     row = {"webhook_id": webhook_id, "type": event["type"], "occurred_at": event["occurred_at"], "received_at": now,
            "data": data, "customer_ref": customer_ref, "sale_ref": sale_ref, "status": PENDING, "attempts": 0}
     try:
-        new_id = _insert(session, row)
+        new, event_id = _insert(session, row)
     except DBAPIError as exc:
         # The connection died under us (database restarted): the pool has dropped it; once more on a fresh one.
         # The statement is idempotent, so a first attempt that did land answers 200 below, never a second row.
         if not exc.connection_invalidated:
             raise
-        new_id = _insert(session, row)
-    if new_id is not None:
-        return Accepted(202, {"id": f"evt_{new_id}", "status": "accepted"}, new_id)
-    existing = find_by_webhook_id(session, webhook_id)
-    return Accepted(200, existing.answer(), existing.id)
+        new, event_id = _insert(session, row)
+    answer = {"id": f"evt_{event_id}", "status": "accepted"}  # InboundEvent.answer(), without loading the row
+    return Accepted(202 if new else 200, answer, event_id)
 
 
-def _insert(session: Session, row: dict) -> int | None:
+def _insert(session: Session, row: dict) -> tuple[bool, int]:
     """The INSERT as its own transaction, on a connection of the session's engine in autocommit: the statement is
-    the commit (one round trip instead of BEGIN, INSERT, COMMIT) and no ORM session is set up for one row."""
-    with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return conn.execute(_accept_statement(), row).scalar()
+    the commit (one round trip instead of BEGIN, INSERT, COMMIT) and no ORM session is set up for one row.
+    Returns (inserted, id); a webhook-id seen before is looked up on the same connection."""
+    engine = session.get_bind()
+    pooled = dbpool.autocommit_engine(engine)
+    with (pooled.connect() if pooled is not None
+          else engine.connect().execution_options(isolation_level="AUTOCOMMIT")) as conn:
+        new_id = conn.execute(_accept_statement(), row).scalar()
+        if new_id is not None:
+            return True, new_id
+        return False, conn.scalar(select(InboundEvent.id).where(InboundEvent.webhook_id == row["webhook_id"]))
 
 
 def _accept_statement():
