@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, event, func, inspect, or_, select, text, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -54,8 +55,9 @@ def find_by_webhook_id(session: Session, webhook_id: str) -> InboundEvent | None
     return session.scalar(select(InboundEvent).where(InboundEvent.webhook_id == webhook_id))
 
 
-def accept(session: Session, webhook_id: str, event: dict, now: dt.datetime) -> Accepted:
-    """Store a validated event durably; the same webhook id again returns the first answer (200).
+def accept(engine: Engine, webhook_id: str, event: dict, now: dt.datetime) -> Accepted:
+    """Store a validated event durably on `engine` (no ORM session: one statement); the same webhook id again
+    returns the first answer (200).
 
     One INSERT ... ON CONFLICT DO NOTHING RETURNING: a repeated id (also two deliveries at the same
     moment) inserts nothing, and the first row's answer is read back.
@@ -65,22 +67,21 @@ def accept(session: Session, webhook_id: str, event: dict, now: dt.datetime) -> 
     row = {"webhook_id": webhook_id, "type": event["type"], "occurred_at": event["occurred_at"], "received_at": now,
            "data": data, "customer_ref": customer_ref, "sale_ref": sale_ref, "status": PENDING, "attempts": 0}
     try:
-        new, event_id = _insert(session, row)
+        new, event_id = _insert(engine, row)
     except DBAPIError as exc:
         # The connection died under us (database restarted): the pool has dropped it; once more on a fresh one.
         # The statement is idempotent, so a first attempt that did land answers 200 below, never a second row.
         if not exc.connection_invalidated:
             raise
-        new, event_id = _insert(session, row)
+        new, event_id = _insert(engine, row)
     answer = {"id": f"evt_{event_id}", "status": "accepted"}  # InboundEvent.answer(), without loading the row
     return Accepted(202 if new else 200, answer, event_id)
 
 
-def _insert(session: Session, row: dict) -> tuple[bool, int]:
+def _insert(engine: Engine, row: dict) -> tuple[bool, int]:
     """The INSERT as its own transaction, on a connection of the session's engine in autocommit: the statement is
     the commit (one round trip instead of BEGIN, INSERT, COMMIT) and no ORM session is set up for one row.
     Returns (inserted, id); a webhook-id seen before is looked up on the same connection."""
-    engine = session.get_bind()
     pooled = dbpool.autocommit_engine(engine)
     with (pooled.connect() if pooled is not None
           else engine.connect().execution_options(isolation_level="AUTOCOMMIT")) as conn:

@@ -80,7 +80,7 @@ def receive(headers, stream, content_length: int | None) -> tuple[int, dict]:
     except ValidationError as err:
         fields = ", ".join(_paths(err.messages))
         return _error(422, f"invalid fields: {fields}", err.messages)
-    accepted = service.accept(db.session, webhook_id, event, clock.now())
+    accepted = service.accept(db.engine, webhook_id, event, clock.now())
     if accepted.status == 202:
         service.nudge_soon(get_queue())
     return accepted.status, accepted.body
