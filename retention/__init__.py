@@ -167,9 +167,10 @@ def register_blueprints(app: Flask) -> None:
     # flask-smorest's Api keeps per-app state (its spec), so each app gets its own.
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
-    from retention.request_input import document_converters
+    from retention.request_input import document_converters, document_refusals
 
     document_converters(api)
+    document_refusals(api)  # 400, 401, 403 (and 404 with a path id) on every operation
     for blp in (customers_api.blueprint, journeys_api.customer_touchpoints, journeys_api.touchpoints,
                 calls_api.blueprint, journeys_api.journeys, journeys_api.enrollments, letters_api.templates, letters_api.letters, letters_api.batches,
                 complaints_api.cases, complaints_api.customer_types, complaints_api.category_api,
@@ -182,6 +183,10 @@ def register_blueprints(app: Flask) -> None:
     for blp in referrals_api.BLUEPRINTS:  # referral programs (and their preview), offers, referrals, the ledger
         api.register_blueprint(blp)
         csrf.exempt(blp)
+    from retention.staff import api as staff_api
+
+    api.register_blueprint(staff_api.blueprint)  # staff absences (retention/staff/absences.py)
+    csrf.exempt(staff_api.blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:

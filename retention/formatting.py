@@ -10,7 +10,7 @@ Pure functions of (value, language, digits, zone): the pages bind them to the vi
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -59,7 +59,10 @@ def format_number(value, language: str, digits: str = "latn") -> str:
     """A number with the language's separators, in the reader's digits."""
     lang = language_of(language)
     numbering = "latn" if lang == "en" or digits == "latn" else digits
-    return to_digits(format_decimal(value, locale=lang, numbering_system=numbering), digits)
+    try:
+        return to_digits(format_decimal(value, locale=lang, numbering_system=numbering), digits)
+    except InvalidOperation:  # more digits than Babel's rounding can hold (1e308): written out plainly
+        return to_digits(format(Decimal(value), "f"), digits)
 
 
 def format_money(amount: Decimal, currency: str, language: str, digits: str = "latn") -> str:

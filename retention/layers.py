@@ -13,6 +13,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "retention.extensions", "retention.types", "retention.validation", "retention.config",
         "retention.queries", "retention.request_input", "retention.security", "retention.i18n", "retention.formatting",
         "retention.queue", "retention.audit", "retention.errors", "retention.layers", "retention.clock",
+        "retention.bulk",  # COPY / executemany of many rows (event processing)
         "retention.dbpool",  # connections pinged after idle; the autocommit engine of single-statement writes
         # Pure signature checking (no retention imports), read by config when the app starts.
         "retention.hooks.signatures",

@@ -121,6 +121,39 @@ def document_converters(api) -> None:
                                                            "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"})
 
 
+# The refusals every API operation may answer besides its own (the request guards above: 400; api_roles in
+# retention/staff/access.py: 401, 403; an id in the path that names nothing: 404), stated on each operation so
+# that a client, and the schema check of tests/test_openapi.py, finds every status it can get in the document,
+# not only under "default".
+REFUSALS = {"400": ("BAD_REQUEST", "A path or query holding characters no text may hold (NUL, controls, broken "
+                                   "Unicode), or a body that is not JSON"),
+            "401": ("UNAUTHORIZED", "No valid Bearer token (WWW-Authenticate: Bearer)"),
+            "403": ("FORBIDDEN", "The token's role may not use this operation"),
+            "404": ("NOT_FOUND", "Nothing has the id in the path")}
+
+
+def document_refusals(api) -> None:
+    """Add 400, 401 and 403 to every operation of the document, and 404 to those with a path parameter."""
+    from apispec import BasePlugin
+
+    for code, (name, description) in REFUSALS.items():
+        if name not in api.spec.components.responses:
+            api.spec.components.response(name, {"description": description, "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+
+    class Refusals(BasePlugin):
+        def operation_helper(self, path=None, operations=None, **kwargs):
+            for operation in (operations or {}).values():
+                responses = operation.setdefault("responses", {})
+                for code, (name, _) in REFUSALS.items():
+                    if code != "404" or "{" in (path or ""):
+                        responses.setdefault(code, {"$ref": f"#/components/responses/{name}"})
+
+    plugin = Refusals()
+    plugin.init_spec(api.spec)
+    api.spec.plugins.append(plugin)
+
+
 def PageField(**kwargs) -> fields.Integer:  # noqa: N802 (a field factory, read like a field class)
     """`page` of an API listing: 1 to MAX_PAGE, documented in the OpenAPI document."""
     return fields.Integer(load_default=1, strict=False, validate=validate.Range(min=1, max=MAX_PAGE), **kwargs)

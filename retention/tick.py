@@ -9,7 +9,7 @@ from retention.complaints import escalation
 from retention.extensions import db
 from retention.hooks import service as hooks
 from retention.journeys import handout
-from retention.mail import sending as mail
+from retention.mail import registration as mail_jobs, sending as mail
 from retention.referrals import conversions as referral_conversions
 from retention.surveys import loop as survey_loop, sending as survey_sending, service as survey_service
 from retention import upkeep
@@ -24,11 +24,18 @@ def process_events(now: dt.datetime) -> int:
 
 
 def send_emails(now: dt.datetime) -> dict:
-    """Send the emails that are due (what a worker does when nudged after a commit); returns counts."""
+    """Send the emails that are due (what a worker does when nudged after a commit or by the tick); returns counts.
+
+    One batch (MAIL_BATCH_SIZE) per job, so a long queue does not hold the worker; a full batch queues the next job.
+    """
     from retention.mail.service import NUDGE_KEY
 
-    get_queue().release_nudge(NUDGE_KEY)
-    return mail.send_queued(db.session, now)
+    queue = get_queue()
+    queue.release_nudge(NUDGE_KEY)
+    counts = mail.send_queued(db.session, now)
+    if counts["claimed"] >= current_app.config["MAIL_BATCH_SIZE"]:
+        mail_jobs.nudge(queue)
+    return counts
 
 
 def run(now: dt.datetime) -> dict:
@@ -51,8 +58,11 @@ def run(now: dt.datetime) -> dict:
     db.session.commit()
     # Referrals whose hold is over are earned, each with its ledger row (retention/referrals/conversions.py).
     summary["referrals_earned"] = referral_conversions.earn_due(db.session, now)
-    # Emails queued by this tick's hand-outs (and any whose retry is due) go out after they were committed.
-    summary.update({f"emails_{outcome}": n for outcome, n in mail.send_queued(db.session, now).items()})
+    # Emails are sent by the send job on a worker, queued after the commit that queued them (retention/mail/
+    # registration.py); the tick sends none itself. It queues that job when emails are due and none is waiting
+    # (a retry whose time came, a job lost while Redis was down, a sender that died), as the sweep does for events.
+    summary["emails_nudged"] = int(mail.has_due(db.session, now) and mail_jobs.nudge(get_queue()))
+    db.session.commit()
     # Last, and bounded: growing tables lose what has outlived its use (retention/upkeep.py).
     summary.update({f"pruned_{table}": n for table, n in upkeep.prune(db.session, now).items()})
     return summary

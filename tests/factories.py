@@ -103,3 +103,23 @@ def in_other_apps(count: int, work) -> list:
     for t in threads:
         t.join()
     return results
+
+
+def tick_and_work(now: dt.datetime) -> dict:
+    """The tick at `now`, then the jobs waiting in the queue run as a worker would at that moment.
+
+    Emails go out on the send job (queued after the commit that queued them, or by the tick when a retry is due),
+    never inside the tick: the app's clock is set to `now` first, so the job sends at the tick's time.
+    """
+    from flask import current_app
+
+    from retention import clock, tick
+
+    set_clock = current_app.extensions.get(clock.EXTENSION)
+    if set_clock is None:
+        clock.install(current_app, now)
+    else:
+        set_clock.set(now)
+    summary = tick.run(now)
+    current_app.extensions["retention_queue"].drain()
+    return summary

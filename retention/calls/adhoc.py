@@ -5,6 +5,10 @@ an optional note; it opens at once in its owner's My calls (status "open", due w
 any call there (outcome, retries, snooze, reschedule, reassign: retention/calls/service.py). A call made just
 now without a task is logged as an ad-hoc call and its outcome at once. Notes are CustomerNote rows.
 Everything lands on the customer's timeline (retention/calls/timeline.py) and in the audit log.
+
+A customer who opted out of phone calls (mail.optouts.may_contact) gets none of the calls the system opens
+(SYSTEM_PURPOSES): the call is kept as skipped, never in anyone's list, with the reason; opting out closes the
+calls still to make in someone's list the same way (close_open_calls).
 """
 from __future__ import annotations
 
@@ -16,9 +20,15 @@ from sqlalchemy.orm import Session
 
 from retention.audit.service import record
 from retention.calls.models import CustomerNote
-from retention.calls.service import CallError, N_, check_call_time, check_notes, check_outcome, log_outcome
+from retention.calls.service import (
+    ADHOC_WINDOW, CallError, N_, check_call_time, check_notes, check_outcome, log_outcome,
+)
 from retention.customers.models import Customer
-from retention.journeys.models import OPEN, PENDING, Touchpoint
+from retention.journeys import calendar, registry
+from retention.journeys.models import OPEN, PENDING, SKIPPED, Touchpoint
+from retention.journeys.planning import owner_window
+from retention.journeys.service import complete_finished
+from retention.mail.optouts import may_contact
 from retention.staff.models import StaffUser
 
 # Why an ad-hoc call exists (machine key -> label shown on the card and the timeline).
@@ -33,6 +43,8 @@ PURPOSES = {
     "recovery": _l("Recovery call: unhappy in the NPS survey"),
     "nps_passive": _l("What would make it a 10?"),
 }
+# Calls the system opens (a person did not choose to make them): not opened for a customer who opted out of calls.
+SYSTEM_PURPOSES = ("recovery", "nps_passive", "complaint_verification", "fix_address")
 # Purposes a person picks on the customer page (fix_address is opened by returned mail).
 PAGE_PURPOSES = ("follow_up", "customer_request", "complaint_follow_up", "fix_address")
 MAX_NOTE = 5000
@@ -80,11 +92,14 @@ def _check_note(note) -> str:
 
 
 def open_call(customer: Customer, *, purpose: str, owner: StaffUser | None = None, due_at: dt.datetime | None = None,
-              note: str = "", now: dt.datetime, actor: str, session: Session | None = None) -> Touchpoint:
-    """Open a call not tied to a journey step, in its owner's My calls (due now unless `due_at` is given).
+              note: str = "", now: dt.datetime, actor: str, session: Session | None = None,
+              reachable: bool = False) -> Touchpoint:
+    """Open a call not tied to a journey step, in its owner's My calls (due now unless `due_at` is given;
+    `reachable`: at the first moment inside the customer's calling hours and the owner's working hours).
 
     owner: by default the customer's owner (else the person opening it if they make calls, else the least
-    loaded onboarding person). Audited as "call.opened". The caller commits.
+    loaded onboarding person). Audited as "call.opened". A call the system opens (SYSTEM_PURPOSES) for a
+    customer who opted out of phone calls is kept as skipped with the reason, in nobody's list. The caller commits.
     """
     session = session or _session_of(customer)
     if purpose not in PURPOSES:
@@ -92,14 +107,46 @@ def open_call(customer: Customer, *, purpose: str, owner: StaffUser | None = Non
     note = _check_note(note)
     due = now if due_at is None else check_call_time("due_at", due_at, now)
     who = _owner_for(session, customer, owner, actor)
+    if due_at is None and reachable:
+        due = reachable_due(customer, who, now)
     tp = Touchpoint(customer=customer, kind="call", purpose=purpose, note=note or None, due_at=due, status=OPEN,
                     owner=who, attempts=0, handed_at=now, held_at=now if due_at is not None else None)
     session.add(tp)
-    session.flush()
+    session.flush()  # written before the opt-out is read: on SQLite the write lock is taken first, as before
+    if purpose in SYSTEM_PURPOSES and not may_contact(session, customer.id, "phone"):
+        tp.status, tp.handed_at, tp.held_at, tp.completed_at = SKIPPED, None, None, now
+        tp.reason = registry.not_contacted_reason("phone")
+        session.flush()
+        record(session, actor=actor, action="call.not_opened", entity_type="touchpoint", entity_id=tp.id, now=now,
+               changes={"customer": customer.external_id, "purpose": purpose, "why": "opted_out"})
+        return tp
     record(session, actor=actor, action="call.opened", entity_type="touchpoint", entity_id=tp.id, now=now,
            changes={"customer": customer.external_id, "purpose": purpose, "owner_id": who.id,
                     "due_at": due.isoformat(), **({"note": note} if note else {})})
     return tp
+
+
+def reachable_due(customer: Customer, owner: StaffUser | None, now: dt.datetime) -> dt.datetime:
+    """The first moment inside the customer's calling hours (ADHOC_WINDOW on their business days) and the owner's
+    working hours: at once during both, else the next such moment (always within a business day)."""
+    window = calendar.LocalWindow(customer.timezone or "UTC", ADHOC_WINDOW[0], ADHOC_WINDOW[1], customer.country, True)
+    windows = [window] + ([owner_window(owner)] if owner is not None else [])
+    return calendar.earliest_slot(now, windows) or calendar.next_business_morning(now, window)
+
+
+def close_open_calls(session: Session, customer_id: int, now: dt.datetime, actor: str) -> int:
+    """The customer opted out of phone calls: every call still to make (open in someone's list, coming up there,
+    or paused) ends as skipped with the reason; journeys whose last step that was are completed. Returns how many."""
+    calls = session.scalars(select(Touchpoint).where(
+        Touchpoint.customer_id == customer_id, Touchpoint.kind == "call", Touchpoint.status.in_(PENDING))).all()
+    for tp in calls:
+        tp.status, tp.paused_from, tp.completed_at = SKIPPED, None, now
+        tp.reason = registry.not_contacted_reason("phone")
+        record(session, actor=actor, action="call.cancelled", entity_type="touchpoint", entity_id=tp.id, now=now,
+               changes={"purpose": tp.purpose, "why": "opted_out"})
+    session.flush()
+    complete_finished(session, {tp.enrollment_id for tp in calls if tp.enrollment_id is not None}, now)
+    return len(calls)
 
 
 def log_call(customer: Customer, *, staff: StaffUser, outcome: str, now: dt.datetime, actor: str,

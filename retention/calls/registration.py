@@ -2,15 +2,18 @@
 and notes on the timeline; the customer page's "Log a call / Add a note / Schedule a call" part."""
 from __future__ import annotations
 
+from retention.calls.adhoc import close_open_calls
 from retention.calls.timeline import adhoc_calls, call_attempts, customer_notes
 from retention.calls.views import call_actions
 from retention.customers import timeline as customer_timeline
 from retention.customers import views as customer_pages
 from retention.journeys import registry
+from retention.mail import optouts
 
 
 def register() -> None:
-    registry.register_handout(registry.HandOut("call", opens=True))
+    registry.register_handout(registry.HandOut("call", opens=True, channel="phone"))
+    optouts.on_opt_out("phone", close_open_calls)  # calls still open in someone's list end, with the reason
     customer_timeline.register_source(call_attempts)
     customer_timeline.register_source(adhoc_calls)
     customer_timeline.register_source(customer_notes)

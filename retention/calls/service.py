@@ -16,7 +16,7 @@ from retention.errors import Conflict, N_, NotFound, ServiceError
 from retention.queries import id_in
 from retention.journeys import calendar
 from retention.journeys.models import DONE, OPEN, PENDING, SCHEDULED, Enrollment, Touchpoint
-from retention.journeys.planning import customer_window, owner_window
+from retention.journeys.planning import ADHOC_WINDOW, call_window, owner_window  # noqa: F401 (ADHOC_WINDOW: re-exported)
 from retention.journeys.service import JourneyError, complete_if_finished
 from retention.staff import policy
 from retention.staff.models import StaffUser
@@ -25,8 +25,7 @@ from retention.surveys.service import has_answered, latest_scores
 CALLABLE = (SCHEDULED, OPEN)
 # A call not answered is tried this many times in all (the next business day each time), then closed.
 MAX_CALL_ATTEMPTS = 3
-# An ad-hoc call's window in the customer's zone (a journey step has its own).
-ADHOC_WINDOW = (dt.time(10, 0), dt.time(18, 0))
+# ADHOC_WINDOW (journeys/planning.py): an ad-hoc call's window in the customer's zone.
 
 
 class CallError(ServiceError):
@@ -126,7 +125,7 @@ def my_calls(session: Session, owner: StaffUser, now: dt.datetime, upcoming_days
     rows = session.scalars(
         select(Touchpoint).where(Touchpoint.owner_id == owner.id, Touchpoint.kind == "call",
                                  Touchpoint.status.in_(CALLABLE), Touchpoint.due_at < horizon)
-        .options(joinedload(Touchpoint.customer), joinedload(Touchpoint.step),
+        .options(joinedload(Touchpoint.customer), joinedload(Touchpoint.step), joinedload(Touchpoint.covering_for),
                  joinedload(Touchpoint.enrollment).joinedload(Enrollment.sale))
         .order_by(Touchpoint.due_at, Touchpoint.id).limit(500)).all()
     cards = cards_for(session, rows, now)
@@ -222,10 +221,7 @@ def check_call_action(session: Session, user, touchpoint_id: int) -> str | None:
 
 def _customer_window(tp: Touchpoint) -> calendar.LocalWindow:
     """The step's window in the customer's zone; an ad-hoc call: 10:00-18:00 on the customer's business days."""
-    if tp.step is not None:
-        return customer_window(tp.step, tp.customer)
-    return calendar.LocalWindow(tp.customer.timezone or "UTC", ADHOC_WINDOW[0], ADHOC_WINDOW[1],
-                                tp.customer.country, True)
+    return call_window(tp)
 
 
 def _scheduled(tp: Touchpoint) -> str:
@@ -389,12 +385,13 @@ def reassign(session: Session, touchpoint_ids: list[int], *, owner_id: int, acto
         record(session, actor=actor, action="call.reassigned", entity_type="touchpoint", entity_id=tp.id, now=now,
                changes={"owner_id": owner.id, "from_owner_id": tp.owner_id, "customer_moved": move_customer})
         tp.owner = owner
+        tp.covering_for_id = None  # handed on by a person: the new owner's own call, nobody's cover
         if move_customer:
             tp.customer.owner = owner
             for other in session.scalars(select(Touchpoint).where(
                     Touchpoint.customer_id == tp.customer_id, Touchpoint.kind == "call",
                     Touchpoint.status.in_(PENDING))):
-                other.owner = owner
+                other.owner, other.covering_for_id = owner, None
         changed += 1
     return changed
 

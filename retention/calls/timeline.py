@@ -11,7 +11,7 @@ from retention.calls.models import CallAttempt, CustomerNote
 from retention.customers.models import Customer
 from retention.customers.timeline import Entry
 from retention.journeys import wording
-from retention.journeys.models import Touchpoint
+from retention.journeys.models import SKIPPED, Touchpoint
 
 
 def call_attempts(session: Session, customer: Customer, limit: int) -> list[Entry]:
@@ -39,6 +39,11 @@ def adhoc_calls(session: Session, customer: Customer, limit: int) -> list[Entry]
                   detail=[x for x in (tp.owner.display_name if tp.owner else "",
                                       _("due %(when)s", when=i18n.when(tp.due_at))) if x],
                   private=tp.note or "")
+            if tp.handed_at is not None or tp.status != SKIPPED else
+            # never opened: the customer asked not to be phoned (calls/adhoc.py), said with the reason
+            Entry(at=tp.completed_at or tp.due_at, kind="call:not_opened",
+                  title=_("Call not made: %(purpose)s", purpose=wording.label(PURPOSES, tp.purpose)),
+                  detail=[wording.reason_words(tp.reason)], private=tp.note or "")
             for tp in rows]
 
 

@@ -22,6 +22,7 @@ from retention.calls.models import OUTCOMES, SENTIMENTS
 from retention.complaints import reports_views as complaint_reports
 from retention.customers.models import Customer
 from retention.customers.names import language_name
+from retention.customers.timeline import isolate
 from retention.errors import http_status
 from retention.extensions import db
 from retention.journeys import calendar, conditions, wording
@@ -106,6 +107,7 @@ class CardView:
     script_dir: str = "ltr"
     script_heading: str = ""
     verifies: object = None  # the complaint case whose solution this call checks (complaints/resolution.py)
+    covering: str = ""  # "Covering for Ali Rezaei, who is away" (journeys/cover.py), who promised a held time
 
     @property
     def touchpoint(self):
@@ -123,6 +125,8 @@ FOLLOW_UP_FIELDS = ("solution_held",)
 FLAG_WORDS = {"recovery": N_("Recovery"), "detractor": N_("Detractor"), "unhappy": N_("Unhappy last call"), "complaint": N_("Open complaint"),
               "silent": N_("Silent")}
 _SAYS_WHEN = ("retry", "call_back", "snoozed", "rescheduled")
+# Reasons the card says because the caller must know (journeys/planning.py: no overlap of hours with anyone's).
+_SAYS_ALWAYS = ("outside_owner_hours",)
 
 
 def _why(card: service.CallCard, w: _Words) -> list[str]:
@@ -139,7 +143,7 @@ def _why(card: service.CallCard, w: _Words) -> list[str]:
     else:
         words.append(w.gettext("Opened by a colleague: %(purpose)s",
                          purpose=wording.label(adhoc.PURPOSES, tp.purpose)))
-    if tp.reason and wording.read_reason(tp.reason)[0] in _SAYS_WHEN:
+    if tp.reason and wording.read_reason(tp.reason)[0] in (*_SAYS_WHEN, *_SAYS_ALWAYS):
         words.append(wording.reason_words(tp.reason, when=lambda m, form="short": w.when(m, None, form),
                                           number=w.num))
     for flag in card.flags:
@@ -180,6 +184,11 @@ def card_view(card: service.CallCard, w: _Words, now: dt.datetime) -> CardView:
     if tp.attempts and not (tp.reason or "").startswith("retry"):
         view.attempt = w.gettext("%(attempt)s of %(of)s", attempt=w.num(tp.attempts + 1),
                            of=w.num(service.MAX_CALL_ATTEMPTS))
+    if tp.covering_for_id is not None and tp.covering_for is not None:
+        name = isolate(tp.covering_for.display_name)
+        view.covering = (w.gettext("Covering for %(name)s, who is away: %(name)s promised the customer this time.",
+                                   name=name) if tp.held_at is not None
+                         else w.gettext("Covering for %(name)s, who is away.", name=name))
     if tp.purpose == "complaint_verification":
         view.verifies = next((case for case in card.open_complaints if case.verification_touchpoint_id == tp.id), None)
     if card.script:

@@ -207,6 +207,7 @@ def list_cases(args):
 @api_roles("onboarding")
 @cases.arguments(CaseIn)
 @cases.response(201, CaseOut)
+@cases.alt_response(404, description="customer_id: no customer with this id")
 def open_case(args):
     """Open a case (status new) for a customer; source `call` when it comes from one of the customer's calls."""
     customer = db.session.scalar(select(Customer).where(Customer.external_id == args["customer_id"]))
@@ -352,6 +353,7 @@ def list_categories():
 @api_roles("admin")
 @category_api.arguments(NewCategoryIn)
 @category_api.response(201, CategoryOut)
+@category_api.alt_response(409, description="key: a category with this key exists already")
 def create_category(args):
     """Add a category (admins); 409 when the key exists."""
     try:

@@ -40,6 +40,7 @@ ACTION_LABELS = {
     "verification_scheduled": _l("Complaint case: verification call scheduled"),
     "verification_not_scheduled": _l("Complaint case: no verification call could be scheduled (nobody makes calls)"),
     "verification_unreached": _l("Complaint case: the verification call did not reach the customer"),
+    "verification_not_called": _l("Complaint case: no verification call: the customer asked not to be phoned"),
     "apology_queued": _l("Complaint case: apology letter queued"),
     "concession_requested": _l("Complaint case: concession waiting for an admin"),
     "concession_approved": _l("Complaint case: concession approved"),

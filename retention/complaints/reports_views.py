@@ -19,6 +19,7 @@ from retention.complaints.labels import SEVERITY_LABELS, STATUS_LABELS, label
 from retention.complaints.models import Complaint
 from retention.errors import http_status
 from retention.extensions import db
+from retention.staff import absences
 from retention.staff.access import roles_required
 
 blueprint = Blueprint("complaint_reports", __name__, url_prefix="/complaints")
@@ -105,8 +106,11 @@ def _queue_page(*, status: int = 200, alert: str = ""):
     items = sla.queue(db.session, now, owner_id=current_user.id if who == "mine" else None)
     names = _names()
     threshold = current_app.config["COMPLAINT_TREND_THRESHOLD"]
+    # Owners away today (their own calendar): their SLA escalation tells the admins; the queue says so too.
+    away = absences.away_now(db.session, {item.case.owner_id: item.case.owner for item in items}.values(), now)
     return render_template(
-        "complaints/queue.html", rows=[row(item, names, current_user) for item in items], who=who, now=now,
+        "complaints/queue.html", rows=[{**row(item, names, current_user), "owner_away": item.case.owner_id in away}
+                                       for item in items], who=who, now=now,
         notices=_notice_rows(current_user.id), alerts=trends.alerts(db.session, now, threshold), names=names,
         threshold=threshold, alert=alert), status
 

@@ -134,6 +134,10 @@ def schedule_verification(session: Session, case: Complaint, *, now: dt.datetime
                        audit={"reason": str(exc)})
         return None
     set_committed_value(case, "verification_touchpoint_id", tp.id)
+    if tp.status == SKIPPED:  # the customer opted out of phone calls (calls.adhoc): the case says so
+        service.change(session, case, action="verification_not_called", now=now, actor=actor,
+                       audit={"touchpoint": tp.id, "reason": "opted_out"})
+        return None
     service.change(session, case, action="verification_scheduled", now=now, actor=actor,
                    audit={"touchpoint": tp.id, "owner_id": tp.owner_id, "due_at": tp.due_at.isoformat()})
     return tp
@@ -229,10 +233,15 @@ def apology_letters(session: Session, case: Complaint) -> int:
 
 def queue_apology(session: Session, case: Complaint, *, now: dt.datetime, actor: str, again: bool = False):
     """Queue the apology letter (postal's "apology" template, in the customer's language) for the next print
-    batch; once per case unless `again` (409 otherwise). Lock the case first. The caller commits."""
+    batch; once per case unless `again` (409 otherwise); never to a customer who opted out of letters (422).
+    Lock the case first. The caller commits."""
+    from retention.mail.optouts import may_contact
     from retention.postal.models import Letter
     from retention.postal.service import LANGUAGES, current_template
 
+    if not may_contact(session, case.customer_id, "letter"):
+        raise service.ComplaintError("apology", N_("The customer opted out of letters: no apology letter can be "
+                                                   "sent."))
     if apology_letters(session, case) and not again:
         raise service.CaseConflict("apology", N_("An apology letter is already queued for this case; "
                                                  "choose to send another one if you mean to."))

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from retention.customers.folding import fold, phone_query, search_text
 from retention.customers.models import Customer, Sale
@@ -91,6 +92,7 @@ def upsert_customer(lookups: Lookups, data: dict, occurred_at: dt.datetime, now:
     created = customer is None
     if created:
         customer = Customer(external_id=data["id"], created_at=now)
+        set_committed_value(customer, "sales", [])  # none yet: adding its first sale loads nothing
         lookups.session.add(customer)
         lookups.customers[data["id"]] = customer
         lookups.missing_customers.discard(data["id"])

@@ -24,6 +24,9 @@ Handler = Callable[["Batch", InboundEvent, dt.datetime], None]
 HANDLERS: dict[str, list[Handler]] = {}
 # name -> factory(session) of something one batch shares; it may have finish() (end of batch).
 BATCH_PARTS: dict[str, Callable[[Session], object]] = {}
+# Tables whose new rows a batch writes with one COPY per table on PostgreSQL (hooks.service.ids_from_sequences):
+# plain rows, many of them per batch. Features add theirs (register_bulk_table).
+BULK_TABLES: set[str] = {"customers", "sales"}
 
 
 class Waiting(Exception):
@@ -44,6 +47,10 @@ def on(event_type: str, handler: Handler) -> None:
 
 def register_batch_part(name: str, factory: Callable[[Session], object]) -> None:
     BATCH_PARTS[name] = factory
+
+
+def register_bulk_table(name: str) -> None:
+    BULK_TABLES.add(name)
 
 
 @dataclass
@@ -87,7 +94,15 @@ def require_customer(batch: Batch, ref: str) -> Customer:
     customer = batch.lookups.customer(ref)
     if customer is None:
         raise Waiting(f"customer {ref!r} is not known yet", customer_ref=ref)
+    _written(batch, customer)
     return customer
+
+
+def _written(batch: Batch, obj) -> None:
+    """A customer or sale new in this batch is written before handlers use it: their queries name it by id
+    (`Enrollment.sale_id == sale.id`), read off the object before autoflush would give it one."""
+    if obj.id is None:
+        batch.session.flush()
 
 
 def require_sale(batch: Batch, event: InboundEvent) -> Sale:
@@ -96,6 +111,7 @@ def require_sale(batch: Batch, event: InboundEvent) -> Sale:
     sale = batch.lookups.sale(ref)
     if sale is None:
         raise Waiting(f"sale {ref!r} is not known yet", sale_ref=ref)
+    _written(batch, sale)
     if event.customer_ref is None:
         event.customer_ref = sale.customer.external_id  # so it shows on the customer's timeline
     return sale

@@ -19,12 +19,16 @@ from sqlalchemy import and_, bindparam, event, func, inspect, or_, select, text,
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from retention import bulk
 from retention import dbpool
 from retention.audit.service import record
+from retention.extensions import db
 from retention.hooks import processing
 from retention.hooks.models import FAILED, PENDING, PROCESSED, WAITING, InboundEvent
 from retention.hooks.schemas import json_ready
+from retention.queries import id_in
 from retention.queue import QueueUnavailable
 
 log = logging.getLogger(__name__)
@@ -175,6 +179,20 @@ def _apply(batch: processing.Batch, event: InboundEvent, now: dt.datetime) -> No
     event.next_attempt_at = None
 
 
+def _mark_processed(session: Session, events: list[InboundEvent], now: dt.datetime) -> None:
+    """What _apply writes on a processed event, for a whole batch in one UPDATE (not one per row by the ORM)."""
+    if not events:
+        return
+    session.execute(update(InboundEvent).where(id_in(session, InboundEvent.id, [e.id for e in events]))
+                    .values(status=PROCESSED, processed_at=now, last_error=None, next_attempt_at=None,
+                            attempts=InboundEvent.attempts + 1)
+                    .execution_options(synchronize_session=False))
+    for event in events:  # as the row now is, so the session does not write it again
+        for name, value in (("status", PROCESSED), ("processed_at", now), ("last_error", None),
+                            ("next_attempt_at", None), ("attempts", event.attempts + 1)):
+            set_committed_value(event, name, value)
+
+
 def _backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
@@ -183,8 +201,10 @@ def _backoff(attempts: int) -> dt.timedelta:
 def ids_from_sequences(session):
     """On PostgreSQL, give new rows their ids from their sequences before a flush, one query per table.
 
-    With the ids known the ORM inserts a batch's customers, sales and enrollments with executemany
-    (prepared once) instead of one huge INSERT ... RETURNING per chunk, which psycopg re-parses each time.
+    With the ids known, the new rows of the tables in `processing.BULK_TABLES` (a batch's customers, sales and
+    enrollments) are written by one COPY per table and made persistent without the unit of work
+    (retention/bulk.py: insert_pending); the ORM inserts any other new rows with executemany (prepared once)
+    instead of one huge INSERT ... RETURNING per chunk, which psycopg re-parses each time.
     """
     if session.get_bind().dialect.name != "postgresql":
         yield
@@ -205,12 +225,20 @@ def ids_from_sequences(session):
                                {"t": table, "n": len(objs)}).scalars().all()
             for obj, new_id in zip(objs, ids, strict=True):
                 obj.id = new_id
+        for table in _bulk_order():
+            if len(waiting.get(table, ())) >= 2:
+                bulk.insert_pending(sess, waiting[table])
 
     event.listen(target, "before_flush", assign)
     try:
         yield
     finally:
         event.remove(target, "before_flush", assign)
+
+
+def _bulk_order() -> list[str]:
+    """The tables of processing.BULK_TABLES, parents first (foreign keys)."""
+    return [t.name for t in db.metadata.sorted_tables if t.name in processing.BULK_TABLES]
 
 
 def process_batch(session: Session, now: dt.datetime, limit: int, max_attempts: int) -> int:
@@ -227,9 +255,16 @@ def _apply_batch(session: Session, now: dt.datetime, token: str, ids: list[int],
     batch = processing.Batch(session)
     batch.preload([e.customer_ref for e in events], [e.sale_ref for e in events])
     try:
+        processed = []
         for event in events:
-            event.attempts += 1
-            _apply(batch, event, now)
+            try:
+                processing.apply(batch, event, now)
+            except processing.Waiting as waiting:
+                event.attempts += 1
+                event.status, event.last_error, event.next_attempt_at = WAITING, str(waiting), None
+                continue
+            processed.append(event)
+        _mark_processed(session, processed, now)
         processing.release_waiting(session, batch, now)
         batch.finish()
         session.commit()

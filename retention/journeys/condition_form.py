@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from flask_babel import lazy_gettext as _l
 
 from retention.journeys import conditions
+from retention.validation import bad_character
 
 # The comparisons offered for each kind of fact, in the order shown.
 OPS_BY_KIND = {
@@ -126,15 +127,31 @@ def rows_of(rule: dict | None) -> tuple[str, list[dict]] | None:
     return join, rows
 
 
+# A number typed into the form: what the rule language compares with (conditions.MAX_WHOLE_DIGITS / MAX_PLACES).
+# "1e99999999" is a valid Decimal whose digits would take minutes to write out.
+MAX_TEXT_VALUE = 120  # a category or currency as the hook takes it (categories are at most 120 characters)
+
+
+def _shown(text: str) -> str:
+    """What was typed, as an error quotes it (a long paste cut short)."""
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 def _number(text: str, row: int) -> Decimal:
     cleaned = text.translate(_DIGITS).replace(",", "").strip()
     try:
         number = Decimal(cleaned)
     except InvalidOperation:
-        raise FormError(N_("comparison %(row)s: '%(value)s' is not a number"), row, value=text) from None
+        raise FormError(N_("comparison %(row)s: '%(value)s' is not a number"), row, value=_shown(text)) from None
     if not number.is_finite():
-        raise FormError(N_("comparison %(row)s: '%(value)s' is not a number"), row, value=text)
-    return number
+        raise FormError(N_("comparison %(row)s: '%(value)s' is not a number"), row, value=_shown(text))
+    if not number:
+        return Decimal(0)  # "0e-99999999" is zero too, without its million zeros
+    if not conditions.number_fits(number):
+        raise FormError(N_("comparison %(row)s: '%(value)s' has more than %(whole)s digits before the point or "
+                           "%(places)s after it"), row, value=_shown(text), whole=conditions.MAX_WHOLE_DIGITS,
+                        places=conditions.MAX_PLACES)
+    return number.normalize()  # "0.5" + a million zeros is 0.5 (inside the limits above, nothing is rounded)
 
 
 def _value(name: str, text: str, row: int) -> Any:
@@ -142,12 +159,16 @@ def _value(name: str, text: str, row: int) -> Any:
     if kind in ("integer", "decimal"):
         number = _number(text, row)
         if kind == "integer" and number != number.to_integral_value():
-            raise FormError(N_("comparison %(row)s: '%(value)s' is not a whole number"), row, value=text)
+            raise FormError(N_("comparison %(row)s: '%(value)s' is not a whole number"), row, value=_shown(text))
         return int(number) if kind == "integer" else number
     if kind == "boolean":
         if text not in ("true", "false"):
             raise FormError(N_("comparison %(row)s: choose yes or no"), row)
         return text == "true"
+    if len(text) > MAX_TEXT_VALUE:
+        raise FormError(N_("comparison %(row)s: at most %(limit)s characters"), row, limit=MAX_TEXT_VALUE)
+    if bad_character(text):
+        raise FormError(N_("comparison %(row)s: the value contains a control character or broken text"), row)
     choices = choices_of(name)
     if choices and text not in choices:
         raise FormError(N_("comparison %(row)s: choose one of %(choices)s"), row, choices=", ".join(choices))

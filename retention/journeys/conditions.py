@@ -27,7 +27,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+from retention.validation import bad_character
 
 __all__ = [
     "Fact",
@@ -127,18 +129,43 @@ def _as_decimal(value: Any) -> Decimal | None:
     return result if result.is_finite() else None
 
 
+# The numbers a rule compares with: what a purchase value (Money: 15 digits, 3 places), a score or a count of days
+# can be. Larger ones match nothing and cannot be written in words (1e308 has no place in a sentence).
+MAX_WHOLE_DIGITS, MAX_PLACES = 15, 3
+
+
+def places(number: Decimal) -> int:
+    """Digits after the point, trailing zeros not counted (from the digits themselves: normalize() would round
+    a tiny exponent such as 1e-99999999 to zero under the default context)."""
+    _sign, digits, exponent = number.as_tuple()
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing))
+
+
+def number_fits(number: Decimal) -> bool:
+    """Whether a rule may compare with this number (zero always may, whatever its exponent)."""
+    return not number or (number.adjusted() < MAX_WHOLE_DIGITS and places(number) <= MAX_PLACES)
+
+
 def _value_problem(name: str, fact: Fact, value: Any) -> str | None:
     """Describe why `value` cannot be compared with fact `name`, or return None if it can."""
     if value is None:
         return None
     if fact.kind in _NUMERIC:
-        if _as_decimal(value) is None:
+        number = _as_decimal(value)
+        if number is None:
             return f"fact '{name}' is compared with numbers, got {_show(value)}"
+        if not number_fits(number):
+            return (f"fact '{name}' is compared with numbers of at most {MAX_WHOLE_DIGITS} digits before the point "
+                    f"and {MAX_PLACES} after it, got {_show(value)[:40]}")
     elif fact.kind == "boolean":
         if not isinstance(value, bool):
             return f"fact '{name}' is compared with true or false, got {_show(value)}"
     elif not isinstance(value, str):
         return f"fact '{name}' is compared with strings, got {_show(value)}"
+    elif bad_character(value):
+        # no fact holds such text (every door refuses it), and pages could not show the rule
+        return f"fact '{name}' is compared with text no fact can hold: {bad_character(value)}"
     elif fact.choices and value not in fact.choices:
         allowed = ", ".join(_show(c) for c in fact.choices)
         return f"fact '{name}' must be one of {allowed}, got {_show(value)}"
@@ -338,6 +365,14 @@ def evaluate(rule: dict | None, facts: Mapping[str, Any]) -> bool:
         return True
     validate(rule)
     return _evaluate(rule, facts)
+
+
+def evaluator(rule: dict | None) -> Callable[[Mapping[str, Any]], bool]:
+    """`evaluate` for many sets of facts (the tick's batch): the rule is validated once, here."""
+    if rule is None or (isinstance(rule, Mapping) and not rule):
+        return lambda facts: True
+    validate(rule)
+    return lambda facts: _evaluate(rule, facts)
 
 
 # --- text form: tokenizer ------------------------------------------------------------------------

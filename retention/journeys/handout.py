@@ -9,6 +9,7 @@ registered by their features (retention/journeys/registry.py); this module impor
 from __future__ import annotations
 
 import datetime as dt
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from retention.customers.models import Sale
 from retention.journeys import conditions, registry
+from retention.journeys.cover import cover_absent_owners
 from retention.journeys.models import (
     CLAIMING, HANDED, OPEN, SCHEDULED, SKIPPED, Enrollment, JourneyStep, Touchpoint,
 )
@@ -24,6 +26,8 @@ from retention.queries import id_in
 
 # Ids per statement: PostgreSQL takes them as one array parameter; SQLite caps bound parameters.
 CHUNK = 5000
+# A claimed touchpoint, as the claim returns it.
+Claimed = namedtuple("Claimed", "id kind step_id customer_id enrollment_id")
 
 
 
@@ -60,40 +64,71 @@ def _claim(session: Session, now: dt.datetime, limit: int) -> list:
         .execution_options(synchronize_session=False)).all()
 
 
+# The facts a step's condition can read about the journey's own sale (the rest come from registry.FACTS).
+SALE_FACTS = frozenset({"purchase_value", "currency", "category", "days_since_delivery"})
+
+
+def _sale_ids(session: Session, enrollment_ids) -> dict[int, int]:
+    """Each enrollment's sale id (one query per chunk, no join)."""
+    ids = list(set(enrollment_ids))
+    found = {}
+    for chunk in range(0, len(ids), CHUNK):
+        found.update(session.execute(select(Enrollment.id, Enrollment.sale_id)
+                                     .where(id_in(session, Enrollment.id, ids[chunk:chunk + CHUNK]))).all())
+    return found
+
+
 def _sales_of(session: Session, enrollment_ids) -> dict[int, tuple]:
-    """Each enrollment's sale: id, amount, currency, category, delivery time (one query per chunk)."""
+    """Each enrollment's sale: amount, currency, category, delivery time (one query per chunk)."""
     ids = list(set(enrollment_ids))
     sales = {}
     for chunk in range(0, len(ids), CHUNK):
-        for eid, sale_id, amount, currency, category, delivered in session.execute(
-                select(Enrollment.id, Sale.id, Sale.amount, Sale.currency, Sale.category, Sale.delivered_at)
+        for eid, amount, currency, category, delivered in session.execute(
+                select(Enrollment.id, Sale.amount, Sale.currency, Sale.category, Sale.delivered_at)
                 .join(Sale, Enrollment.sale_id == Sale.id)
                 .where(id_in(session, Enrollment.id, ids[chunk:chunk + CHUNK]))):
-            sales[eid] = (sale_id, amount, currency, category, delivered)
+            sales[eid] = (amount, currency, category, delivered)
     return sales
 
 
-def _facts(session: Session, rows, steps: dict[int, JourneyStep], sales: dict[int, tuple],
-           now: dt.datetime) -> dict[int, dict]:
-    """Facts for the conditions, loaded for the whole batch (only customers whose step needs them).
+def _wanted_facts(rows, conditions_of: dict[int, dict | None]) -> dict[int, frozenset]:
+    """Touchpoint id -> the facts its hand-out reads: its step's condition's and its kind's gates' (none: left out)."""
+    by_pair: dict[tuple[str, int], frozenset] = {}
+    for pair in {(r.kind, r.step_id) for r in rows}:
+        kind, step_id = pair
+        by_pair[pair] = (frozenset(g.fact for g in registry.GATES if kind in g.kinds)
+                         | frozenset(conditions.facts_in(conditions_of[step_id])))
+    return {r.id: names for r in rows if (names := by_pair[(r.kind, r.step_id)])}
 
-    The sale's facts are the journey's own; the rest come from the features' registered fact loaders.
+
+def _facts(session: Session, rows, wanted: dict[int, frozenset], now: dt.datetime) -> dict[int, dict]:
+    """Facts for the conditions and gates, loaded for the whole batch: each source (the sale, every registered
+    loader) once, for the customers of the touchpoints that read one of its facts. A touchpoint gets the facts it
+    reads (others may be missing from its dict; a condition only reads its own).
     """
-    gated = registry.gated_kinds()
-    needing = {r.customer_id for r in rows if steps[r.step_id].condition or r.kind in gated}
-    if not needing:
+    if not wanted:
         return {}
-    loaded = [(source.defaults, source.load(session, needing)) for source in registry.FACTS]
+    by_id = {r.id: r for r in rows}
+    sale_rows = [by_id[tid] for tid, names in wanted.items() if names & SALE_FACTS]
+    sales = _sales_of(session, [r.enrollment_id for r in sale_rows]) if sale_rows else {}
+    loaded = []
+    for source in registry.FACTS:
+        provides = frozenset(source.defaults)
+        customers = {by_id[tid].customer_id for tid, names in wanted.items() if names & provides}
+        if customers:
+            loaded.append((provides, source.defaults, source.load(session, customers)))
     facts = {}
-    for r in rows:
-        if r.customer_id not in needing:
-            continue
-        _, amount, currency, category, delivered = sales.get(r.enrollment_id, (None, None, None, None, None))
-        f = {"purchase_value": amount, "currency": currency, "category": category, "customer_type": None,
-             "days_since_delivery": (now - delivered).days if delivered else None}
-        for defaults, by_customer in loaded:
-            f.update(by_customer.get(r.customer_id) or defaults)
-        facts[r.id] = f
+    for tid, names in wanted.items():
+        r = by_id[tid]
+        f = {"customer_type": None}
+        if names & SALE_FACTS:
+            amount, currency, category, delivered = sales.get(r.enrollment_id, (None, None, None, None))
+            f.update(purchase_value=amount, currency=currency, category=category,
+                     days_since_delivery=(now - delivered).days if delivered else None)
+        for provides, defaults, by_customer in loaded:
+            if names & provides:
+                f.update(by_customer.get(r.customer_id) or defaults)
+        facts[tid] = f
     return facts
 
 
@@ -104,34 +139,50 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 5000) -> HandoutRe
     if not rows:
         session.rollback()
         return result
+    rows = [Claimed(*r) for r in rows]  # plain named tuples: the loops below read 100,000s of fields a tick
     result.claimed = len(rows)
     step_ids = {r.step_id for r in rows}
     steps = {s.id: s for s in session.scalars(select(JourneyStep).where(JourneyStep.id.in_(step_ids)))}
-    handouts, gated = registry.HANDOUTS, registry.gated_kinds()
-    sales = _sales_of(session, [r.enrollment_id for r in rows
-                                if steps[r.step_id].condition or r.kind in gated
-                                or (r.kind in handouts and handouts[r.kind].needs_sale)])
-    facts = _facts(session, rows, steps, sales, now)
-    sale_of = {eid: sale[0] for eid, sale in sales.items()}
+    handouts = registry.HANDOUTS
+    kinds = {r.kind for r in rows}
+    gates_of = {kind: [g for g in registry.GATES if kind in g.kinds] for kind in kinds}
+    needs_sale = {kind for kind in kinds if kind in handouts and handouts[kind].needs_sale}
+    sale_of = _sale_ids(session, [r.enrollment_id for r in rows if r.kind in needs_sale])
+    facts = _facts(session, rows, _wanted_facts(rows, {sid: s.condition for sid, s in steps.items()}), now)
 
+    # Customers refused by a step's channel (opted out of phone calls or letters), one query per channel.
+    channel_of = {kind: handouts[kind].channel for kind in kinds if kind in handouts}
+    refused = {channel: registry.refused(session, {r.customer_id for r in rows if channel_of.get(r.kind) == channel},
+                                         channel)
+               for channel in {h.channel for h in handouts.values() if h.channel}}
     to_open, handed, skipped = [], [], []
     waiting: dict[registry.Gate, list[int]] = {}
     work: dict[str, list[registry.Due]] = {}
-    not_built: dict[str, list[int]] = {}  # reason -> touchpoints: stored before their kind or fact was refused
+    not_built: dict[str, list[int]] = {}  # reason -> touchpoints skipped with it (a kind or fact refused, opt-outs)
+    checks: dict[int, tuple] = {}  # step id -> (reason it cannot be evaluated yet, its condition's test)
     for r in rows:
         step = steps[r.step_id]
         f = facts.get(r.id)
         if r.kind not in handouts:
             not_built.setdefault(f"{r.kind} steps are not built yet", []).append(r.id)
             continue
-        missing = conditions.unavailable_facts(step.condition)
-        if missing:
-            not_built.setdefault(f"condition uses {', '.join(missing)}, not available yet", []).append(r.id)
+        check = checks.get(r.step_id)
+        if check is None:  # per step, once a batch: the rule is validated once, not per touchpoint
+            missing = conditions.unavailable_facts(step.condition)
+            check = checks[r.step_id] = (
+                f"condition uses {', '.join(missing)}, not available yet" if missing else None,
+                conditions.evaluator(step.condition) if step.condition and not missing else None)
+        if check[0] is not None:
+            not_built.setdefault(check[0], []).append(r.id)
             continue
-        if step.condition and not conditions.evaluate(step.condition, f or {}):
+        if check[1] is not None and not check[1](f or {}):
             skipped.append(r.id)
             continue
-        gate = next((g for g in registry.GATES if r.kind in g.kinds and f and f.get(g.fact)), None)
+        channel = handouts[r.kind].channel
+        if channel and r.customer_id in refused[channel]:
+            not_built.setdefault(registry.not_contacted_reason(channel), []).append(r.id)
+            continue
+        gate = next((g for g in gates_of[r.kind] if f.get(g.fact)), None) if f else None
         if gate is not None:
             waiting.setdefault(gate, []).append(r.id)  # e.g. surveys and offers wait while a complaint is open
             continue
@@ -162,14 +213,16 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 5000) -> HandoutRe
         handouts[kind].write(session, due, now)
     result.skipped, result.waiting = len(skipped), sum(len(ids) for ids in waiting.values())
     # Only a journey whose step was just handed out or skipped can have finished (an open call is pending).
-    closed = set(handed) | set(skipped)
-    complete_finished(session, {r.enrollment_id for r in rows if r.id in closed}, now)
+    enrollment_of = {r.id: r.enrollment_id for r in rows}
+    complete_finished(session, {enrollment_of[i] for i in handed} | {enrollment_of[i] for i in skipped}, now)
     session.commit()
     return result
 
 
 def hand_out_all(session: Session, now: dt.datetime, limit: int = 5000, max_batches: int | None = None) -> dict:
-    """Hand out batch after batch until nothing is due; returns the totals."""
+    """Cover the calls of people who are away (journeys/cover.py), then hand out batch after batch until nothing
+    is due; returns the totals."""
+    covered = cover_absent_owners(session, now)
     total = HandoutResult()
     batches = 0
     while max_batches is None or batches < max_batches:
@@ -182,4 +235,4 @@ def hand_out_all(session: Session, now: dt.datetime, limit: int = 5000, max_batc
         total.waiting += part.waiting
         for k, v in part.handed.items():
             total.handed[k] = total.handed.get(k, 0) + v
-    return total.as_dict()
+    return {**total.as_dict(), "calls_covered": covered}

@@ -44,7 +44,8 @@ ACTIVE, PAUSED, COMPLETED, EXITED = "active", "paused", "completed", "exited"
 # Why a new customer's owner does not speak their language (Enrollment.owner_fallback)
 NO_SPEAKER = "no_speaker"   # no active onboarding person speaks it
 NO_ROOM = "no_room"         # those who speak it were full on the day of the first call
-OWNER_FALLBACKS = (NO_SPEAKER, NO_ROOM)
+NO_HOURS = "no_hours"       # the working hours of those who speak it never meet the customer's calling window
+OWNER_FALLBACKS = (NO_SPEAKER, NO_ROOM, NO_HOURS)
 
 
 class Journey(db.Model):
@@ -191,11 +192,16 @@ class Touchpoint(db.Model):
     held_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The status it had when its enrollment was paused, restored on resume (an open call goes back open).
     paused_from: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    # A call its owner could not take because they were away (retention/journeys/cover.py): the absent owner,
+    # shown on the card and the timeline ("covering for ..."), and when a colleague took it over.
+    covering_for_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    covered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     enrollment: Mapped[Enrollment | None] = relationship(back_populates="touchpoints")
     step: Mapped[JourneyStep | None] = relationship()
     customer = relationship("Customer")
-    owner = relationship("StaffUser")
+    owner = relationship("StaffUser", foreign_keys=[owner_id])
+    covering_for = relationship("StaffUser", foreign_keys=[covering_for_id])
 
 
 class RoundRobin(db.Model):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from retention import i18n
 from retention.customers.models import Customer
 from retention.customers.timeline import Entry, isolate
-from retention.journeys.models import ACTIVE, NO_ROOM, NO_SPEAKER, PAUSED, Enrollment
+from retention.journeys.models import ACTIVE, NO_HOURS, NO_ROOM, NO_SPEAKER, OWNER_FALLBACKS, PAUSED, Enrollment
 from retention.staff.models import StaffUser
 
 
@@ -31,6 +31,9 @@ def fallback_reason(fallback: str | None, name: str, language: str | None) -> st
     if fallback == NO_ROOM:
         return _("%(name)s does not speak %(language)s: no %(language)s speaker had room that day.",
                  name=isolate(name), language=language_name(language))
+    if fallback == NO_HOURS:
+        return _("%(name)s does not speak %(language)s: no %(language)s speaker works at hours the customer can "
+                 "be called.", name=isolate(name), language=language_name(language))
     if fallback == NO_SPEAKER:
         return _("%(name)s does not speak %(language)s: nobody in onboarding speaks it.",
                  name=isolate(name), language=language_name(language))
@@ -62,6 +65,6 @@ def fallbacks_by_owner(session: Session, owner_ids) -> dict[int, int]:
         return {}
     return dict(session.execute(
         select(Enrollment.assigned_owner_id, func.count())
-        .where(Enrollment.owner_fallback.in_((NO_ROOM, NO_SPEAKER)), Enrollment.assigned_owner_id.in_(ids),
+        .where(Enrollment.owner_fallback.in_(OWNER_FALLBACKS), Enrollment.assigned_owner_id.in_(ids),
                Enrollment.status.in_((ACTIVE, PAUSED)))
         .group_by(Enrollment.assigned_owner_id)).all())

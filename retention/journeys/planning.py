@@ -7,21 +7,26 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, func, insert, or_, select, update
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import TableClause
 
+from retention import bulk
 from retention.customers.models import Customer, Sale
 from retention.journeys import calendar
 from retention.journeys.models import (
     ACTIVE, CANCELLED, ENROLLED_LATE, EXITED, OPEN, PAUSED, PAUSED_TP, PENDING, SCHEDULED, SKIPPED,
-    NO_ROOM, NO_SPEAKER, Enrollment, Journey, JourneyStep, RoundRobin, Touchpoint, late_reason,
+    NO_HOURS, NO_ROOM, NO_SPEAKER, Enrollment, Journey, JourneyStep, RoundRobin, Touchpoint, late_reason,
 )
+from retention.staff import absences
 from retention.staff.models import StaffUser, base_language
 
 # A step due more than this long before the customer was enrolled is skipped, not sent late.
 LATE_GRACE = dt.timedelta(hours=24)
+# The flag (a planned call's reason) of a call whose owner's working hours never meet the customer's calling window,
+# when nobody's do: planned in the customer's window, outside the owner's hours (journeys/wording.py says it).
+OUTSIDE_OWNER_HOURS = "outside the owner's working hours: no one's hours meet the customer's"
 
 
 PLANNER_KEY = "retention_touchpoint_planner"
@@ -48,6 +53,18 @@ def customer_window(step: JourneyStep, customer: Customer) -> calendar.LocalWind
     """The step's local time window in the customer's zone and on their country's business days."""
     return calendar.LocalWindow(customer.timezone or "UTC", parse_hhmm(step.window_start),
                                 parse_hhmm(step.window_end), customer.country, step.business_days)
+
+
+# An ad-hoc call's window in the customer's zone (a journey step has its own); calls.service uses it too.
+ADHOC_WINDOW = (dt.time(10, 0), dt.time(18, 0))
+
+
+def call_window(tp: Touchpoint) -> calendar.LocalWindow:
+    """A call's window in the customer's zone: its step's; an ad-hoc call's 10:00-18:00 on their business days."""
+    if tp.step is not None:
+        return customer_window(tp.step, tp.customer)
+    return calendar.LocalWindow(tp.customer.timezone or "UTC", ADHOC_WINDOW[0], ADHOC_WINDOW[1],
+                                tp.customer.country, True)
 
 
 def owner_window(owner: StaffUser | None) -> calendar.LocalWindow | None:
@@ -80,9 +97,11 @@ class OwnerPicker:
     first call. When no speaker has room, or nobody speaks it, anyone with room is next in turn (the shared
     cursor) and the pick is flagged (`fallback`: NO_ROOM or NO_SPEAKER). When everyone is full, the least
     loaded speaker (or, without speakers, the least loaded person) gets the customer: nobody is left
-    without a person, and the overload shows on the load chart.
+    without a person, and the overload shows on the load chart. People away on the day of the first call
+    (retention/staff/absences.py, their own calendar) are passed over; when everyone is away, everyone counts.
 
-    Everything it needs is read once per batch (the people, the cursors, then one count per person and day).
+    Everything it needs is read once per batch (the people, the cursors, then one count per person and day,
+    who is away once per day).
     """
 
     session: Session
@@ -93,8 +112,13 @@ class OwnerPicker:
     load: dict[tuple[int, dt.date], int] = field(default_factory=dict)
     loaded: bool = False
     fallback: str | None = None  # why the last pick does not speak the customer's language (None: it does)
+    away: dict[dt.date, set[int]] = field(default_factory=dict)  # who is away on a day (read once per day)
+    reach: dict[tuple, bool] = field(default_factory=dict)  # whether a person's hours meet a calling window
 
     KEY = "onboarding"
+    # Whether a pick must be someone who is in: covering a call (journeys/cover.py) finds nobody rather than
+    # someone else who is away; a new customer still gets an owner when everyone is away.
+    PRESENT_ONLY = False
 
     def _load(self) -> None:
         self.owners = list(self.session.scalars(select(StaffUser).where(
@@ -130,22 +154,54 @@ class OwnerPicker:
         day = first_call_at.astimezone(calendar.time_zone(owner.timezone)).date()
         return self.calls_on(owner, day) < owner.daily_call_capacity
 
+    def is_away(self, owner: StaffUser, moment: dt.datetime) -> bool:
+        """Whether the person is away on the day of `moment` in their own calendar (retention/staff/absences.py)."""
+        day = moment.astimezone(calendar.time_zone(owner.timezone)).date()
+        if day not in self.away:
+            self.away[day] = absences.away_on(self.session, [o.id for o in self.owners], day)
+        return owner.id in self.away[day]
+
     def _least_loaded(self, people: list[StaffUser], first_call_at: dt.datetime) -> StaffUser:
         return min(people, key=lambda o: (self.calls_on(
             o, first_call_at.astimezone(calendar.time_zone(o.timezone)).date()), o.id))
 
-    def pick(self, first_call_at: dt.datetime | None, language: str | None = None) -> StaffUser | None:
+    def reaches(self, owner: StaffUser, window: calendar.LocalWindow, around: dt.datetime) -> bool:
+        """Whether the person's working hours meet the customer's calling window at all (within a week of
+        `around`): someone in Tehran cannot call a New Yorker between 10:00 and 18:00 their time."""
+        key = (owner.id, window.tz, window.start, window.end, window.country, window.business_days)
+        if key not in self.reach:
+            self.reach[key] = calendar.earliest_slot(around, [window, owner_window(owner)], max_days=7) is not None
+        return self.reach[key]
+
+    def pick(self, first_call_at: dt.datetime | None, language: str | None = None, *,
+             window: calendar.LocalWindow | None = None, around: dt.datetime | None = None) -> StaffUser | None:
         """The next owner in turn with room on the day of the first call, speaking `language` if anyone can.
 
-        `fallback` tells afterwards whether (and why) the pick does not speak the language.
+        `window` (the customer's calling window of the first call, near `around`): people whose working hours
+        never meet it are passed over while anyone else (a speaker first) can take the customer; otherwise
+        every call would land outside the owner's hours. `fallback` tells afterwards whether (and why) the
+        pick does not speak the language.
         """
         if not self.loaded:
             self._load()
         self.fallback = None
-        if not self.owners:
+        # Nobody away on the day of the first call (their own calendar) is given anyone new.
+        owners = self.owners if first_call_at is None else [o for o in self.owners
+                                                            if not self.is_away(o, first_call_at)]
+        if not owners and not self.PRESENT_ONLY:
+            owners = self.owners  # everyone is away: the customer still gets a person (their calls are covered)
+        if not owners:
             return None
         language = base_language(language) or None
-        speakers = [o for o in self.owners if language is None or o.speaks(language)]
+        speakers = [o for o in owners if language is None or o.speaks(language)]
+        hours_first = False  # a speaker was passed over only because their hours never meet the customer's
+        if window is not None and (around or first_call_at) is not None:
+            at = around or first_call_at
+            reaching = [o for o in owners if self.reaches(o, window, at)]
+            if reaching:  # hours first, then language: a call outside the owner's hours breaks the promise
+                hours_first = bool(speakers) and not any(o in reaching for o in speakers)
+                speakers = [o for o in speakers if o in reaching]
+                owners = reaching
         lang_key = f"{self.KEY}:{language}" if language else self.KEY
         chosen = None
         if speakers:
@@ -155,15 +211,15 @@ class OwnerPicker:
             else:
                 chosen = next((o for o in in_turn if self._has_room(o, first_call_at)), None)
         if chosen is None:
-            others = self._in_turn(self.owners, self.KEY)
+            others = self._in_turn(owners, self.KEY)
             if first_call_at is None:
                 chosen = others[0]
             else:
                 chosen = next((o for o in others if self._has_room(o, first_call_at)), None)
             if chosen is None:  # everyone is full: a speaker still beats a stranger
-                chosen = self._least_loaded(speakers or self.owners, first_call_at)
+                chosen = self._least_loaded(speakers or owners, first_call_at)
             if not chosen.speaks(language) and language is not None:
-                self.fallback = NO_ROOM if speakers else NO_SPEAKER
+                self.fallback = NO_HOURS if hours_first else NO_ROOM if speakers else NO_SPEAKER
         # The shared turn always moves; the language's own turn only when one of its speakers was chosen.
         moved = [self.KEY] + ([lang_key] if language and chosen.speaks(language) else [])
         for key in moved:
@@ -209,6 +265,7 @@ class Planner:
     pending_rows: list = field(default_factory=list)
     running: dict[str, set[str]] = field(default_factory=dict)
     due_cache: dict[tuple, dt.datetime] = field(default_factory=dict)
+    outside_cache: dict[tuple, bool] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.bulk:  # the session's one bulk planner: the one its touchpoint statements flush first
@@ -222,6 +279,14 @@ class Planner:
         found = self.due_cache.get(key)
         if found is None:
             found = self.due_cache[key] = plan_due(step, customer, owner, anchor)
+        return found
+
+    def outside_hours(self, owner: StaffUser, due: dt.datetime) -> bool:
+        """Whether a call due then falls outside the owner's working hours (remembered per owner and time)."""
+        key = (owner.id, due)
+        found = self.outside_cache.get(key)
+        if found is None:
+            found = self.outside_cache[key] = not calendar.in_window(due, owner_window(owner))
         return found
 
     def current_journeys(self, trigger: str) -> list[Journey]:
@@ -285,10 +350,9 @@ class Planner:
         rows = []
         for enrollment, row in pending:
             rows.append({**row, "enrollment_id": enrollment.id, "customer_id": enrollment.customer_id})
-        # Core executemany on the table: every row has the same keys, so one statement per chunk
+        # Every row has the same keys: one COPY on PostgreSQL, one executemany per chunk elsewhere
         # (the ORM bulk form would split the rows wherever a value is None).
-        for start in range(0, len(rows), 2000):
-            self.session.execute(insert(Touchpoint.__table__), rows[start:start + 2000])
+        bulk.insert_rows(self.session, Touchpoint.__table__, rows)
         for enrollment in {id(e): e for e, _ in pending}.values():
             self.session.expire(enrollment, ["touchpoints"])
         return len(rows)
@@ -350,7 +414,8 @@ def _plan_touchpoints(planner: Planner, enrollment: Enrollment, steps, customer:
         if owner is None and call_steps:
             first = planner.due(call_steps[0], customer, None, anchor)
             picker = planner.owners()
-            owner = picker.pick(first if first >= now - LATE_GRACE else None, customer.locale)
+            owner = picker.pick(first if first >= now - LATE_GRACE else None, customer.locale,
+                                window=customer_window(call_steps[0], customer), around=max(first, now))
             customer.owner = owner
             if owner is not None:  # who was chosen, and why they do not speak the customer's language if so
                 enrollment.assigned_owner_id = owner.id
@@ -363,10 +428,13 @@ def _plan_touchpoints(planner: Planner, enrollment: Enrollment, steps, customer:
             if only_future and due <= now:
                 continue
             is_call = step.kind == "call"
+            # nobody's hours meet the customer's (plan_due kept their window): the call says so on its card
+            outside = is_call and owner is not None and not late and planner.outside_hours(owner, due)
             tp = planner.add(enrollment, {
                 "step_id": step.id, "kind": step.kind, "due_at": due, "status": SKIPPED if late else SCHEDULED,
                 "owner_id": owner.id if is_call and owner is not None else None, "attempts": 0,
-                "reason": late_reason(due) if late else None, "reason_code": ENROLLED_LATE if late else None})
+                "reason": late_reason(due) if late else OUTSIDE_OWNER_HOURS if outside else None,
+                "reason_code": ENROLLED_LATE if late else None})
             if tp is not None:
                 planned.append(tp)
             if is_call and owner is not None and not late:

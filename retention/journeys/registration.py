@@ -8,6 +8,7 @@ from retention.customers import views as customer_pages
 from retention.hooks import processing
 from retention.hooks.models import InboundEvent
 from retention.journeys import planning
+from retention.journeys.cover import covered_calls
 from retention.journeys.plan import plan_of
 from retention.journeys.timeline import handed_touchpoints, journey_moves
 from retention.journeys.owners import owner_assignments
@@ -40,6 +41,7 @@ def _exit_on_churn(batch: processing.Batch, event: InboundEvent, now: dt.datetim
 
 def register() -> None:
     processing.register_batch_part("planner", lambda session: planning.Planner(session, bulk=True))
+    processing.register_bulk_table("enrollments")
     processing.on("sale.completed", _enroll)
     processing.on("sale.delivered", _reanchor)
     processing.on("sale.refunded", _exit_on_refund)
@@ -47,4 +49,5 @@ def register() -> None:
     customer_timeline.register_source(handed_touchpoints)
     customer_timeline.register_source(journey_moves)
     customer_timeline.register_source(owner_assignments)
+    customer_timeline.register_source(covered_calls)  # "covers a call for ..., who is away" (staff absences)
     customer_pages.register_page_part("enrollments", "plan", plan_of, default=[])  # the plan, in words

@@ -30,12 +30,15 @@ class HandOut:
     `opens`: the touchpoint stays open in its owner's list (a call) instead of being handed and closed.
     `write` gets every due touchpoint of the kind in the batch and writes their work rows in one statement.
     `needs_sale`: the hand-out reads `Due.sale_id`.
+    `channel`: how the step reaches the customer ("phone", "letter"): a customer the contact rules refuse for it
+    (mail's opt-outs) has the step skipped with `not_contacted_reason(channel)` instead.
     """
 
     kind: str
     write: Callable[[Session, list[Due], dt.datetime], None] | None = None
     opens: bool = False
     needs_sale: bool = False
+    channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,28 @@ FACTS: list[Facts] = []
 GATES: list[Gate] = []
 # kind -> check(session, where, step spec): raises JourneyError naming the field (e.g. a letter's template).
 STEP_CHECKS: dict[str, Callable] = {}
+# Who may not be contacted by a channel: rule(session, customer_ids, channel) -> the ids refused (mail's opt-outs).
+CONTACT_RULES: list[Callable[[Session, set[int], str], set[int]]] = []
+
+
+def not_contacted_reason(channel: str) -> str:
+    """The reason a contact by `channel` was not made because the customer opted out (journeys/wording.py reads it)."""
+    return f"not contacted: opted out of {channel}"
+
+
+def register_contact_rule(rule: Callable) -> None:
+    if rule not in CONTACT_RULES:
+        CONTACT_RULES.append(rule)
+
+
+def refused(session: Session, customer_ids, channel: str) -> set[int]:
+    """Which of these customers may not be contacted by the channel (every registered rule, one query each)."""
+    ids = set(customer_ids)
+    found: set[int] = set()
+    for rule in CONTACT_RULES:
+        if ids:
+            found |= set(rule(session, ids, channel))
+    return found
 
 
 def register_handout(handout: HandOut) -> None:

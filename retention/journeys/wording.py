@@ -118,6 +118,10 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     # retention/postal/email_step.py: an email step for a customer we may not email, or whose email failed to render.
     ("not_emailed", re.compile(r"not emailed: (no_email|opted_out)\Z")),
     ("email_not_written", re.compile(r"email not written: (.*)\Z", re.S)),
+    # planning.OUTSIDE_OWNER_HOURS: a call planned outside its owner's hours because nobody's meet the customer's.
+    ("outside_owner_hours", re.compile(r"outside the owner's working hours: no one's hours meet the customer's\Z")),
+    # registry.not_contacted_reason: a call or letter not made because the customer opted out of the channel.
+    ("not_contacted", re.compile(r"not contacted: opted out of (phone|letter|email)\Z")),
 ]
 
 
@@ -201,6 +205,14 @@ def reason_words(reason: str | None, code: str | None = None, *, when=None, numb
         return _("Not sent: no email address")
     if name == "email_not_written":
         return _("Not sent: the email could not be written (%(detail)s)", detail=params[0])
+    if name == "outside_owner_hours":
+        return _("Outside the owner's working hours: nobody's working hours meet the customer's calling hours")
+    if name == "not_contacted":
+        if params[0] == "phone":
+            return _("Not called: the customer asked not to be phoned")
+        if params[0] == "letter":
+            return _("Not sent: the customer opted out of letters")
+        return _("Not sent: the customer opted out of email")
     if name == "nps_follow_up_open":
         return _("Not needed: a follow-up call for the NPS answer is already open")
     if name in FEATURE_REASONS:

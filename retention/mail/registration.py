@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from retention.customers import timeline
 from retention.customers.models import Customer
 from retention.customers.views import register_page_part
+from retention.journeys import registry
 from retention.mail import optouts
 from retention.mail.models import FAILED, SENT, CustomerOptOut, OutboundEmail
 from retention.mail.service import NUDGE_KEY, SEND_JOB
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def nudge(queue) -> bool:
-    """Queue one send job unless one is waiting already; never fails the caller (the tick sends anyway)."""
+    """Queue one send job unless one is waiting already; never fails the caller (the tick queues it again later)."""
     from retention.queue import QueueUnavailable
 
     try:
@@ -72,6 +73,7 @@ def register() -> None:
     global _registered
     timeline.register_source(emails_sent)
     register_page_part("opt_outs", "email", _opt_outs, default={})
+    registry.register_contact_rule(optouts.opted_out_ids)  # journey steps by phone or letter: the opt-outs rule
     if not _registered:
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)

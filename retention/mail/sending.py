@@ -1,20 +1,26 @@
-"""Sending queued emails: claim one row at a time, send it, record what happened (retention/mail/transport.py).
+"""Sending queued emails: claim a few rows at a time, send each, record what happened (retention/mail/transport.py).
 
-Each email is claimed by a state change committed before the server is spoken to (queued -> sending, under
-FOR UPDATE SKIP LOCKED on PostgreSQL; the conditional UPDATE's rowcount decides on SQLite), so two ticks or
-workers never send the same row. A refusal or an unreachable server puts it back to queued with a growing wait
-(attempts + 1), failed after MAIL_MAX_ATTEMPTS: the server did not take it, so a retry cannot double it.
+Emails are claimed by a state change committed before the server is spoken to (queued -> sending for up to
+CLAIM_CHUNK rows in one UPDATE, under FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's writer lock serialises it), so
+two ticks or workers never send the same row. Each email's outcome is committed as soon as the server answered. A
+refusal or an unreachable server puts it back to queued with a growing wait (attempts + 1), failed after
+MAIL_MAX_ATTEMPTS: the server did not take it, so a retry cannot double it; the claimed rows not tried yet go back
+to queued as they were. Whether the customer may still be emailed (opt-out, address) is read for the chunk right
+after it is claimed.
 
 The one window left is a crash after the server accepted the message and before "sent" is committed. We choose
 at-least-once there: a row left in "sending" longer than SENDING_LEASE is put back to queued and sent again with
 the same Message-ID (fixed when queued), so the receiving side can see it is the same message. The lease is far
-longer than one send can take (MAIL_SMTP_TIMEOUT bounds each step of it), so a slow send is never sent twice.
+longer than one send can take (MAIL_SMTP_TIMEOUT bounds each step of it), and a chunk whose sending took longer
+than CHUNK_TIME puts its untried rows back, so a slow send is never sent twice.
 """
 from __future__ import annotations
 
 import datetime as dt
+import time
 from email.message import EmailMessage
 from email.utils import format_datetime
+from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -23,7 +29,8 @@ from sqlalchemy.orm import Session
 from retention.customers.models import Customer
 from retention.mail import transport as transports
 from retention.mail.models import CANCELLED, FAILED, QUEUED, SENDING, SENT, OutboundEmail
-from retention.mail.service import can_email
+from retention.mail.optouts import opted_out_ids
+from retention.mail.service import _valid_address as valid_address
 
 SENDING_LEASE = dt.timedelta(minutes=15)
 FIRST_RETRY = dt.timedelta(minutes=1)
@@ -63,24 +70,48 @@ def release_stalled(session: Session, now: dt.datetime) -> int:
     return count
 
 
-def _claim_next(session: Session, now: dt.datetime) -> int | None:
-    """Claim the next due email (queued -> sending, committed); its id, or None when nothing is due."""
-    while True:
-        query = (select(OutboundEmail.id)
-                 .where(OutboundEmail.status == QUEUED, OutboundEmail.next_attempt_at <= now)
-                 .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id).limit(1))
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        email_id = session.scalar(query)
-        if email_id is None:
-            session.commit()
-            return None
-        claimed = session.execute(update(OutboundEmail)
-                                  .where(OutboundEmail.id == email_id, OutboundEmail.status == QUEUED)
-                                  .values(status=SENDING, claimed_at=now)).rowcount
-        session.commit()
-        if claimed:
-            return email_id
+CLAIM_CHUNK = 20  # emails claimed by one committed statement; each is still finished (and committed) on its own
+CHUNK_TIME = SENDING_LEASE / 3  # a chunk still sending after this long puts its untried rows back (see above)
+
+
+def _claim(session: Session, now: dt.datetime, limit: int) -> list[int]:
+    """Claim up to `limit` due emails (queued -> sending) in one statement and commit; their ids, in send order."""
+    pick = (select(OutboundEmail.id)
+            .where(OutboundEmail.status == QUEUED, OutboundEmail.next_attempt_at <= now)
+            .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    claimed = session.execute(update(OutboundEmail)
+                              .where(OutboundEmail.id.in_(pick.scalar_subquery()), OutboundEmail.status == QUEUED)
+                              .values(status=SENDING, claimed_at=now)
+                              .returning(OutboundEmail.id, OutboundEmail.next_attempt_at)
+                              .execution_options(synchronize_session=False)).all()
+    session.commit()
+    return [row.id for row in sorted(claimed, key=lambda row: (row.next_attempt_at, row.id))]
+
+
+_COLUMNS = ("id", "customer_id", "to_address", "subject", "message_id", "headers", "text", "html", "locale",
+            "attempts")
+
+
+def _load(session: Session, ids: list[int]) -> list[SimpleNamespace]:
+    """The claimed rows (plain values, no ORM objects), each with `reason` set when it may not be sent any more:
+    the customer opted out or lost the address after it was queued (a corrected address since then wins)."""
+    rows = {row.id: SimpleNamespace(**row._mapping, reason=None) for row in session.execute(
+        select(*(getattr(OutboundEmail, name) for name in _COLUMNS), Customer.email.label("customer_email"))
+        .outerjoin(Customer, Customer.id == OutboundEmail.customer_id).where(OutboundEmail.id.in_(ids)))}
+    opted = opted_out_ids(session, {row.customer_id for row in rows.values() if row.customer_id}, "email")
+    for row in rows.values():
+        if row.customer_id is None:
+            continue
+        if not valid_address(row.customer_email):
+            row.reason = "no_email"
+        elif row.customer_id in opted:
+            row.reason = "opted_out"
+        else:
+            row.to_address = row.customer_email.strip()
+    session.commit()  # the read's transaction ends here: no snapshot is held while the server is spoken to
+    return [rows[i] for i in ids if i in rows]
 
 
 def _finish(session: Session, email_id: int, **values) -> None:
@@ -89,56 +120,83 @@ def _finish(session: Session, email_id: int, **values) -> None:
     session.commit()
 
 
+def _unclaim(session: Session, ids: list[int]) -> None:
+    """Claimed but not attempted (the server went down first): back in the queue as they were."""
+    if ids:
+        session.execute(update(OutboundEmail).where(OutboundEmail.id.in_(ids), OutboundEmail.status == SENDING)
+                        .values(status=QUEUED, claimed_at=None))
+        session.commit()
+
+
 def send_queued(session: Session, now: dt.datetime, limit: int | None = None) -> dict:
-    """Send due emails, at most `limit` (MAIL_BATCH_SIZE); commits after each. Returns counts by outcome."""
+    """Send due emails, at most `limit` (MAIL_BATCH_SIZE); returns counts by outcome (and "claimed").
+
+    Emails are claimed CLAIM_CHUNK at a time (one committed statement); each one's outcome is committed as soon as
+    the server answered, so a crash can only leave the one in flight to be sent again.
+    """
     config = current_app.config
     limit = config["MAIL_BATCH_SIZE"] if limit is None else limit
-    counts = {"sent": 0, "retried": 0, "failed": 0, "cancelled": 0,
+    counts = {"sent": 0, "retried": 0, "failed": 0, "cancelled": 0, "claimed": 0,
               "released": release_stalled(session, now)}
     transport = transports.from_config(config)
+    down = False
     try:
-        for _ in range(limit):
-            email_id = _claim_next(session, now)
-            if email_id is None:
+        while not down and counts["claimed"] < limit:
+            ids = _claim(session, now, min(CLAIM_CHUNK, limit - counts["claimed"]))
+            if not ids:
                 break
-            row = session.get(OutboundEmail, email_id, populate_existing=True)
-            if row.customer_id is not None:
-                customer = session.get(Customer, row.customer_id)
-                reason = can_email(session, customer)
-                if reason is not None:  # opted out (or lost the address) after it was queued
-                    _finish(session, email_id, status=CANCELLED, last_error=reason)
+            counts["claimed"] += len(ids)
+            rows = _load(session, ids)
+            started = time.monotonic()
+            for position, row in enumerate(rows):
+                if time.monotonic() - started > CHUNK_TIME.total_seconds():  # a slow server: let the lease hold
+                    _unclaim(session, [r.id for r in rows[position:]])
+                    break
+                if row.reason is not None:  # opted out (or lost the address) after it was queued
+                    _finish(session, row.id, status=CANCELLED, last_error=row.reason)
                     counts["cancelled"] += 1
                     continue
-                row.to_address = customer.email.strip()  # a corrected address since it was queued wins
-            attempts = row.attempts + 1
-            try:
-                message = build_message(row, now, config["MAIL_FROM"])
-            except (ValueError, TypeError) as exc:  # a row no message can be made of: retrying cannot help
-                _finish(session, email_id, status=FAILED, attempts=attempts, last_error=f"bad message: {exc}"[:500])
-                counts["failed"] += 1
-                continue
-            try:
-                if isinstance(transport, transports.OutboxTransport):
-                    transport.send(message, name=f"{row.id:08d}")
-                else:
-                    transport.send(message)
-            except transports.TransportError as exc:
-                error = str(exc)[:500]
-                if attempts >= config["MAIL_MAX_ATTEMPTS"]:
-                    _finish(session, email_id, status=FAILED, attempts=attempts, last_error=error, claimed_at=None)
+                attempts = row.attempts + 1
+                try:
+                    message = build_message(row, now, config["MAIL_FROM"])
+                except (ValueError, TypeError) as exc:  # a row no message can be made of: retrying cannot help
+                    _finish(session, row.id, status=FAILED, attempts=attempts, last_error=f"bad message: {exc}"[:500])
                     counts["failed"] += 1
-                else:
-                    _finish(session, email_id, status=QUEUED, attempts=attempts, last_error=error, claimed_at=None,
-                            next_attempt_at=now + backoff(attempts))
-                    counts["retried"] += 1
-                if exc.down:  # the rest would fail the same way: they wait for the next run
-                    break
-                continue
-            _finish(session, email_id, status=SENT, attempts=attempts, sent_at=now, last_error=None)
-            counts["sent"] += 1
+                    continue
+                try:
+                    if isinstance(transport, transports.OutboxTransport):
+                        transport.send(message, name=f"{row.id:08d}")
+                    else:
+                        transport.send(message)
+                except transports.TransportError as exc:
+                    error = str(exc)[:500]
+                    if attempts >= config["MAIL_MAX_ATTEMPTS"]:
+                        _finish(session, row.id, status=FAILED, attempts=attempts, last_error=error, claimed_at=None)
+                        counts["failed"] += 1
+                    else:
+                        _finish(session, row.id, status=QUEUED, attempts=attempts, last_error=error, claimed_at=None,
+                                next_attempt_at=now + backoff(attempts))
+                        counts["retried"] += 1
+                    if exc.down:  # the rest would fail the same way: they wait for the next run
+                        _unclaim(session, [r.id for r in rows[position + 1:]])
+                        down = True
+                        break
+                    continue
+                _finish(session, row.id, status=SENT, attempts=attempts, sent_at=now, last_error=None)
+                counts["sent"] += 1
     finally:
         transport.close()
     return counts
+
+
+def has_due(session: Session, now: dt.datetime) -> bool:
+    """Whether any email is due to be sent now (or stuck in "sending" past the lease); one index probe each."""
+    due = session.scalar(select(OutboundEmail.id).where(OutboundEmail.status == QUEUED,
+                                                        OutboundEmail.next_attempt_at <= now).limit(1))
+    if due is None:
+        due = session.scalar(select(OutboundEmail.id).where(OutboundEmail.status == SENDING,
+                                                            OutboundEmail.claimed_at < now - SENDING_LEASE).limit(1))
+    return due is not None
 
 
 def due_count(session: Session, now: dt.datetime) -> int:

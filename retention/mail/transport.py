@@ -99,7 +99,11 @@ def _text(value) -> str:
 
 
 class OutboxTransport:
-    """Writes each message to `<folder>/<name>.eml`, atomically (a temporary file renamed into place)."""
+    """Writes each message to `<folder>/<name>.eml`, atomically (a temporary file renamed into place).
+
+    Not fsynced: the outbox is where email goes when none leaves the machine (no SMTP_URL), and a reader never
+    sees half a file; an fsync per message cost more than everything else sending does (bench/tick.py).
+    """
 
     def __init__(self, folder: str):
         self.folder = Path(folder)
@@ -114,8 +118,6 @@ class OutboxTransport:
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(bytes(message))
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(tmp, self.path_for(name))
         except OSError as exc:
             raise TransportError(f"outbox folder: {exc}", down=True) from exc

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session, joinedload
 import letters as generator
 from retention.audit.service import record
 from retention.customers.models import Customer
+from retention.mail.models import CustomerOptOut
 from retention.postal.labels import BATCH_STATUS, FIELD, LETTER_STATUS
 from retention.postal.models import (
-    BUILDING, FAILED, MAILED, PRINTED, QUEUED, READY, RETURN_REASONS, RETURNED, Letter, LetterTemplate, PrintBatch,
-    ReturnedMail,
+    BUILDING, CANCELLED, FAILED, MAILED, PRINTED, QUEUED, READY, RETURN_REASONS, RETURNED, Letter, LetterTemplate,
+    PrintBatch, ReturnedMail,
 )
 from retention.postal.service import (
     N_, NothingToPrint,
@@ -45,8 +46,11 @@ def manifest_cell(value) -> str:
 
 
 def _queued(filters: dict):
+    # Never a letter to a customer who opted out of letters (those are cancelled when they opt out: a guard).
+    opted_out = select(CustomerOptOut.id).where(CustomerOptOut.customer_id == Letter.customer_id,
+                                                CustomerOptOut.channel == "letter").exists()
     stmt = select(Letter.id).join(Customer, Customer.id == Letter.customer_id).where(
-        Letter.status == QUEUED, Letter.batch_id.is_(None))
+        Letter.status == QUEUED, Letter.batch_id.is_(None), ~opted_out)
     if filters.get("template_key"):
         stmt = stmt.where(Letter.template_key == filters["template_key"])
     if filters.get("country"):
@@ -201,7 +205,7 @@ def _mailing_order(session: Session, batch_id: int, sender_country: str = "") ->
     grouped by country (a bag per country), each by postal code."""
     domestic = case((Customer.country == (sender_country or "").upper(), 0), else_=1)
     return session.scalars(select(Letter.id).join(Customer, Customer.id == Letter.customer_id)
-                           .where(Letter.batch_id == batch_id)
+                           .where(Letter.batch_id == batch_id, Letter.status == QUEUED)
                            .order_by(domestic, Customer.country, Customer.postal_code, Customer.name,
                                      Letter.id)).all()
 
@@ -388,6 +392,20 @@ def mark_mailed(session: Session, batch: PrintBatch, now: dt.datetime, *, actor:
     return n
 
 
+def cancel_queued_letters(session: Session, customer_id: int, now: dt.datetime, actor: str) -> int:
+    """The customer opted out of letters: their letters not printed yet are cancelled (mail.optouts.on_opt_out).
+
+    A cancelled letter keeps its batch, so the mail room sees it there ("not sent"); marking the batch printed
+    leaves it out, and a rebuild of the batch drops it. Returns how many."""
+    ids = session.scalars(select(Letter.id).where(Letter.customer_id == customer_id, Letter.status == QUEUED)).all()
+    if ids:
+        session.execute(update(Letter).where(Letter.id.in_(ids), Letter.status == QUEUED)
+                        .values(status=CANCELLED).execution_options(synchronize_session="fetch"))
+        record(session, actor=actor, action="letter.cancelled", entity_type="customer", entity_id=customer_id,
+               now=now, changes={"letters": list(ids), "why": "opted_out"})
+    return len(ids)
+
+
 # --- One letter: reprint, returned mail and its undo ---------------------------------------------------
 
 def letter_actions(letter: Letter) -> list[str]:
@@ -479,9 +497,10 @@ def _open_fix_address_call(session: Session, letter: Letter, reason: str, note: 
     from retention.calls import adhoc
     from retention.calls.service import CallError
 
-    try:
+    try:  # due at the first moment inside the customer's and the owner's hours (calls.adhoc.reachable_due)
         with session.begin_nested():
-            call = adhoc.open_call(letter.customer, purpose="fix_address", now=now, actor=actor, session=session)
+            call = adhoc.open_call(letter.customer, purpose="fix_address", reachable=True, now=now, actor=actor,
+                                   session=session)
     except CallError:
         return None
     call.note = _fix_address_note(session, letter, reason, note, getattr(call.owner, "locale", None) or "en")

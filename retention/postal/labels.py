@@ -7,7 +7,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retention.postal.models import BUILDING, FAILED, MAILED, PRINTED, QUEUED, READY, RETURNED, Letter, LetterTemplate
+from retention.postal.models import (
+    BUILDING, CANCELLED, FAILED, MAILED, PRINTED, QUEUED, READY, RETURNED, Letter, LetterTemplate,
+)
 
 BATCH_STATUS = {
     BUILDING: _l("Being laid out"),
@@ -22,6 +24,7 @@ LETTER_STATUS = {
     PRINTED: _l("Printed"),
     MAILED: _l("Mailed"),
     RETURNED: _l("Returned"),
+    CANCELLED: _l("Not sent: the customer opted out of letters"),
 }
 
 # Where a letter stands, as the mail room sees it: a queued letter in a ready batch is ready to print,
@@ -35,6 +38,7 @@ LETTER_STAGE = {
     PRINTED: _l("Printed"),
     MAILED: _l("Mailed"),
     RETURNED: _l("Returned to sender"),
+    CANCELLED: _l("Not sent: the customer opted out of letters"),
 }
 
 RETURN_REASON = {

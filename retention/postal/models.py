@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from retention.extensions import db
 from retention.types import UTCDateTime
 
 QUEUED, PRINTED, MAILED, RETURNED = "queued", "printed", "mailed", "returned"
+CANCELLED = "cancelled"  # never printed: the customer opted out of letters while it waited (batches.cancel_queued_letters)
 BUILDING, READY, FAILED = "building", "ready", "failed"
 # Why a letter came back (returned mail); "other" needs a note.
 RETURN_REASONS = ("moved", "unknown_address", "refused", "incomplete_address", "other")
@@ -44,10 +45,13 @@ class LetterTemplate(db.Model):
 
 
 class Letter(db.Model):
-    """One personalized letter to post: queued -> printed -> mailed (or returned)."""
+    """One personalized letter to post: queued -> printed -> mailed (or returned); queued -> cancelled."""
 
     __tablename__ = "letters"
-    __table_args__ = (Index("ix_letters_status_created", "status", "created_at"),)
+    # batch_id is indexed where set: a letter is queued without one (migration d9b9c0a1e019).
+    __table_args__ = (Index("ix_letters_status_created", "status", "created_at"),
+                      Index("ix_letters_batch_id", "batch_id", postgresql_where=text("batch_id IS NOT NULL"),
+                            sqlite_where=text("batch_id IS NOT NULL")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     touchpoint_id: Mapped[int | None] = mapped_column(ForeignKey("touchpoints.id"), unique=True, nullable=True)
@@ -57,7 +61,7 @@ class Letter(db.Model):
     language: Mapped[str] = mapped_column(String(10), default="en")
     status: Mapped[str] = mapped_column(String(12), default=QUEUED)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batches.id"), nullable=True, index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batches.id"), nullable=True)
     first_page: Mapped[int | None] = mapped_column(nullable=True)
     page_count: Mapped[int | None] = mapped_column(nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)   # why the last batch skipped it

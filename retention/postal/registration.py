@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retention.customers import timeline as customer_timeline
 from retention.customers.models import Customer
 from retention.journeys import registry
 from retention.journeys.service import N_, JourneyError, Names
+from retention.mail import optouts
+from retention.postal.batches import cancel_queued_letters
 from retention.postal.labels import LANGUAGE
 from retention.postal.models import Letter, LetterTemplate
 from retention.postal.service import LANGUAGES
 from retention.postal.timeline import letters
-from retention.queries import id_in
+from retention.queries import id_in, insert_rows
 
 CHUNK = 5000
 
@@ -46,7 +48,7 @@ def queue_letters(session: Session, due: list[registry.Due], now: dt.datetime) -
     for start in range(0, len(ids), CHUNK):
         locales.update(session.execute(select(Customer.id, Customer.locale)
                                        .where(id_in(session, Customer.id, ids[start:start + CHUNK]))).all())
-    session.execute(insert(Letter.__table__), [
+    insert_rows(session, Letter.__table__, [
         {"touchpoint_id": d.touchpoint_id, "customer_id": d.customer_id, "sale_id": d.sale_id,
          "template_key": d.step.template_key or d.step.key, "language": locales.get(d.customer_id) or "en",
          "status": "queued", "created_at": now} for d in due])
@@ -56,6 +58,7 @@ def register() -> None:
     from retention.postal import email_step
 
     email_step.register()  # the `email` step kind: a letter template sent as an email (retention/mail)
-    registry.register_handout(registry.HandOut("letter", write=queue_letters, needs_sale=True))
+    registry.register_handout(registry.HandOut("letter", write=queue_letters, needs_sale=True, channel="letter"))
+    optouts.on_opt_out("letter", cancel_queued_letters)  # letters not printed yet never reach the printer
     registry.register_step_check("letter", check_letter_step)
     customer_timeline.register_source(letters)

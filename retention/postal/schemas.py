@@ -52,7 +52,8 @@ class LetterOut(Schema):
     status = fields.String()
     stage = fields.Function(_stage, metadata={"description": "where the letter stands: queued, left_out (not laid "
                                                              "out, see error), building, ready, failed (its batch), "
-                                                             "printed, mailed, returned"})
+                                                             "printed, mailed, returned, cancelled (never printed: "
+                                                             "the customer opted out of letters)"})
     actions = fields.Function(_letter_actions, metadata={"description": "what its state allows: reprint, returned, "
                                                                         "undo_return"})
     reprint_count = fields.Integer()

@@ -160,6 +160,9 @@ def unknown_variable(field: str, context: dict, exc) -> LetterError:
     every variable."""
     from jinja2.utils import missing
 
+    if exc.name is None:  # no name looked up: a filter's empty answer, e.g. `[]|first` ("No first item, ...")
+        return LetterError(N_("%(field)s: cannot be written: %(detail)s"), FIELD, field=field,
+                           detail=str(exc.message or exc)[:400])
     if exc.obj is missing:
         name, usable = str(exc.name), variables()
     else:

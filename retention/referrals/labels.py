@@ -19,6 +19,7 @@ OFFER_REASONS = {
     "no_reward": _l("the rule gives no reward at this purchase value"),
     "no_sale": _l("the step has no sale to size the reward on"),
     "cannot_email": _l("the program sends by email and the customer cannot be emailed"),
+    "cannot_post": _l("the offer would go by letter and the customer opted out of letters"),
 }
 
 # Why a friend's sale did not earn a reward (models.REJECTIONS), and why a referral was voided.

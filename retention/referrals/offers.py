@@ -30,7 +30,7 @@ CODE_LENGTH = 8
 OPEN_COMPLAINT_RETRY = dt.timedelta(hours=24)
 # Why an offer was not made now. WAITS: the step is tried again on the day it could be met.
 REASONS = ("no_program", "currency", "category", "out_of_range", "refunded", "no_nps", "nps_below", "too_early",
-           "return_window", "open_complaint", "max_offers", "no_reward", "no_sale", "cannot_email")
+           "return_window", "open_complaint", "max_offers", "no_reward", "no_sale", "cannot_email", "cannot_post")
 WAITS = ("too_early", "return_window", "open_complaint")
 
 
@@ -168,6 +168,13 @@ def make_offers(session: Session, due: list[registry.Due], now: dt.datetime) -> 
 
             if mail.can_email(session, customers[d.customer_id]) is not None:
                 verdict = Verdict(False, "cannot_email", program=verdict.program)
+        elif verdict.ok:  # by letter (the program says so, or auto and no email possible): not if opted out of letters
+            from retention.mail import service as mail
+            from retention.mail.optouts import may_contact
+
+            by_letter = verdict.program.channel == "letter" or mail.can_email(session, customers[d.customer_id]) is not None
+            if by_letter and not may_contact(session, d.customer_id, "letter"):
+                verdict = Verdict(False, "cannot_post", program=verdict.program)
         if verdict.ok:
             made[d.customer_id] = made.get(d.customer_id, 0) + 1
         decided.append((d, verdict))

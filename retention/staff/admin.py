@@ -8,8 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from retention.audit.service import actor_of
+from retention.errors import http_status
 from retention.extensions import db
-from retention.staff import service, sessions
+from retention.staff import absences, service, sessions
 from retention.staff.models import ROLE_LABELS, ROLES, ApiToken, StaffUser
 from retention.staff.access import roles_required
 from retention import clock
@@ -37,7 +38,62 @@ def _staff_page(error: service.StaffError | None = None, status: int = 200, user
     idle = current_app.config["SESSION_IDLE_SECONDS"]
     live = {u.id: sessions.live_session_count(db.session, u.id, now=now, idle_seconds=idle) for u in people}
     return render_template("admin/staff.html", people=people, roles=ROLES, role_labels=ROLE_LABELS, live=live,
-                           error=error, error_user=user_id, spoken=_spoken_names()), status
+                           error=error, error_user=user_id, spoken=_spoken_names(),
+                           away=absences.away_now(db.session, people, now)), status
+
+
+# --- One person: their details and when they are away -----------------------------------------------------------
+
+def _person(user_id: int) -> StaffUser:
+    return db.session.get(StaffUser, user_id) or abort(404, description=_("There is no such staff member."))
+
+
+def _person_page(person: StaffUser, *, status: int = 200, error: absences.AbsenceError | None = None,
+                 values: dict | None = None):
+    from retention.staff.views import absence_section
+
+    return render_template("admin/staff_person.html", person=person, spoken=_spoken_names(),
+                           away=absence_section(person, mine=False, error=error, values=values)), status
+
+
+@blueprint.route("/staff/<int:user_id>")
+@roles_required("admin")
+def staff_person(user_id: int):
+    """One staff member: role, languages, and the days they are away (set by an admin for anyone)."""
+    return _person_page(_person(user_id))
+
+
+@blueprint.route("/staff/<int:user_id>/absences", methods=["POST"])
+@roles_required("admin")
+def add_absence(user_id: int):
+    from retention.staff.views import absence_added_message, absence_form
+
+    person = _person(user_id)
+    values = absence_form()
+    try:
+        absence = absences.add_absence(db.session, person, **values, actor=actor_of(current_user), now=clock.now(),
+                                       created_by=db.session.get(StaffUser, current_user.id))
+    except absences.AbsenceError as exc:
+        db.session.rollback()
+        return _person_page(person, status=http_status(exc), error=exc, values=values)
+    db.session.commit()
+    flash(absence_added_message(absence))
+    return redirect(url_for("staff_admin.staff_person", user_id=person.id) + "#away", 303)
+
+
+@blueprint.route("/staff/<int:user_id>/absences/<int:absence_id>/cancel", methods=["POST"])
+@roles_required("admin")
+def cancel_absence(user_id: int, absence_id: int):
+    person = _person(user_id)
+    try:
+        absences.cancel_absence(db.session, absence_id, staff_id=person.id, actor=actor_of(current_user),
+                                now=clock.now())
+    except absences.AbsenceNotFound:
+        db.session.rollback()
+        abort(404, description=_("There is no such absence."))
+    db.session.commit()
+    flash(_("Absence cancelled."))
+    return redirect(url_for("staff_admin.staff_person", user_id=person.id) + "#away", 303)
 
 
 @blueprint.route("/staff/")

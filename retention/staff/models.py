@@ -5,7 +5,7 @@ import datetime as dt
 
 from flask_login import UserMixin
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from retention.extensions import db
@@ -141,3 +141,30 @@ class StaffSession(db.Model):
     ended_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     user: Mapped[StaffUser] = relationship()
+
+
+class StaffAbsence(db.Model):
+    """A stretch of days a staff member is away (holiday, sick): `starts_on` to `ends_on` inclusive, days of
+    their own calendar (their time zone). While away, nobody new is given to them and the calls due are
+    covered by a colleague who is in (retention/staff/absences.py, retention/journeys/cover.py)."""
+
+    __tablename__ = "staff_absences"
+    __table_args__ = (Index("ix_staff_absences_staff_starts", "staff_id", "starts_on"),
+                      Index("ix_staff_absences_ends_on", "ends_on"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # Who entered it (None: the CLI or a script); `created_at` when.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff: Mapped[StaffUser] = relationship(foreign_keys=[staff_id])
+    created_by: Mapped[StaffUser | None] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def days(self) -> int:
+        """How many calendar days it covers (both ends counted)."""
+        return (self.ends_on - self.starts_on).days + 1

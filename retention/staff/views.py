@@ -1,8 +1,10 @@
 """Sign-in and sign-out, each role's start page, and every staff member's own settings."""
 from __future__ import annotations
 
+import datetime as dt
+
 from babel import Locale
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask import session as cookie
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext, refresh
 from flask_login import current_user, login_user, logout_user
@@ -11,7 +13,8 @@ from sqlalchemy import select
 from retention.audit.service import actor_of
 from retention.extensions import db
 from retention.formatting import LANGUAGES
-from retention.staff import service, sessions
+from retention.errors import http_status
+from retention.staff import absences, service, sessions
 from retention.staff.access import roles_required
 from retention.staff.models import StaffUser
 from retention.staff.redirects import safe_next
@@ -109,14 +112,93 @@ def logout():
 
 # --- My settings ---------------------------------------------------------------------------------
 
-def _settings_page(values: dict, error: service.StaffError | None = None, status: int = 200):
+def _settings_page(values: dict, error: service.StaffError | None = None, status: int = 200,
+                   away: dict | None = None):
     from retention.i18n import ui_language
 
     viewer = ui_language()
     spoken = [(code, _language_name(code, viewer)) for code in service.SPOKEN_LANGUAGES]
+    user = db.session.get(StaffUser, current_user.id)
     return render_template("settings.html", values=values, error=error, languages=LANGUAGE_NAMES,
                            signature_languages={code: _language_name(code, viewer) for code in service.SIGNATURE_LANGUAGES},
-                           spoken=spoken, zones=sorted(ZONES), now_moment=clock.now()), status
+                           spoken=spoken, zones=sorted(ZONES), now_moment=clock.now(),
+                           away=away or absence_section(user, mine=True)), status
+
+
+def _my_values() -> dict:
+    user = current_user
+    return {"locale": user.locale, "digits": user.digits or "", "timezone": user.timezone or "UTC",
+            "languages": list(user.languages or []), "signatures": dict(user.letter_signatures or {})}
+
+
+# --- Absences: the "Away" section of My settings and of an admin's page of one person -------------------------
+
+# Absences ended longer ago than this are not listed (the audit log keeps them).
+AWAY_LISTED_AFTER = 90
+
+
+def absence_section(person: StaffUser, *, mine: bool, error: absences.AbsenceError | None = None,
+                    values: dict | None = None) -> dict:
+    """What templates/staff/_absences.html shows: the person's absences (current, coming, recently over)."""
+    today = absences.today_for(person, clock.now())
+    since = today - dt.timedelta(days=AWAY_LISTED_AFTER)
+    rows = [{"absence": a, "state": "over" if a.ends_on < today else "now" if a.starts_on <= today else "coming"}
+            for a in absences.list_absences(db.session, person.id, since=since)]
+    if mine:
+        add_url, cancel_endpoint, cancel_args = url_for("staff.add_my_absence"), "staff.cancel_my_absence", {}
+    else:
+        add_url = url_for("staff_admin.add_absence", user_id=person.id)
+        cancel_endpoint, cancel_args = "staff_admin.cancel_absence", {"user_id": person.id}
+    return {"person": person, "rows": rows, "mine": mine, "add_url": add_url, "cancel_endpoint": cancel_endpoint,
+            "cancel_args": cancel_args, "error": error, "form": values or {}, "max_days": absences.MAX_DAYS}
+
+
+def absence_form() -> dict:
+    form = request.form
+    return {"starts_on": form.get("starts_on", "")[:40], "ends_on": form.get("ends_on", "")[:40],
+            "note": form.get("note", "")[:absences.MAX_NOTE * 2]}
+
+
+def absence_added_message(absence) -> str:
+    from retention.i18n import when
+
+    if absence.starts_on == absence.ends_on:
+        return _("Absence saved: %(day)s.", day=when(absence.starts_on, None, "date"))
+    return _("Absence saved: %(first)s to %(last)s.", first=when(absence.starts_on, None, "date"),
+             last=when(absence.ends_on, None, "date"))
+
+
+@blueprint.route("/settings/absences", methods=["POST"])
+@roles_required("onboarding", "marketing", "print")
+def add_my_absence():
+    """Enter days I am away; refused (the message next to the field, nothing saved) when a day is wrong."""
+    user = db.session.get(StaffUser, current_user.id)
+    values = absence_form()
+    try:
+        absence = absences.add_absence(db.session, user, **values, actor=actor_of(current_user), now=clock.now(),
+                                       created_by=user)
+    except absences.AbsenceError as exc:
+        db.session.rollback()
+        return _settings_page(_my_values(), status=http_status(exc),
+                              away=absence_section(user, mine=True, error=exc, values=values))
+    db.session.commit()
+    flash(absence_added_message(absence))
+    return redirect(url_for("staff.settings") + "#away", 303)
+
+
+@blueprint.route("/settings/absences/<int:absence_id>/cancel", methods=["POST"])
+@roles_required("onboarding", "marketing", "print")
+def cancel_my_absence(absence_id: int):
+    """Take one of my absences off (another person's is "no such absence")."""
+    try:
+        absences.cancel_absence(db.session, absence_id, staff_id=current_user.id, actor=actor_of(current_user),
+                                now=clock.now())
+    except absences.AbsenceNotFound:
+        db.session.rollback()
+        abort(404, description=_("There is no such absence."))
+    db.session.commit()
+    flash(_("Absence cancelled."))
+    return redirect(url_for("staff.settings") + "#away", 303)
 
 
 def _language_name(code: str, viewer: str) -> str:
@@ -130,10 +212,8 @@ def _language_name(code: str, viewer: str) -> str:
 @blueprint.route("/settings", methods=["GET"])
 @roles_required("onboarding", "marketing", "print")
 def settings():
-    """My settings: the language and digits of my pages, my time zone and the languages I speak."""
-    user = current_user
-    return _settings_page({"locale": user.locale, "digits": user.digits or "", "timezone": user.timezone or "UTC",
-                           "languages": list(user.languages or []), "signatures": dict(user.letter_signatures or {})})
+    """My settings: the language and digits of my pages, my time zone, the languages I speak, when I am away."""
+    return _settings_page(_my_values())
 
 
 @blueprint.route("/settings", methods=["POST"])

@@ -11,6 +11,7 @@ CLASS = {"promoter": _l("Promoter"), "passive": _l("Passive"), "detractor": _l("
 REASON = {
     "cooldown": _l("A survey went to this customer recently (cooldown)"),
     "waiting_complaint": _l("Waiting: a complaint is open"),
+    "journey_exited": _l("The journey ended (refund or churn) while the survey waited"),
     "email_no_email": _l("No email address"),
     "email_opted_out": _l("Opted out of email"),
     "email_refused": _l("The email could not be queued"),

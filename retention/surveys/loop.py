@@ -7,21 +7,24 @@ business days) and the owner's working hours: at once during business hours, els
 so always within one business day; My calls lists recovery calls above everything else. One answer gets at most
 one case and one call (`NpsAnswer.call_id`, `Complaint.nps_answer_id`), however often it is followed up; the
 journey's own detractor/passive call steps still waiting for the customer are skipped with that reason.
+
+Answers to our own surveys and answers other systems send (`nps.response`, surveys/service.record_answer) are
+followed up alike. Never doubled: an answer of the same class within SURVEY_COOLDOWN_DAYS of another answer
+that already has its call (or while an NPS call of that class is still pending for the customer) is linked to that
+call, with no second case or call.
 """
 from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app, has_app_context
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from retention.calls import adhoc
-from retention.calls.service import ADHOC_WINDOW
 from retention.complaints import service as complaints
 from retention.complaints.models import Complaint
-from retention.journeys import calendar
-from retention.journeys.models import SCHEDULED, JourneyStep, Touchpoint
-from retention.journeys.planning import owner_window
+from retention.journeys.models import PENDING, SCHEDULED, JourneyStep, Touchpoint
 from retention.surveys.models import NpsAnswer, nps_category
 
 RECOVERY, PASSIVE = "recovery", "nps_passive"
@@ -30,13 +33,6 @@ ACTOR = "system:nps"
 # The reason the journey's own follow-up step is skipped with (journeys/wording.py reads it in words).
 STEP_REPLACED = "an NPS follow-up call is already open"
 BATCH = 200
-
-
-def follow_up_due(customer, owner, now: dt.datetime) -> dt.datetime:
-    """The first moment inside the customer's calling hours and the owner's working hours (within a business day)."""
-    window = calendar.LocalWindow(customer.timezone or "UTC", ADHOC_WINDOW[0], ADHOC_WINDOW[1], customer.country, True)
-    windows = [window] + ([owner_window(owner)] if owner is not None else [])
-    return calendar.earliest_slot(now, windows) or calendar.next_business_morning(now, window)
 
 
 def _summary(answer: NpsAnswer) -> str:
@@ -56,11 +52,33 @@ def _skip_journey_steps(session: Session, answer: NpsAnswer, now: dt.datetime) -
                         .execution_options(synchronize_session=False))
 
 
+def _same_period(session: Session, answer: NpsAnswer, category: str) -> int | None:
+    """The call already following up this customer's NPS class for the same period, if any: another answer's of
+    the same class within SURVEY_COOLDOWN_DAYS, else an NPS call of that purpose still pending."""
+    days = current_app.config.get("SURVEY_COOLDOWN_DAYS", 30) if has_app_context() else 30
+    period = dt.timedelta(days=int(days))
+    for call_id, score in session.execute(
+            select(NpsAnswer.call_id, NpsAnswer.score).where(
+                NpsAnswer.customer_id == answer.customer_id, NpsAnswer.id != answer.id,
+                NpsAnswer.call_id.is_not(None), NpsAnswer.answered_at >= answer.answered_at - period,
+                NpsAnswer.answered_at <= answer.answered_at + period).order_by(NpsAnswer.answered_at.desc())):
+        if nps_category(score) == category:
+            return call_id
+    return session.scalar(select(Touchpoint.id).where(
+        Touchpoint.customer_id == answer.customer_id, Touchpoint.kind == "call", Touchpoint.status.in_(PENDING),
+        Touchpoint.purpose == (RECOVERY if category == "detractor" else PASSIVE)).limit(1))
+
+
 def follow_up(session: Session, answer: NpsAnswer, now: dt.datetime) -> dict:
     """Close the loop for one answer (idempotent); returns what it opened. The caller commits."""
     category = nps_category(answer.score)
     customer = answer.customer
     opened: dict = {}
+    if category in ("detractor", "passive") and answer.call_id is None:
+        earlier = _same_period(session, answer, category)
+        if earlier is not None:  # already followed up for this period: linked, nothing doubled
+            answer.call_id, answer.followed_up_at = earlier, now
+            return {"linked_call_id": earlier}
     channel = (answer.survey.channel if answer.survey is not None else None) or "email"
     if category == "detractor":
         exists = session.scalar(select(Complaint.id).where(Complaint.nps_answer_id == answer.id))
@@ -72,9 +90,8 @@ def follow_up(session: Session, answer: NpsAnswer, now: dt.datetime) -> dict:
             opened["case_id"] = case.id
     if category in ("detractor", "passive") and answer.call_id is None:
         purpose = RECOVERY if category == "detractor" else PASSIVE
-        try:
-            owner = customer.owner if customer.owner is not None and customer.owner.active else None
-            call = adhoc.open_call(customer, purpose=purpose, due_at=follow_up_due(customer, owner, now),
+        try:  # due at the first moment inside the customer's and the owner's hours (calls.adhoc.reachable_due)
+            call = adhoc.open_call(customer, purpose=purpose, reachable=True,
                                    note=(answer.comment or "")[:adhoc.MAX_NOTE], now=now, actor=ACTOR, session=session)
         except adhoc.CallError:  # nobody makes calls yet: the case (if any) still stands; tried again next time
             call = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retention.customers import timeline as customer_timeline
@@ -14,6 +14,7 @@ from retention.journeys import registry
 from retention.journeys.service import N_, JourneyError
 from retention.postal import service as postal
 from retention.postal.models import LetterTemplate
+from retention.queries import insert_rows
 from retention.surveys import service, sending
 from retention.surveys.models import Survey, nps_category
 from retention.surveys.timeline import surveys as survey_timeline
@@ -21,7 +22,7 @@ from retention.surveys.timeline import surveys as survey_timeline
 
 def surveys_to_send(session: Session, due: list[registry.Due], now: dt.datetime) -> None:
     """One survey "to send" per due step; the tick sends it right after (surveys/sending.py)."""
-    session.execute(insert(Survey.__table__), [
+    insert_rows(session, Survey.__table__, [
         {"touchpoint_id": d.touchpoint_id, "customer_id": d.customer_id, "sale_id": d.sale_id, "status": "to_send",
          "created_at": now, "wanted_channel": getattr(d.step, "channel", None) or "auto",
          "letter_template": getattr(d.step, "template_key", None)}
@@ -50,7 +51,7 @@ def nps_facts(session: Session, customer_ids: set[int]) -> dict[int, dict]:
 def _nps_response(batch: processing.Batch, event: InboundEvent, now: dt.datetime) -> None:
     customer = processing.require_customer(batch, event.data["customer_id"])
     service.record_answer(batch.session, customer, event.data["score"], event.data.get("comment"),
-                          event.occurred_at, source="event", event_id=event.id)
+                          event.occurred_at, source="event", event_id=event.id, now=now)
 
 
 NPS_FACTS = registry.Facts(nps_facts, defaults={"latest_nps": None, "nps_category": nps_category(None)})

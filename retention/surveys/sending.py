@@ -4,6 +4,7 @@ Rules, checked when the tick sends (right after the hand-out, with `now`):
 - cooldown: no survey went to the customer in the last SURVEY_COOLDOWN_DAYS -> else skipped ("cooldown");
 - an open complaint: the journey's gate holds the step back before the survey exists; one opened in between keeps
   the survey waiting here (status to_send, reason "waiting_complaint") until the case closes;
+- the journey exited (a refund or churn) while the survey waited for a complaint: skipped ("journey_exited");
 - the channel: the step's choice (auto: email when mail.can_email allows it, else a letter); an opted-out channel
   (mail's opt-out table: email, letter) or a missing address skips it with the reason.
 An email goes through mail.queue_email (ref "survey:<id>": queued once, sent after the commit, retried while the
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from retention.complaints.service import customers_with_open_complaints
 from retention.customers.models import Customer
+from retention.journeys.models import EXITED, Enrollment, Touchpoint
 from retention.mail import service as mail
 from retention.mail.models import CANCELLED as EMAIL_CANCELLED, FAILED as EMAIL_FAILED, OutboundEmail
 from retention.mail.optouts import opted_out
@@ -80,9 +82,20 @@ def render_survey_email(customer: Customer, token: str, company: str) -> tuple[s
     return subject, html, text
 
 
+def _journey_ended(session: Session, survey: Survey) -> bool:
+    """The survey's journey was exited (a refund or churn) while the survey waited for a complaint to close."""
+    if survey.touchpoint_id is None:
+        return False
+    status = session.scalar(select(Enrollment.status).join(Touchpoint, Touchpoint.enrollment_id == Enrollment.id)
+                            .where(Touchpoint.id == survey.touchpoint_id))
+    return status == EXITED
+
+
 def send(session: Session, survey: Survey, now: dt.datetime) -> str:
     """Apply the rules to one survey and send it; returns its status afterwards. The caller commits."""
     customer = survey.customer
+    if survey.reason == "waiting_complaint" and _journey_ended(session, survey):
+        return _skip(survey, "journey_exited", now)  # the refund or churn that ended the journey stops it too
     if _in_cooldown(session, survey, now):
         return _skip(survey, "cooldown", now)
     if customers_with_open_complaints(session, [customer.id]):

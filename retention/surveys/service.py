@@ -21,6 +21,9 @@ from retention.surveys.models import ANSWERED, CLOSED, OPEN_STATUSES, NpsAnswer,
 
 MAX_COMMENT = 2000
 SCORES = range(0, 11)
+# An answer another system sends is followed up (surveys/loop.py) when it is at most this old on arrival; older ones
+# (an import, a replay of history) only feed the facts: a recovery call weeks later is no longer a recovery call.
+EVENT_FOLLOW_UP_WITHIN = dt.timedelta(days=7)
 
 
 class SurveyError(ServiceError):
@@ -50,15 +53,17 @@ def check_comment(comment) -> str | None:
 
 
 def record_answer(session: Session, customer, score: int, comment: str | None, answered_at: dt.datetime, *,
-                  source: str, event_id: int | None = None) -> NpsAnswer | None:
+                  source: str, event_id: int | None = None, now: dt.datetime | None = None) -> NpsAnswer | None:
     """Store an NPS answer collected elsewhere once (per inbound event); an answer means the customer is not silent.
 
-    Its follow-up is the journey's own: the latest score feeds the facts its detractor/passive call steps read
-    (surveys/loop.py follows up answers to our own surveys)."""
+    It feeds the facts (latest score) and, given `now` and at most EVENT_FOLLOW_UP_WITHIN old, is followed up from
+    `now` like a survey's answer (surveys/loop.py: a detractor's recovery case and call, a passive's call; never
+    doubling a follow-up of the same period)."""
     if event_id is not None and session.scalar(select(NpsAnswer.id).where(NpsAnswer.event_id == event_id)):
         return None
+    due = now if now is not None and answered_at >= now - EVENT_FOLLOW_UP_WITHIN else None
     answer = NpsAnswer(customer=customer, score=score, comment=comment, answered_at=answered_at, source=source,
-                       event_id=event_id, first_answered_at=answered_at)
+                       event_id=event_id, first_answered_at=answered_at, follow_up_due_at=due)
     session.add(answer)
     customer.silent_at = None
     return answer

@@ -159,9 +159,12 @@ def test_my_calls_page_shows_context_and_logs_an_outcome(app, client, auth, sign
     assert "This call is no longer waiting" in bad.get_data(as_text=True)
 
 
-def test_work_page_draws_the_load_chart_and_journey_report(app, client, auth, signer, berlin):
-    signer.post(client, sale_completed(cust=berlin_customer(), occurred_at=dt.datetime.now(UTC)))
-    tick(dt.datetime.now(UTC))
+def test_work_page_draws_the_load_chart_and_journey_report(app, client, auth, signer, berlin, clock):
+    # A Tuesday late morning in Berlin: the welcome letter (due at 10:00 there) goes out with this tick; at night
+    # it would wait for the morning, and the customer would not be at the check-in call yet.
+    morning = clock.set(dt.datetime(2026, 11, 24, 11, 30, tzinfo=ZoneInfo("Europe/Berlin")))
+    signer.post(client, sale_completed(cust=berlin_customer(), occurred_at=morning))
+    tick(morning)
     auth.login("lena@example.com")
     page = client.get("/reports/work").get_data(as_text=True)
     assert 'id="load-chart"' in page and 'id="journey-chart"' in page

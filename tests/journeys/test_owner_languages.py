@@ -162,3 +162,45 @@ def test_the_load_report_page_counts_customers_in_a_language_the_owner_does_not_
     page = client.get("/reports/work").get_data(as_text=True)
     assert 'data-fallbacks="2"' in page and "2 customers in a language they don't speak" in page
     assert page.count("owner-fallbacks") == 1  # Sara's own Persian customer is not counted
+
+
+def test_an_owner_whose_hours_never_meet_the_customers_goes_after_one_whose_do(app, client, signer):
+    """Found by the ninety-day simulation (seed 3): an English customer in New York went to an English speaker in
+    Tehran, whose 09:00-17:00 never meets 10:00-18:00 in New York, so every call was due outside the owner's hours."""
+    from retention.journeys.models import Touchpoint
+    from retention.journeys.planning import customer_window, owner_window
+    from retention.journeys import calendar
+
+    _journey()
+    reza = staff(app, "reza@example.com", "onboarding", name="Reza", locale="fa", languages=["fa", "en"],
+                 timezone="Asia/Tehran", country="IR")
+    noah = staff(app, "noah@example.com", "onboarding", name="Noah", languages=["en"],
+                 timezone="America/New_York", country="US")
+    for n in range(4):
+        _sell(client, signer, n, "en", timezone="America/New_York",
+              address={"lines": ["350 Fifth Avenue"], "city": "New York", "region": "NY", "postal_code": "10118",
+                       "country": "US"})
+    _sell(client, signer, 9, "fa", timezone="Asia/Tehran")
+    tick(T0)
+    assert {_enrollment(n).customer.owner_id for n in range(4)} == {noah.id}  # not every other one to Reza
+    assert _enrollment(9).customer.owner_id == reza.id  # a Persian customer in Tehran still goes to Reza
+    db.session.expire_all()
+    for tp in db.session.scalars(select(Touchpoint).where(Touchpoint.kind == "call", Touchpoint.step_id.is_not(None))):
+        windows = [customer_window(tp.step, tp.customer), owner_window(tp.owner)]
+        assert calendar.in_window(tp.due_at, windows[0]) and calendar.in_window(tp.due_at, windows[1]), tp.id
+
+
+def test_when_no_speaker_can_reach_the_customer_someone_who_can_gets_them_flagged(app, client, signer):
+    from retention.journeys.models import NO_HOURS
+
+    _journey()
+    staff(app, "reza@example.com", "onboarding", name="Reza", locale="fa", languages=["fa"],
+          timezone="Asia/Tehran", country="IR")
+    noah = staff(app, "noah@example.com", "onboarding", name="Noah", languages=["en"], timezone="America/New_York",
+                 country="US")
+    _sell(client, signer, 1, "fa", timezone="America/Los_Angeles",
+          address={"lines": ["1 Main St"], "city": "Los Angeles", "region": "CA", "postal_code": "90001",
+                   "country": "US"})
+    tick(T0)
+    enrollment = _enrollment(1)
+    assert enrollment.customer.owner_id == noah.id and enrollment.owner_fallback == NO_HOURS

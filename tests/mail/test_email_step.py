@@ -11,7 +11,7 @@ from retention.journeys.wording import reason_words
 from retention.mail import optouts
 from retention.mail.models import OutboundEmail
 from retention.tick import run as tick
-from tests.factories import customer as customer_data, sale_completed
+from tests.factories import customer as customer_data, sale_completed, tick_and_work
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
@@ -40,7 +40,7 @@ def test_an_email_step_sends_the_template_in_the_customers_language(smtp_app, sm
     signer.post(client, sale_completed("S2", customer_data("C2", name="Emma Stone", locale="en",
                                                            timezone="Europe/London"), occurred_at=T0))
     tick(T0)  # the events are applied at T0 (the sale's own time)
-    tick(T0 + dt.timedelta(days=2))
+    tick_and_work(T0 + dt.timedelta(days=2))  # handed out by the tick, sent by the send job
     db.session.expire_all()
     assert (_touchpoint("C1").status, _touchpoint("C1").reason) == ("handed", None)
     assert _touchpoint("C2").status == "handed"
@@ -50,7 +50,7 @@ def test_an_email_step_sends_the_template_in_the_customers_language(smtp_app, sm
     html = persian.get_body(("html",)).get_content()
     assert 'lang="fa" dir="rtl"' in html and "مریم" in html and persian["Content-Language"] == "fa"
     assert persian["Subject"] == "سپاس (روز ۹۰)" and persian["List-Unsubscribe-Post"]
-    tick(T0 + dt.timedelta(days=3))  # a later tick sends nothing again
+    tick_and_work(T0 + dt.timedelta(days=3))  # a later tick sends nothing again
     assert len(smtp_server.messages) == 2
     rows = db.session.scalars(select(OutboundEmail)).all()
     assert {r.ref for r in rows} == {f"touchpoint:{_touchpoint('C1').id}", f"touchpoint:{_touchpoint('C2').id}"}

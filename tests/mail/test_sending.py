@@ -232,3 +232,22 @@ def test_an_address_changed_after_queueing_gets_the_email_and_one_removed_cancel
     counts = send_queued(db.session, NOW)
     assert (counts["sent"], counts["cancelled"]) == (1, 1)
     assert [m["To"] for m in smtp_server.messages] == ["new-address@example.net"]
+
+
+def test_the_tick_sends_no_email_itself_the_send_job_does_and_a_long_queue_goes_out_batch_after_batch(
+        smtp_app, smtp_server, queue):
+    from retention import clock
+    from retention.tick import run as tick
+
+    clock.install(smtp_app, NOW)
+    smtp_app.config["MAIL_BATCH_SIZE"] = 2
+    for n in range(5):
+        queue_email(db.session, add_customer(), kind="test", subject=f"Email {n}", text="x", html=None, now=NOW,
+                    ref=f"long:{n}")
+    db.session.commit()  # queues the send job (one is enough for any number of emails)
+    summary = tick(NOW)
+    assert summary["emails_nudged"] in (0, 1) and smtp_server.messages == []  # the tick only queues the job
+    queue.drain()  # a worker: each job sends a batch of two and queues the next while emails are left
+    assert sorted(m["Subject"] for m in smtp_server.messages) == [f"Email {n}" for n in range(5)]
+    assert {r.status for r in db.session.scalars(select(OutboundEmail))} == {"sent"}
+    assert tick(NOW + dt.timedelta(minutes=1))["emails_nudged"] == 0  # nothing due: nothing queued

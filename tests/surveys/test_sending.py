@@ -16,6 +16,7 @@ from retention.postal.service import company_from, letter_content
 from retention.surveys.models import Survey
 from retention.tick import run as tick
 from tests.conftest import free_port
+from tests.factories import tick_and_work
 from tests.surveys.conftest import T0
 
 LINK = re.compile(r"https?://[^\s\"<>]+/s/([A-Za-z0-9_-]+)\?score=(\d+)")
@@ -26,11 +27,12 @@ def _fresh(survey_id: int) -> Survey:
     return db.session.get(Survey, survey_id)
 
 
-def test_email_in_the_customers_language_with_eleven_score_links(app, client, clock, world, smtp_server):
+def test_email_in_the_customers_language_with_eleven_score_links(app, client, clock, queue, world, smtp_server):
     app.config["SMTP_URL"] = smtp_server.url
     clock.set(T0 + dt.timedelta(hours=1))
     survey = world.survey(world.customer("C1", locale="fa"))
     tick(T0)
+    queue.drain()  # the send job, queued after the tick's commit, sends it (the tick sends no email itself)
     survey = _fresh(survey.id)
     assert survey.status == "sent" and survey.channel == "email"
     assert survey.closes_at == T0 + dt.timedelta(days=14)
@@ -57,19 +59,19 @@ def test_email_in_the_customers_language_with_eleven_score_links(app, client, cl
 def test_a_refusing_or_absent_server_retries_and_nothing_is_sent_twice(app, world, smtp_server):
     survey = world.survey(world.customer("C1", locale="en"))
     app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nobody listens: the server is down
-    tick(T0)
+    tick_and_work(T0)  # the tick queues the email, the send job tries it
     survey = _fresh(survey.id)
     email = db.session.get(OutboundEmail, survey.email_id)
     assert survey.status == "sent" and email.status == "queued" and email.attempts == 1  # kept, to retry
     app.config["SMTP_URL"] = smtp_server.url
     smtp_server.refuse = "451 4.3.0 Try again later"
-    tick(T0 + dt.timedelta(minutes=2))
+    tick_and_work(T0 + dt.timedelta(minutes=2))  # the retry is due: the tick queues the send job
     db.session.expire_all()
     assert email.status == "queued" and email.attempts == 2 and smtp_server.messages == []
     smtp_server.refuse = None
-    tick(T0 + dt.timedelta(minutes=10))
-    tick(T0 + dt.timedelta(minutes=20))
-    tick(T0 + dt.timedelta(hours=5))
+    tick_and_work(T0 + dt.timedelta(minutes=10))
+    tick_and_work(T0 + dt.timedelta(minutes=20))
+    tick_and_work(T0 + dt.timedelta(hours=5))
     db.session.expire_all()
     assert email.status == "sent" and len(smtp_server.messages) == 1
     assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 1
@@ -177,8 +179,8 @@ def test_an_email_that_never_goes_out_becomes_a_letter_or_is_skipped(app, world,
     smtp_server.refuse = "550 5.1.1 No such mailbox"
     auto = world.survey(world.customer("C1"))
     email_only = world.survey(world.customer("C2"), wanted="email")
-    tick(T0)  # queued and refused for good
-    tick(T0 + dt.timedelta(minutes=1))  # the next tick sees it failed
+    tick_and_work(T0)  # queued, and refused for good by the send job
+    tick_and_work(T0 + dt.timedelta(minutes=1))  # the next tick sees it failed
     auto, email_only = _fresh(auto.id), _fresh(email_only.id)
     assert (auto.status, auto.channel) == ("sent", "letter") and auto.letter_id is not None
     assert (email_only.status, email_only.reason) == ("skipped", "email_failed")
@@ -237,3 +239,34 @@ def test_a_journey_version_keeps_its_survey_steps_channel(app, world):
                              steps=[{"key": "nps", "kind": "nps_survey", "day_offset": 30, "channel": "letter"}])
     db.session.commit()
     assert form_steps(journey)[0]["channel"] == "letter"  # what an edit or a restore saves again
+
+
+def test_a_survey_waiting_for_a_complaint_is_not_sent_after_the_customer_churned(app, client, signer, world):
+    from retention.journeys.service import ensure_default_journey
+    from tests.factories import customer, event, sale_completed
+
+    ensure_default_journey(db.session, T0)
+    db.session.commit()
+    signer.post(client, sale_completed("S-9", cust=customer("C9"), occurred_at=T0))
+    signer.post(client, event("complaint.opened", {"complaint_id": "H-9", "customer_id": "C9", "channel": "phone",
+                                                   "category": "delivery", "summary": "Late"},
+                              occurred_at=T0 + dt.timedelta(days=29)))
+    tick(T0 + dt.timedelta(days=29))
+    # the day-30 survey, handed out just before the complaint's event came in: it waits for the case to close
+    from retention.journeys.models import Touchpoint
+
+    step = db.session.scalar(select(Touchpoint).where(Touchpoint.kind == "nps_survey").order_by(Touchpoint.due_at))
+    step.status, step.handed_at = "handed", T0 + dt.timedelta(days=30)
+    survey = Survey(customer_id=step.customer_id, touchpoint_id=step.id, status="to_send", reason="waiting_complaint",
+                    created_at=T0 + dt.timedelta(days=30))
+    db.session.add(survey)
+    db.session.commit()
+    signer.post(client, event("customer.churned", {"customer_id": "C9"}, occurred_at=T0 + dt.timedelta(days=31)))
+    tick(T0 + dt.timedelta(days=31))
+    case = db.session.scalar(select(complaints.Complaint))
+    complaints.move(db.session, case, "closed", now=T0 + dt.timedelta(days=32), actor="test")
+    db.session.commit()
+    tick(T0 + dt.timedelta(days=32))
+    survey = _fresh(survey.id)
+    assert (survey.status, survey.reason, survey.sent_at) == ("skipped", "journey_exited", None)
+    assert db.session.scalar(select(func.count()).select_from(OutboundEmail).where(OutboundEmail.kind == "survey")) == 0

@@ -1,0 +1,1 @@
+"""The ninety-day simulation (issue 14): scenario, actors, driver (engine), checks."""
