@@ -86,9 +86,12 @@ def in_other_apps(count: int, work) -> list:
 
     barrier = threading.Barrier(count, timeout=20)
     results = []
+    # The apps are built here, one after the other: building them in threads at once trips CPython 3.11's
+    # ast module, which werkzeug's URL rules compile through (not thread-safe there: "AST constructor recursion
+    # depth mismatch"). Only the work runs at the same moment.
+    apps = [make_app() for _ in range(count)]
 
-    def run():
-        other = make_app()
+    def run(other):
         with other.app_context():
             try:
                 barrier.wait()
@@ -97,7 +100,7 @@ def in_other_apps(count: int, work) -> list:
                 db.session.remove()
                 db.engine.dispose()
 
-    threads = [threading.Thread(target=run) for _ in range(count)]
+    threads = [threading.Thread(target=run, args=(other,)) for other in apps]
     for t in threads:
         t.start()
     for t in threads:
