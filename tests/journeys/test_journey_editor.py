@@ -13,6 +13,7 @@ from retention.journeys import condition_form, conditions
 from retention.journeys import service as journeys
 from retention.journeys.models import Journey
 from tests.factories import staff
+from tests.fuzz.forms import form_data
 
 KEY = "first-90-days"
 
@@ -92,28 +93,7 @@ def _marketing(app, auth, locale="en"):
 
 def edit_form(page: str) -> dict:
     """The edit form as the page shows it (inputs, checked boxes and radios, selected options)."""
-    form = page.split('id="journey-form"', 1)[1].split("</form>", 1)[0]
-    data = {}
-    for tag in re.findall(r"<input[^>]*>", form):
-        name = re.search(r'name="([^"]+)"', tag)
-        if not name or " disabled" in tag:
-            continue
-        value = re.search(r'value="([^"]*)"', tag)
-        value = value.group(1) if value else "on"
-        if 'type="checkbox"' in tag or 'type="radio"' in tag:
-            if " checked" in tag:
-                data[name.group(1)] = value
-        else:
-            data[name.group(1)] = value
-    for name, body in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
-        chosen = re.search(r'<option value="([^"]*)" selected', body) or re.search(r'<option value="([^"]*)"', body)
-        if chosen:
-            data[name] = chosen.group(1)
-    for name, text in re.findall(r'<textarea name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
-        data[name] = text
-    import html
-
-    return {k: html.unescape(v) for k, v in data.items()}
+    return form_data(page, "journey-form")
 
 
 def test_the_page_error_names_the_step_in_persian(app, client, auth, world):
