@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -54,6 +55,8 @@ def install(engine) -> None:
 
 _AUTOCOMMIT: dict[str, Engine] = {}
 _AUTOCOMMIT_LOCK = threading.Lock()
+_BY_ENGINE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> its autocommit engine (or None)
+_MISSING = object()
 
 
 def autocommit_engine(engine: Engine) -> Engine | None:
@@ -61,15 +64,18 @@ def autocommit_engine(engine: Engine) -> Engine | None:
     hook's INSERT): the statement is its own commit, one round trip, and no connection switches isolation level
     on every checkout and back on every return. One per database per process; None on SQLite (one writer: the
     hook shares the app's pool there)."""
+    found = _BY_ENGINE.get(engine, _MISSING)  # the hot path: no URL rendered per request
+    if found is not _MISSING:
+        return found
     if engine.dialect.name != "postgresql":
-        return None
-    key = engine.url.render_as_string(hide_password=False)
-    found = _AUTOCOMMIT.get(key)
-    if found is None:
+        found = None
+    else:
+        key = engine.url.render_as_string(hide_password=False)
         with _AUTOCOMMIT_LOCK:
             found = _AUTOCOMMIT.get(key)
             if found is None:
                 found = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=engine.pool.size())
                 install(found)
                 _AUTOCOMMIT[key] = found
+    _BY_ENGINE[engine] = found
     return found
