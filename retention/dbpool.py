@@ -74,7 +74,8 @@ def autocommit_engine(engine: Engine) -> Engine | None:
         with _AUTOCOMMIT_LOCK:
             found = _AUTOCOMMIT.get(key)
             if found is None:
-                found = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=engine.pool.size())
+                found = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=engine.pool.size(),
+                                      pool_reset_on_return=None)  # autocommit: no transaction to end
                 install(found)
                 _AUTOCOMMIT[key] = found
     _BY_ENGINE[engine] = found

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import get_input_stream
 
 from retention.hooks.views import receive
 
@@ -36,15 +37,45 @@ class HookLane:
         if (environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST"
                 or environ.get("QUERY_STRING")):
             return self.wsgi_app(environ, start_response)
-        request = Request(environ)
         with self.app.app_context():
             try:
-                status, body = receive(request.headers, request.stream, request.content_length)
+                status, body = receive(_Headers(environ), get_input_stream(environ), _content_length(environ))
             except Exception:
                 if self.app.config.get("PROPAGATE_EXCEPTIONS") or self.app.testing:
                     raise
                 log.exception("POST %s failed", PATH)
                 status, body = 500, SERVER_ERROR
-        response = Response(json.dumps(body, separators=(",", ":")), status, headers=HEADERS,
-                            mimetype="application/json")
-        return response(environ, start_response)
+        # Written out rather than through werkzeug's Request and Response objects (a tenth of the hook's CPU).
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        start_response(_STATUS_LINES.get(status) or f"{status} {HTTPStatus(status).phrase}",
+                       [("Content-Type", "application/json"), ("Content-Length", str(len(payload))), *HEADERS])
+        return [payload]
+
+
+_STATUS_LINES = {status: f"{status} {HTTPStatus(status).phrase}" for status in (200, 202, 401, 413, 422, 500)}
+
+
+class _Headers:
+    """The request headers `receive` reads, straight from the WSGI environ (`get`, case-insensitive)."""
+
+    __slots__ = ("environ",)
+
+    def __init__(self, environ):
+        self.environ = environ
+
+    def get(self, name: str, default=None):
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        return self.environ.get(key, default)
+
+
+def _content_length(environ) -> int | None:
+    """The declared body length, None when absent or unreadable (werkzeug's `Request.content_length`)."""
+    value = environ.get("CONTENT_LENGTH")
+    if not value:
+        return None
+    try:
+        return max(0, int(value))
+    except ValueError:
+        return None

@@ -206,6 +206,9 @@ def load_event(body: dict) -> dict:
 
 def json_ready(data):
     """The validated data as JSON-storable values (Decimal and datetimes as strings)."""
+    kind = type(data)
+    if kind is str or kind is int or kind is bool or data is None:  # most values: the hook calls this per event
+        return data
     if isinstance(data, dict):
         return {k: json_ready(v) for k, v in data.items()}
     if isinstance(data, list):

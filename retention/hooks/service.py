@@ -87,25 +87,67 @@ def _insert(engine: Engine, row: dict) -> tuple[bool, int]:
     the commit (one round trip instead of BEGIN, INSERT, COMMIT) and no ORM session is set up for one row.
     Returns (inserted, id); a webhook-id seen before is looked up on the same connection."""
     pooled = dbpool.autocommit_engine(engine)
-    with (pooled.connect() if pooled is not None
-          else engine.connect().execution_options(isolation_level="AUTOCOMMIT")) as conn:
+    if pooled is not None:
+        return _insert_on_driver(pooled, row)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         new_id = conn.execute(_accept_statement(), row).scalar()
         if new_id is not None:
             return True, new_id
         return False, conn.scalar(select(InboundEvent.id).where(InboundEvent.webhook_id == row["webhook_id"]))
 
 
+_COLUMNS = ("webhook_id", "type", "occurred_at", "received_at", "data", "customer_ref", "sale_ref", "status", "attempts")
+
+
+def _insert_on_driver(pooled: Engine, row: dict) -> tuple[bool, int]:
+    """`_insert` on PostgreSQL, said to the driver (psycopg) directly: SQLAlchemy's execution context cost as much
+    as the round trip (bench/ingest.py, issue 14). Values go through the columns' own bind processing (UTC times,
+    JSON), as in retention/bulk.py. A connection found dead is handled as SQLAlchemy does: the pool recycles every
+    connection as old as it, and the DBAPIError (connection_invalidated) tells `accept` to say it once more."""
+    processors = _driver_processors(pooled.dialect)
+    values = [row[name] if proc is None else proc(row[name]) for name, proc in zip(_COLUMNS, processors)]
+    raw = pooled.raw_connection()
+    try:
+        driver = raw.driver_connection
+        try:
+            found = driver.execute(_DRIVER_INSERT, values).fetchone()
+            if found is not None:
+                return True, found[0]
+            return False, driver.execute(_DRIVER_SELECT, (row["webhook_id"],)).fetchone()[0]
+        except pooled.dialect.loaded_dbapi.Error as exc:
+            disconnected = pooled.dialect.is_disconnect(exc, driver, None)
+            if disconnected:
+                pooled.pool._invalidate(raw, exc)
+            raise DBAPIError.instance(_DRIVER_INSERT, values, exc, pooled.dialect.loaded_dbapi.Error,
+                                      connection_invalidated=disconnected, dialect=pooled.dialect) from exc
+    finally:
+        raw.close()
+
+
+_DRIVER_INSERT = (f"INSERT INTO inbound_events ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
+                  "ON CONFLICT (webhook_id) DO NOTHING RETURNING id")
+_DRIVER_SELECT = "SELECT id FROM inbound_events WHERE webhook_id = %s"
+_PROCESSORS: dict = {}
+
+
+def _driver_processors(dialect) -> list:
+    found = _PROCESSORS.get(dialect)
+    if found is None:
+        table = InboundEvent.__table__
+        found = _PROCESSORS[dialect] = [table.c[name].type._cached_bind_processor(dialect) for name in _COLUMNS]
+    return found
+
+
 def _accept_statement():
-    """INSERT ... ON CONFLICT (webhook_id) DO NOTHING RETURNING id, as one cacheable statement (PostgreSQL and
-    SQLite >= 3.35 both speak it): the dialects' own upsert constructs are compiled afresh on every request."""
+    """INSERT ... ON CONFLICT (webhook_id) DO NOTHING RETURNING id, as one cacheable statement (SQLite >= 3.35
+    speaks it too): the dialects' own upsert constructs are compiled afresh on every request."""
     global _ACCEPT
     if _ACCEPT is None:
-        cols = ("webhook_id", "type", "occurred_at", "received_at", "data", "customer_ref", "sale_ref", "status",
-                "attempts")
         table = InboundEvent.__table__
-        _ACCEPT = (text(f"INSERT INTO inbound_events ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) "
+        _ACCEPT = (text(f"INSERT INTO inbound_events ({', '.join(_COLUMNS)}) "
+                        f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
                         "ON CONFLICT (webhook_id) DO NOTHING RETURNING id")
-                   .bindparams(*(bindparam(c, type_=table.c[c].type) for c in cols))
+                   .bindparams(*(bindparam(c, type_=table.c[c].type) for c in _COLUMNS))
                    .columns(table.c.id))
     return _ACCEPT
 
