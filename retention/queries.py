@@ -8,7 +8,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 def int_array(values):
     """An int[] parameter for PostgreSQL, sent as one text literal ('{1,2,NULL}') the server parses: psycopg
     adapting a Python list element by element costs several times more for the thousands of ids of a batch."""
-    text = ",".join("NULL" if v is None else str(int(v)) for v in values)
+    if not isinstance(values, (list, tuple, set, frozenset)):
+        values = list(values)
+    if None in values:
+        text = ",".join("NULL" if v is None else str(int(v)) for v in values)
+    else:  # the common case, at C speed: int() refuses anything that is not a whole number (no text reaches SQL)
+        text = ",".join(map(str, map(int, values)))
     return cast(bindparam(None, "{" + text + "}", type_=String), ARRAY(Integer))
 
 

@@ -173,11 +173,17 @@ def complete_finished(session: Session, enrollment_ids, now: dt.datetime) -> lis
     """
     session.flush()
     ids, completed = list(enrollment_ids), []
-    for chunk in range(0, len(ids), 1000):
+    # NOT EXISTS stops at the first pending touchpoint found.
+    pending = (select(Touchpoint.id).where(Touchpoint.enrollment_id == Enrollment.id,
+                                           Touchpoint.status.in_((*PENDING, CLAIMING))).exists())
+    if ids and session.get_bind().dialect.name == "postgresql":
+        # One statement for the whole batch (one array parameter): find and complete at once.
+        return list(session.scalars(
+            update(Enrollment).where(id_in(session, Enrollment.id, ids), Enrollment.status == ACTIVE, ~pending)
+            .values(status=COMPLETED, ended_at=now).returning(Enrollment.id)
+            .execution_options(synchronize_session=False)))
+    for chunk in range(0, len(ids), 1000):  # SQLite caps bound parameters
         part = ids[chunk:chunk + 1000]
-        # NOT EXISTS stops at the first pending touchpoint found.
-        pending = (select(Touchpoint.id).where(Touchpoint.enrollment_id == Enrollment.id,
-                                               Touchpoint.status.in_((*PENDING, CLAIMING))).exists())
         finished = list(session.scalars(select(Enrollment.id).where(
             id_in(session, Enrollment.id, part), Enrollment.status == ACTIVE, ~pending)))
         if finished:
