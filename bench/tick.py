@@ -57,6 +57,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 GOAL_HANDOUT_S = 10.0
 GOAL_IDLE_MS = 100.0
+GOAL_FLOOR_RATIO = 2.0  # issue 14: the hand-out within 2x the SQL floor of the same run
+CATCH_UP_TICKS = 60
 GOAL_PAGE_P95_MS = 100.0
 PASSWORD = "bench-password-123"
 TIME_LIMIT_S = 15 * 60  # the whole run; a safety net, not a goal
@@ -368,9 +370,24 @@ def bench_idle(app, now: dt.datetime, runs: int) -> dict:
     from retention import tick
     from retention.extensions import db
     from retention.journeys.handout import hand_out_all
+    from retention.queue import get_queue
 
     out = {}
     with app.app_context():
+        # Not idle yet: the ticks right after the hand-out send the surveys it made (and the jobs they queue).
+        # Timed apart, until a tick finds nothing left to do; then the idle runs.
+        catch_up = []
+        for _ in range(CATCH_UP_TICKS):
+            t0 = time.perf_counter()
+            result = tick.run(now)
+            drained = get_queue().drain() if hasattr(get_queue(), "drain") else 0
+            catch_up.append((time.perf_counter() - t0) * 1000)
+            db.session.rollback()
+            if not drained and not any(v for k, v in result.items() if k.startswith("surveys_") and k != "surveys_waiting"):
+                break
+        out["catch_up"] = {"ticks": len(catch_up), "max": max(catch_up), "total": sum(catch_up)}
+        log(f"  after the hand-out: {len(catch_up)} ticks until idle (sending what it made), longest "
+            f"{max(catch_up):,.0f} ms, {sum(catch_up) / 1000:.1f} s in all")
         for label, fn in (("hand_out_all", lambda: hand_out_all(db.session, now, max_batches=5)),
                           ("tick.run", lambda: tick.run(now))):
             times = []
@@ -596,7 +613,12 @@ def main(argv=None) -> int:
     idle_ms = idle["tick.run"]["median"]
     floor_txt = (f"; SQL floor {floor['seconds']:.2f} s, {handout['seconds'] / floor['seconds']:.1f}x floor"
                  if floor else "")
-    rows = [
+    rows = []
+    if floor:
+        ratio = handout["seconds"] / floor["seconds"]
+        rows.append((f"hand-out vs SQL floor", f"{ratio:.2f}x ({handout['seconds']:.2f} s against {floor['seconds']:.2f} s)",
+                     f"<= {GOAL_FLOOR_RATIO:.0f}x", ratio <= GOAL_FLOOR_RATIO))
+    rows += [
         (f"hand-out of {n // 1000}k due",
          (f"{handout['seconds']:.2f} s ({handout['per_s']:,.0f}/s; in SQL {handout['sql_s']:.1f} s{floor_txt})"),
          f"<= {GOAL_HANDOUT_S:.0f} s", handout["seconds"] <= GOAL_HANDOUT_S),
