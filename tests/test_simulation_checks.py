@@ -185,6 +185,51 @@ def test_a_call_outside_the_customers_or_the_owners_hours_is_counted(world):
     assert result.violations == len(pending) == 2 and all("away" in e for e in result.examples)
 
 
+def test_a_covered_call_is_judged_by_who_had_it_and_when_they_work_it(app, world):
+    """The time was chosen for Omar (Dubai); Liam (London) covers it once it is overdue: his hours are asked at the
+    cover, not at a due time that was never his. A no answer that ended a call leaves the call-back time stand."""
+    from retention.calls.models import CallAttempt
+
+    liam = staff(app, "liam@example.com", "onboarding", name="Liam Walsh", timezone="Europe/London", country="GB")
+    call = world.calls("C1")[0]
+    omar_id = call.owner_id
+    call.due_at = dt.datetime(2026, 3, 4, 6, 30, tzinfo=UTC)  # 10:30 in Dubai (customer and Omar), 06:30 in London
+    call.owner_id, call.covering_for_id = liam.id, omar_id
+    cover = checks.AuditEntry(at=dt.datetime(2026, 3, 4, 10, 0, tzinfo=UTC), actor="system:absence",
+                              action="call.covered", entity_type="touchpoint", entity_id=str(call.id),
+                              changes={"owner_id": liam.id, "from_owner_id": omar_id, "covering_for_id": omar_id,
+                                       "due_at": call.due_at.isoformat(), "held": False})
+    db.session.add(cover)
+    db.session.commit()
+    assert world.check(checks.calls_inside_hours).violations == 0  # overdue when covered at 10:00, Liam at work
+    cover.at = dt.datetime(2026, 3, 4, 18, 0, tzinfo=UTC)  # covered after Liam went home
+    db.session.commit()
+    result = world.check(checks.calls_inside_hours)
+    assert result.violations == 1 and f"by owner {liam.id}" in result.examples[0]
+    assert "Europe/London" in result.examples[0] and "Asia/Dubai" in result.examples[0]
+    cover.changes = {**cover.changes, "held": True}  # the old, not a person's time kept: still judged
+    db.session.commit()
+    assert world.check(checks.calls_inside_hours).violations == 1
+    db.session.delete(cover)
+    call.owner_id, call.covering_for_id = omar_id, None
+    # C2's call: the customer asked for 19:00 (a person's time), then did not answer the last try: no new time
+    other = world.calls("C2")[0]
+    asked, last_try = dt.datetime(2026, 3, 4, 15, 0, tzinfo=UTC), dt.datetime(2026, 3, 4, 15, 5, tzinfo=UTC)
+    other.due_at, other.status, other.outcome, other.completed_at = asked, "done", "no_answer", last_try
+    db.session.add_all([
+        CallAttempt(touchpoint_id=other.id, customer_id=other.customer_id, staff_id=omar_id,
+                    at=dt.datetime(2026, 3, 3, 8, 0, tzinfo=UTC), outcome="call_back", call_back_at=asked),
+        CallAttempt(touchpoint_id=other.id, customer_id=other.customer_id, staff_id=omar_id, at=last_try,
+                    outcome="no_answer")])
+    db.session.commit()
+    assert world.check(checks.calls_inside_hours).violations == 0
+    other.status, other.completed_at = "scheduled", None  # a retry the rule planned at 19:00 would break it
+    db.session.commit()
+    result = world.check(checks.calls_inside_hours)
+    assert result.violations == 1 and f"call {other.id}" in result.examples[0]
+    assert "customer's hours" in result.examples[0]
+
+
 def test_contact_after_a_refund_churn_or_opt_out_is_counted(world):
     c1, c2 = world.customer("C1"), world.customer("C2")
     world.signer.post(world.client, event("customer.churned", {"customer_id": "C1"}, occurred_at=at(62)))
@@ -310,6 +355,53 @@ def test_a_detractor_without_a_recovery_call_in_time_is_counted(world):
     tick(at(61, 1.5))
     assert world.check(checks.detractors_called, now=at(63)).violations == 1
     assert world.check(checks.detractors_called, now=at(63), detractor_sources=("survey", "event")).violations == 1
+
+
+def test_a_detractor_followed_up_already_opted_out_of_calls_or_sent_late_is_owed_no_new_call(world):
+    """The cases where the app rightly opens no recovery call (surveys/loop.py, surveys/service.py)."""
+    from retention.hooks.models import InboundEvent
+    from retention.surveys import loop
+
+    c1, c2 = world.customer("C1"), world.customer("C2")
+    first = db.session.scalar(select(NpsAnswer).where(NpsAnswer.score == 3))
+    # C2, unhappy again four days later: linked to the recovery call still in the owner's list, never doubled
+    again = surveys.answer_survey(db.session, _survey(c2, at(33)), 4, "", at(34), settle=None)
+    db.session.commit()
+    loop.follow_up_settled(db.session, at(34))
+    assert again.call_id == first.call_id
+    assert world.check(checks.detractors_called).violations == 0
+    # linked again 45 days after a call made long ago: counted
+    call = db.session.get(Touchpoint, first.call_id)
+    call.status, call.completed_at = "done", at(31)
+    late = NpsAnswer(customer_id=c2.id, survey_id=_survey(c2, at(74)).id, score=2, answered_at=at(75),
+                     first_answered_at=at(75), follow_up_due_at=at(75), followed_up_at=at(75), call_id=call.id)
+    db.session.add(late)
+    db.session.commit()
+    result = world.check(checks.detractors_called, now=at(80))
+    assert result.violations == 1 and f"answer {late.id}" in result.examples[0]
+    db.session.delete(late)
+    db.session.commit()
+    # an answer another system sends ten days after it was given only feeds the facts
+    world.signer.post(world.client, event("nps.response", {"customer_id": "C1", "score": 1}, occurred_at=at(35)))
+    tick(at(45))
+    old = db.session.scalar(select(NpsAnswer).where(NpsAnswer.customer_id == c1.id, NpsAnswer.score == 1))
+    assert old.follow_up_due_at is None and old.call_id is None
+    assert world.check(checks.detractors_called).violations == 0
+    processed = db.session.get(InboundEvent, old.event_id)
+    processed.processed_at = at(37)  # had it come two days after, it was owed a call
+    db.session.commit()
+    result = world.check(checks.detractors_called)
+    assert result.violations == 1 and "NPS 1 (event)" in result.examples[0]
+    processed.processed_at = at(45)
+    # C1 asks not to be called, then answers unhappy: the call is kept as skipped, in nobody's list
+    opt_out(db.session, c1.id, "phone", source="staff", now=at(46), actor="test")
+    db.session.commit()
+    unhappy = surveys.answer_survey(db.session, _survey(c1, at(46)), 2, "", at(47), settle=None)
+    db.session.commit()
+    loop.follow_up_settled(db.session, at(47))
+    skipped = db.session.get(Touchpoint, unhappy.call_id)
+    assert (skipped.purpose, skipped.status, skipped.handed_at) == ("recovery", "skipped", None)
+    assert world.check(checks.detractors_called).violations == 0
 
 
 def test_a_cairo_detractor_with_a_dubai_owner_is_called_on_their_first_shared_business_day(world):

@@ -17,9 +17,9 @@ from the code under test.
   absences are not in the database (a `staff_absences` table with staff_id, starts_on, ends_on is read when it
   exists).
 - "survey_cooldown_days": default the app's SURVEY_COOLDOWN_DAYS (30 outside an app).
-- "detractor_sources": which NPS answers owe a recovery call: ("survey",) by default, i.e. answers given to our
-  own survey (an `nps.response` event feeds the facts only: the journey's own steps follow it up, see
-  docs/architecture.md); add "event" to hold every detractor to the promise.
+- "detractor_sources": which NPS answers owe a recovery call: ("survey", "event") by default, i.e. answers given
+  to our own survey and answers other systems send (`nps.response`: followed up alike when at most
+  EVENT_FOLLOW_UP_WITHIN old on arrival, older ones only feed the facts; see docs/architecture.md).
 - "seed": printed by the driver; not read here.
 
 What counts as a contact and when (the moment the app decided it): a call when it reaches an owner's list
@@ -68,6 +68,9 @@ STOPPING_EXITS = ("sale.refunded", "customer.churned")
 SYSTEM_PURPOSES = ("recovery", "nps_passive", "complaint_verification", "fix_address")
 # Calls' customer hours when no journey step says otherwise (calls.service.ADHOC_WINDOW).
 ADHOC_HOURS = (dt.time(10, 0), dt.time(18, 0))
+# An NPS answer another system sends is followed up only when at most this old on arrival (surveys/service.py:
+# a recovery call weeks later is no longer a recovery call; older answers feed the facts).
+EVENT_FOLLOW_UP_WITHIN = dt.timedelta(days=7)
 # Work rows written for a handed touchpoint, by kind.
 WORK_KINDS = ("nps_survey", "letter", "referral_offer", "email")
 
@@ -263,12 +266,7 @@ def _customer_window(customer: Customer, step: JourneyStep | None):
 def survey_cooldown_and_channel(ctx: Context) -> CheckResult:
     """No survey inside the cooldown of the customer's previous one; none by a channel they had opted out of."""
     result = CheckResult("no survey inside the cooldown or to an opted-out channel")
-    days = ctx.facts.get("survey_cooldown_days")
-    if days is None:
-        from flask import current_app, has_app_context
-
-        days = current_app.config.get("SURVEY_COOLDOWN_DAYS", 30) if has_app_context() else 30
-    cooldown = dt.timedelta(days=int(days))
+    cooldown = _cooldown(ctx)
     optouts = ctx.optout_spans()
     last: dict[int, tuple[dt.datetime, int]] = {}
     for survey in ctx.session.scalars(select(Survey).where(Survey.sent_at.is_not(None))
@@ -339,34 +337,65 @@ def nothing_asked_during_complaint(ctx: Context) -> CheckResult:
     return result
 
 
-def _due_setters(session: Session) -> dict[int, tuple[dt.datetime, bool]]:
-    """{touchpoint id: (when, by a person?)}: the last action that set a call's time. A reschedule or a call-back
-    the customer asked for is a person's time; a snooze (the next moment inside the hours) and a retry after no
-    answer are the system's."""
-    last: dict[int, tuple[dt.datetime, bool]] = {}
+def _due_setters(session: Session) -> dict[int, tuple[dt.datetime, bool, str]]:
+    """{touchpoint id: (when, by a person?, what)}: the last action that set a call's time. A reschedule or a call-back
+    the customer asked for is a person's time; a snooze (the next moment inside the hours of whoever snoozed) and
+    a retry after no answer are the system's. A no answer that ended the call (its last attempt) set no new time:
+    the call keeps the time it was due at."""
+    last: dict[int, tuple[dt.datetime, bool, str]] = {}
 
-    def note(tp_id: int, at: dt.datetime, person: bool) -> None:
+    def note(tp_id: int, at: dt.datetime, person: bool, what: str) -> None:
         if tp_id not in last or at >= last[tp_id][0]:
-            last[tp_id] = (at, person)
+            last[tp_id] = (at, person, what)
 
     for entity, at, action in session.execute(select(AuditEntry.entity_id, AuditEntry.at, AuditEntry.action).where(
             AuditEntry.entity_type == "touchpoint", AuditEntry.action.in_(("call.snoozed", "call.rescheduled")))):
         if str(entity).isdigit():
-            note(int(entity), at, action == "call.rescheduled")
+            note(int(entity), at, action == "call.rescheduled", action)
+    ended = dict(session.execute(select(Touchpoint.id, Touchpoint.completed_at).where(
+        Touchpoint.kind == "call", Touchpoint.status == "done", Touchpoint.outcome.in_(("no_answer", "voicemail")))
+        .where(Touchpoint.completed_at.is_not(None))).all())
     for tp_id, at, outcome in session.execute(select(CallAttempt.touchpoint_id, CallAttempt.at, CallAttempt.outcome)
                                               .where(CallAttempt.outcome.in_(("call_back", "no_answer", "voicemail")))):
-        note(tp_id, at, outcome == "call_back")
+        if outcome != "call_back" and ended.get(tp_id) == at:
+            continue  # the last attempt: the call ended there, no retry was planned
+        note(tp_id, at, outcome == "call_back", outcome)
     return last
+
+
+def _hand_overs(session: Session) -> dict[int, list[tuple[dt.datetime, str, dict]]]:
+    """{touchpoint id: [(at, action, changes)]}: each time a call changed hands, in order: covered for someone away
+    (`call.covered`: owner_id, from_owner_id, due_at, held, moved_from when its time moved) or reassigned by a person
+    (`call.reassigned`)."""
+    out: dict[int, list] = defaultdict(list)
+    for entity, at, action, changes in session.execute(
+            select(AuditEntry.entity_id, AuditEntry.at, AuditEntry.action, AuditEntry.changes).where(
+                AuditEntry.entity_type == "touchpoint", AuditEntry.action.in_(("call.covered", "call.reassigned")))
+            .order_by(AuditEntry.at, AuditEntry.id)):
+        if str(entity).isdigit():
+            out[int(entity)].append((at, action, changes or {}))
+    return out
+
+
+def _local(at: dt.datetime, zone: str | None) -> str:
+    return at.astimezone(calendar.time_zone(zone)).strftime("%a %H:%M")
 
 
 def calls_inside_hours(ctx: Context) -> CheckResult:
     """Every call whose time the system chose is due inside the customer's reachable hours (the step's window, or
-    10:00-18:00 on their business days) and the owner's working hours (work_start-work_end in their zone, their
-    country's business days), on a day the owner is not away. Times a person chose (a reschedule, a call-back the
-    customer asked for, an ad-hoc call opened for a given time) are theirs."""
+    10:00-18:00 on their business days) and the working hours of the owner it was chosen for (work_start-work_end
+    in their zone, their country's business days), on a day the owner is not away. Times a person chose (a
+    reschedule, a call-back the customer asked for, an ad-hoc call opened for a given time) are theirs.
+
+    A call that changes hands without a new time is judged at the hand-over: covered for someone away, the
+    colleague works at the time it is to be worked (its due time, or the cover itself when it was already overdue:
+    an overdue call keeps the time it was due at); a cover that moved the time chose it for the colleague; a snooze
+    is held like a promised time and kept for whoever is in (docs/architecture.md, journeys/cover.py), as is the
+    time of a call a person reassigned."""
     result = CheckResult("no call outside the customer's reachable hours or the owner's working hours")
     session = ctx.session
     setters = _due_setters(session)
+    hand_overs = _hand_overs(session)
     steps = {s.id: s for s in session.scalars(select(JourneyStep))}
     windows: dict = {}
 
@@ -375,28 +404,70 @@ def calls_inside_hours(ctx: Context) -> CheckResult:
             windows[key] = make()
         return windows[key]
 
+    def hours_of(person: StaffUser) -> str:
+        return f"{person.timezone} {person.country} {person.work_start}-{person.work_end}"
+
     for tp in session.scalars(select(Touchpoint).where(Touchpoint.kind == "call", Touchpoint.handed_at.is_not(None))):
+        moves = hand_overs.get(tp.id, [])
         set_by = setters.get(tp.id)
+        # A cover that moved the call into the colleague's hours set its time too (the system's).
+        for at, action, changes in moves:
+            if action == "call.covered" and changes.get("moved_from") and (set_by is None or at > set_by[0]):
+                set_by = (at, False, "covered")
         person = set_by[1] if set_by is not None else (tp.purpose is not None and tp.purpose not in SYSTEM_PURPOSES)
         if person:
             continue
+        set_at = set_by[0] if set_by is not None else None
         customer = ctx.customers[tp.customer_id]
         step = steps.get(tp.step_id)
         mine = window_of(("c", customer.timezone, customer.country, tp.step_id),
                          lambda: _customer_window(customer, step))
-        where = f"call {tp.id} ({tp.purpose or (step.key if step else '?')}) due {_fmt(tp.due_at)}"
+        where = (f"call {tp.id} ({tp.purpose or (step.key if step else '?')}, {tp.status}) due {_fmt(tp.due_at)} UTC"
+                 f" = {_local(tp.due_at, customer.timezone)} for customer {tp.customer_id} ({customer.timezone} "
+                 f"{customer.country} {mine.start:%H:%M}-{mine.end:%H:%M}"
+                 f"{'' if mine.business_days else ' every day'})")
         if not calendar.in_window(tp.due_at, mine):
-            result.add(f"{where}: outside customer {tp.customer_id}'s hours ({customer.timezone})")
+            result.add(f"{where}: outside the customer's hours")
             continue
-        owner = ctx.staff.get(tp.owner_id)
+        # Who the time was chosen for: the owner holding the call then (hand-overs up to that moment applied).
+        owner_id = moves[0][2].get("from_owner_id", tp.owner_id) if moves else tp.owner_id
+        later = []
+        for at, action, changes in moves:
+            if set_at is not None and at <= set_at:
+                owner_id = changes.get("owner_id", owner_id)
+            else:
+                later.append((at, action, changes))
+        owner = ctx.staff.get(owner_id)
         if owner is None:
             continue
-        theirs = window_of(("o", owner.id), lambda: _owner_window(owner))
-        if not calendar.in_window(tp.due_at, theirs):
-            result.add(f"{where}: outside owner {owner.id}'s working hours ({owner.timezone} "
-                       f"{owner.work_start}-{owner.work_end})")
-        elif ctx.away(owner, tp.due_at) and tp.status in PENDING:
-            result.add(f"{where}: owner {owner.id} is away that day")
+        # A planned time (no action recorded) may have been planned again (delivery re-anchor, journey edit) for
+        # whoever held the call by then: any of its holders' hours will do.
+        holders = [owner] + ([ctx.staff.get(c.get("owner_id")) for _at, _action, c in later] if set_at is None else [])
+        if not any(calendar.in_window(tp.due_at, window_of(("o", h.id), lambda h=h: _owner_window(h)))
+                   for h in holders if h is not None):
+            result.add(f"{where}: {_local(tp.due_at, owner.timezone)} for owner {owner.id} ({hours_of(owner)}), "
+                       f"outside their working hours (time set {_fmt(set_at) if set_at else 'when planned'})")
+            continue
+        # Handed on later without a new time.
+        work_at = tp.due_at
+        for at, action, changes in later:
+            colleague = ctx.staff.get(changes.get("owner_id"))
+            if action != "call.covered" or colleague is None:
+                break  # handed on by a person (reassigned): from here on the time is theirs
+            if changes.get("held") and set_by is not None and set_by[2] == "call.snoozed":
+                break  # a snooze is held like a promised time: kept for whoever is in (cover.py)
+            work_at = max(tp.due_at, at)
+            hours = window_of(("o", colleague.id), lambda: _owner_window(colleague))
+            if not calendar.in_window(work_at, hours):
+                result.add(f"{where}: covered {_fmt(at)} for owner {changes.get('from_owner_id')} by owner "
+                           f"{colleague.id} ({hours_of(colleague)}), who is not at work at {_fmt(work_at)} UTC = "
+                           f"{_local(work_at, colleague.timezone)}")
+                break
+            owner = colleague
+        else:
+            if ctx.away(owner, work_at) and tp.status in PENDING:
+                result.add(f"{where}: owner {owner.id} ({hours_of(owner)}) is away on "
+                           f"{_local(work_at, owner.timezone)}")
     return result
 
 
@@ -638,15 +709,32 @@ def _aware(value) -> dt.datetime | None:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+def _cooldown(ctx: Context) -> dt.timedelta:
+    days = ctx.facts.get("survey_cooldown_days")
+    if days is None:
+        from flask import current_app, has_app_context
+
+        days = current_app.config.get("SURVEY_COOLDOWN_DAYS", 30) if has_app_context() else 30
+    return dt.timedelta(days=int(days))
+
+
 def detractors_called(ctx: Context) -> CheckResult:
     """Every detractor (0-6) has a recovery call due within one business day of the answer (once a one-click
     score has settled). A call is judged by the time it was due when it was opened (the `call.opened` entry's
     due_at; a journey step's call by when it reached the list, or its due time if earlier): snoozing, rescheduling
-    or retrying it later is the staff's choice. The business day counts on the customer's and the owner's calendars."""
+    or retrying it later is the staff's choice. The business day counts on the customer's and the owner's calendars.
+
+    Where the app rightly opens no new call (docs/architecture.md, surveys/loop.py): the customer was already
+    followed up for the same period (a recovery call opened within SURVEY_COOLDOWN_DAYS before the answer, or
+    one still to be made when it came: one call, never doubled); the customer had opted out of phone calls when
+    the answer was followed up (the call is kept as skipped, in nobody's list); an answer another system sent
+    more than EVENT_FOLLOW_UP_WITHIN after it was given (it only feeds the facts)."""
     result = CheckResult("every detractor has a recovery call within one business day")
     session = ctx.session
-    sources = set(ctx.facts.get("detractor_sources") or ("survey",))
+    sources = set(ctx.facts.get("detractor_sources") or ("survey", "event"))
     late = ctx.now - ctx.grace
+    cooldown = _cooldown(ctx)
+    optouts = ctx.optout_spans()
     opened: dict[int, dict] = {}
     for entity, changes in session.execute(select(AuditEntry.entity_id, AuditEntry.changes).where(
             AuditEntry.entity_type == "touchpoint", AuditEntry.action == "call.opened")):
@@ -662,22 +750,42 @@ def detractors_called(ctx: Context) -> CheckResult:
         entry = opened.get(tp.id, {})
         due = _aware(entry.get("due_at")) or min(tp.due_at, tp.handed_at)
         owner_id = entry.get("owner_id") or tp.covering_for_id or tp.owner_id
-        calls[tp.customer_id].append((tp.id, due, ctx.staff.get(owner_id) if owner_id else None, step))
+        calls[tp.customer_id].append((tp, due, ctx.staff.get(owner_id) if owner_id else None, step))
+    arrived = dict(session.execute(select(InboundEvent.id, InboundEvent.processed_at).where(
+        InboundEvent.type == "nps.response")).all())
     for answer in session.scalars(select(NpsAnswer).where(NpsAnswer.score <= 6)):
         source = "survey" if answer.survey_id is not None else "event"
         if source not in sources:
             continue
+        if source == "event":
+            came = arrived.get(answer.event_id) or answer.follow_up_due_at
+            if came is None or came - answer.answered_at > EVENT_FOLLOW_UP_WITHIN:
+                continue  # history another system sent late: it feeds the facts, no recovery call owed
         start = answer.follow_up_due_at or answer.answered_at
         if start > late:
             continue  # still settling, or answered at the very end of the run
         customer = ctx.customers[answer.customer_id]
         first = answer.first_answered_at or answer.answered_at
-        found = [tp_id for tp_id, due, owner, step in calls.get(answer.customer_id, [])
-                 if first - ctx.grace <= due <= _business_deadline(start, customer, owner, step)]
-        if not found:
-            deadline = _business_deadline(start, customer, customer.owner)
-            result.add(f"NPS {answer.score} ({source}) of customer {answer.customer_id} at {_fmt(answer.answered_at)}:"
-                       f" no recovery call due by {_fmt(deadline)} when opened")
+        mine = calls.get(answer.customer_id, [])
+        if any(first - ctx.grace <= due <= _business_deadline(start, customer, owner, step)
+               for _tp, due, owner, step in mine):
+            continue
+        # Followed up already for this period: a recovery call opened before this answer was followed up, due
+        # within the cooldown before it or still to be made when it came (one call, never doubled).
+        followed = answer.followed_up_at or start
+        if any(tp.handed_at < followed and (due >= first - cooldown or tp.completed_at is None
+                                            or tp.completed_at >= start)
+               for tp, due, _owner, _step in mine):
+            continue
+        if _inside(optouts.get((answer.customer_id, "phone"), []), answer.followed_up_at or start):
+            continue  # opted out of calls: the app keeps the call as skipped, in nobody's list
+        deadline = _business_deadline(start, customer, customer.owner)
+        others = ", ".join(f"{tp.purpose or 'step'} {tp.id} due {_fmt(due)} ({tp.status})"
+                           for tp, due, _owner, _step in mine) or "none"
+        result.add(f"NPS {answer.score} ({source}) of customer {answer.customer_id} at {_fmt(answer.answered_at)}:"
+                   f" no recovery call due by {_fmt(deadline)} when opened (answer {answer.id}, first answered "
+                   f"{_fmt(first)}, followed up {_fmt(answer.followed_up_at)} with call {answer.call_id}; customer in "
+                   f"{customer.timezone} {customer.country}; recovery calls: {others})")
     return result
 
 

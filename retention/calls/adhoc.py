@@ -109,8 +109,11 @@ def open_call(customer: Customer, *, purpose: str, owner: StaffUser | None = Non
     who = _owner_for(session, customer, owner, actor)
     if due_at is None and reachable:
         due = reachable_due(customer, who, now)
+    # A time a person asked for is held (kept as promised, e.g. by a colleague covering an absence); a time the
+    # system chose for its own calls (a complaint's verification in N business days) is the system's.
+    held = due_at is not None and purpose not in SYSTEM_PURPOSES
     tp = Touchpoint(customer=customer, kind="call", purpose=purpose, note=note or None, due_at=due, status=OPEN,
-                    owner=who, attempts=0, handed_at=now, held_at=now if due_at is not None else None)
+                    owner=who, attempts=0, handed_at=now, held_at=now if held else None)
     session.add(tp)
     session.flush()  # written before the opt-out is read: on SQLite the write lock is taken first, as before
     if purpose in SYSTEM_PURPOSES and not may_contact(session, customer.id, "phone"):

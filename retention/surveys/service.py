@@ -105,7 +105,9 @@ def answer_survey(session: Session, survey: Survey, score, comment, now: dt.date
         session.add(answer)
     else:
         if nps_category(answer.score) != nps_category(score):
-            answer.followed_up_at = None  # a new class may need its own follow-up (loop.py never doubles one)
+            # A new class may need its own follow-up (loop.py never doubles one): the call the old class got (a
+            # passive's question) is not the new class's (a detractor's recovery call), so the answer lets go of it.
+            answer.followed_up_at, answer.call_id = None, None
         answer.score = score
         if not keep_comment:
             answer.comment = comment

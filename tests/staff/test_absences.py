@@ -497,3 +497,37 @@ def test_a_promised_time_is_kept_by_whoever_is_in_even_outside_their_hours(app, 
     page = client.get("/calls/?lang=en").get_data(as_text=True)
     card = page[page.index(f'id="call-{held.id}"'):]
     assert "\u2068Omar Haddad\u2069 promised the customer this time." in card
+
+
+def test_a_complaints_verification_call_is_the_systems_time_and_moves_into_the_colleagues_hours(
+        app, client, signer, zones, auth, clock):
+    """The solution's check is due three business days on (Thursday 10:00 in London, 14:00 in Dubai): a time the
+    system chose, not one promised to the customer. Omar and Liam are away on Thursday, only Nina (New York) is in:
+    the call moves to 14:00 UTC, 09:00 in New York, and her card says she covers it, not that Omar promised it."""
+    from retention.complaints import resolution
+    from retention.complaints.categories import ensure_default_categories
+    from retention.complaints.service import open_case
+
+    omar, nina = zones["omar"], zones["nina"]
+    _londoner_of_omar(client, signer, zones)
+    ensure_default_categories(db.session, T0)
+    cust = db.session.scalar(select(Customer).where(Customer.external_id == "C1"))
+    case = open_case(db.session, cust, channel="phone", category="delivery", summary="late", owner=omar, now=T0,
+                     actor="test")
+    call = resolution.schedule_verification(db.session, case, now=T0, actor=f"staff:{omar.id}")
+    db.session.commit()
+    thursday = dt.datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
+    assert (call.purpose, call.owner_id, call.due_at) == ("complaint_verification", omar.id, thursday)
+    _absent(omar, D(2026, 3, 5), D(2026, 3, 5))
+    _absent(zones["liam"], D(2026, 3, 5), D(2026, 3, 5))
+    tick(thursday - dt.timedelta(hours=12))
+    db.session.expire_all()
+    covered = db.session.get(Touchpoint, call.id)
+    moved = dt.datetime(2026, 3, 5, 14, 0, tzinfo=UTC)
+    assert (covered.owner_id, covered.covering_for_id, covered.due_at) == (nina.id, omar.id, moved)
+    clock.set(moved)
+    auth.login("nina@example.com")
+    page = client.get("/calls/?lang=en").get_data(as_text=True)
+    card = page[page.index(f'id="call-{call.id}"'):]
+    assert "Covering for \u2068Omar Haddad\u2069, who is away" in card
+    assert "promised the customer this time" not in card[:card.index("</article>")]

@@ -82,6 +82,24 @@ def test_a_passive_gets_a_what_would_make_it_a_10_call_and_no_case(client, clock
     assert call.owner_id == world.owner.id
 
 
+def test_a_passive_who_changes_to_a_detractor_still_gets_a_recovery_call(client, clock, world):
+    token = _sent(world)
+    clock.set(T0 + dt.timedelta(hours=1))
+    _answer(client, token, 8)
+    [passive] = _adhoc_calls("nps_passive")
+    clock.set(T0 + dt.timedelta(hours=3))  # the last answer stands: now unhappy
+    _answer(client, token, 2, "It broke")
+    [call] = _adhoc_calls("recovery")
+    assert call.owner_id == world.owner.id and call.status == "open" and call.note == "It broke"
+    assert call.due_at == T0 + dt.timedelta(hours=3)  # during business hours: due at once
+    assert db.session.scalar(select(NpsAnswer.call_id)) == call.id
+    assert db.session.scalar(select(Complaint.summary)) == "NPS 2/10: It broke"
+    # answering again within the same class, or the tick, opens nothing more
+    _answer(client, token, 3, "Still broken")
+    tick(T0 + dt.timedelta(hours=4))
+    assert len(_adhoc_calls("recovery")) == 1 and _adhoc_calls("nps_passive") == [passive]
+
+
 def test_a_promoter_gets_no_call_and_is_eligible_for_offers(client, clock, world):
     from retention.surveys.registration import nps_facts
 
