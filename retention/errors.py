@@ -1,6 +1,8 @@
 """What kind of refusal a service error is, by class: the API answers 404, 409 or 422 from it, never from its text."""
 from __future__ import annotations
 
+from typing import NoReturn
+
 
 class NotFound(Exception):
     """The record asked for does not exist (404)."""
@@ -31,6 +33,18 @@ def refuse(exc: Exception):
     if status == 422:
         smorest_abort(422, message=str(exc))
     abort(status, description=str(exc))
+
+
+def refuse_field(field: str, message: str) -> NoReturn:
+    """Answer 422 for a field of the request body that names a record which does not exist (or may not be used):
+    the body is wrong, not the URL (an id in the path is 404). `message` names the field, like `refuse`, and
+    `errors` holds it as the schemas do ({"json": {field: [text]}}). The session is rolled back."""
+    from flask_smorest import abort as smorest_abort
+
+    from retention.extensions import db
+
+    db.session.rollback()
+    smorest_abort(422, message=f"{field}: {message}", errors={"json": {field: [message]}})
 
 
 class ServiceError(ValueError):

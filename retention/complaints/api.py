@@ -1,12 +1,14 @@
 """REST API: complaint cases (list, open, read, move, reopen, assign), customer types, complaint categories.
 
-Errors name the field (422), an unknown case, customer, person or category is 404, a move the status does not
+Errors name the field (422): a customer, person, category or call named in the body that does not exist is 422
+too (the body is wrong, not the URL); an unknown case or customer in the URL is 404; a move the status does not
 allow is 409. Cases are for onboarding staff (admins pass everywhere); categories are edited by admins.
 """
 from __future__ import annotations
 
 from flask import abort, g
 from flask_smorest import Blueprint
+from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
@@ -15,7 +17,7 @@ from retention.audit.service import actor_of
 from retention.complaints import categories, service, types
 from retention.complaints.models import CHANNELS, CUSTOMER_TYPES, SEVERITIES, STATUSES, Complaint
 from retention.customers.models import Customer
-from retention.errors import refuse
+from retention.errors import http_status, refuse, refuse_field
 from retention.extensions import db
 from retention.journeys.models import Touchpoint
 from retention.request_input import LimitField, PageField
@@ -74,18 +76,27 @@ class CaseQuery(Schema):
     limit = LimitField(default=50)
 
 
+# A body field naming a record: one that does not exist is 422 naming the field (`refuse_field`), not 404 (the URL
+# is right). `x-names-record` says so in the OpenAPI document (tests/test_openapi.py reads it).
+NAMES_RECORD = "x-names-record"
+
+
 class CaseIn(Schema):
-    customer_id = Identifier(120, required=True)
+    customer_id = Identifier(120, required=True, metadata={
+        "description": "the sender's customer id (422 naming customer_id when there is none)", NAMES_RECORD: "customer"})
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     category = fields.String(required=True, validate=validate.Regexp(KEY_PATTERN), metadata={
-        "description": "an active category's key (GET /api/v1/complaint-categories/)"})
+        "description": "an active category's key (GET /api/v1/complaint-categories/)", NAMES_RECORD: "category"})
     summary = Text(service.MAX_SUMMARY, required=True, multiline=True)
     severity = fields.String(load_default="medium", validate=validate.OneOf(SEVERITIES))
     public_url = Url(load_default=None, allow_none=True, metadata={"description": "required for social"})
-    owner = Email(load_default=None, allow_none=True, metadata={"description": "default: the customer's owner"})
+    owner = Email(load_default=None, allow_none=True, metadata={
+        "description": "default: the customer's owner; else an active onboarding person or admin",
+        NAMES_RECORD: "staff"})
     from_touchpoint_id = fields.Integer(load_default=None, allow_none=True, strict=True,
                                         validate=validate.Range(min=1, max=2**31 - 1),
-                                        metadata={"description": "the customer's call the case comes from"})
+                                        metadata={"description": "the customer's call the case comes from",
+                                                  NAMES_RECORD: "touchpoint"})
 
 
 class NoteIn(Schema):
@@ -97,7 +108,8 @@ class StatusIn(NoteIn):
 
 
 class AssignIn(NoteIn):
-    owner = Email(required=True, metadata={"description": "an active onboarding person or admin"})
+    owner = Email(required=True, metadata={"description": "an active onboarding person or admin",
+                                           NAMES_RECORD: "staff"})
 
 
 class TypeIn(Schema):
@@ -170,10 +182,18 @@ def _case(case_id: int) -> Complaint:
 
 
 def _person(email: str) -> StaffUser:
+    """The person the body's `owner` names (422 naming `owner` when nobody has this email)."""
     person = db.session.scalar(select(StaffUser).where(StaffUser.email == email.lower()))
     if person is None:
-        abort(404, description="owner: nobody with this email")
+        refuse_field("owner", "nobody with this email")
     return person
+
+
+def _refuse(exc: service.ComplaintError):
+    """`refuse`, with the service's `owner_id` named as the body names it: `owner`."""
+    if exc.field == "owner_id" and http_status(exc) == 422:
+        refuse_field("owner", exc.message % exc.params if exc.params else exc.message)
+    refuse(exc)
 
 
 @cases.route("/")
@@ -207,21 +227,25 @@ def list_cases(args):
 @api_roles("onboarding")
 @cases.arguments(CaseIn)
 @cases.response(201, CaseOut)
-@cases.alt_response(404, description="customer_id: no customer with this id")
+@cases.alt_response(422, schema=ErrorSchema, description="a field is not valid, or names a customer, category, person or call that "
+                                     "does not exist or may not be used (`errors.json` and the message name it)")
 def open_case(args):
-    """Open a case (status new) for a customer; source `call` when it comes from one of the customer's calls."""
+    """Open a case (status new) for a customer; source `call` when it comes from one of the customer's calls.
+
+    A customer, category, owner or call the body names that does not exist (or may not be used) is 422 naming
+    the field."""
     customer = db.session.scalar(select(Customer).where(Customer.external_id == args["customer_id"]))
     if customer is None:
-        abort(404, description="customer_id: no customer with this id")
+        refuse_field("customer_id", "no customer with this id")
     category = categories.by_key(db.session, args["category"])
     if category is None or not category.active:
-        abort(404, description="category: no active complaint category with this key")
+        refuse_field("category", "no active complaint category with this key")
     owner = _person(args["owner"]) if args["owner"] else None
     call_id = args["from_touchpoint_id"]
     if call_id is not None:
         call = db.session.get(Touchpoint, call_id)
         if call is None or call.customer_id != customer.id or call.kind != "call":
-            abort(404, description="from_touchpoint_id: no call of this customer with this id")
+            refuse_field("from_touchpoint_id", "no call of this customer with this id")
     try:
         if owner is not None:
             service.check_owner(owner)
@@ -230,7 +254,7 @@ def open_case(args):
                                  now=clock.now(), actor=actor_of(g.api_user),
                                  source="call" if call_id else "staff", owner=owner, from_touchpoint_id=call_id)
     except service.ComplaintError as exc:
-        refuse(exc)
+        _refuse(exc)
     db.session.commit()
     return case
 
@@ -278,15 +302,17 @@ def reopen_case(args, case_id: int):
 @api_roles("onboarding")
 @cases.arguments(AssignIn)
 @cases.response(200, CaseOut)
+@cases.alt_response(422, schema=ErrorSchema, description="`owner` is not valid, or names nobody who may handle complaints")
 def assign_case(args, case_id: int):
-    """Give the case to an active onboarding person or admin (by email); a closed case is 409."""
+    """Give the case to an active onboarding person or admin (by email; anyone else is 422 naming `owner`); a closed
+    case is 409."""
     case = _case(case_id)
     owner = _person(args["owner"])
     try:
         service.assign(db.session, case, owner, now=clock.now(), actor=actor_of(g.api_user),
                        note=args["note"] or None)
     except service.ComplaintError as exc:
-        refuse(exc)
+        _refuse(exc)
     db.session.commit()
     return case
 

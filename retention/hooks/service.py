@@ -183,20 +183,65 @@ def _due_condition(now: dt.datetime):
     )
 
 
-def claim(session: Session, now: dt.datetime, limit: int) -> tuple[str, list[int]]:
-    """Take up to `limit` due events under a lease; commit, so other workers skip them."""
+# The last_error of an event whose claims kept ending without an outcome (the worker killed: SIGKILL, OOM...).
+STOPPED = ("worker stopped while applying it, %d times (killed, or out of memory?); not retried: replay it once the "
+           "cause is fixed")
+
+
+def _suspect_limit(limit: int, attempts: int, max_attempts: int) -> int:
+    """How many events whose last claim never finished (`attempts` claims so far) are claimed together: fewer each
+    time, one at a time by the last attempt, so the event that stops its worker is found alone and the others of
+    its batch are applied before they use up their attempts (2000, 676, 228, 77, 26, 8, 3, 1 for 8 attempts)."""
+    steps = max(max_attempts - 1, 1)
+    return max(1, int(limit ** (max(max_attempts - 1 - attempts, 0) / steps)))
+
+
+def claim(session: Session, now: dt.datetime, limit: int, max_attempts: int | None = None) -> tuple[str, list[int]]:
+    """Take up to `limit` due events under a lease; commit, so other workers skip them.
+
+    Each claim is an attempt (attempts + 1 in the same UPDATE), so a worker that dies while applying a batch
+    (SIGKILL, out of memory) has used it. With `max_attempts`, events still "processing" after their lease (their
+    last claim never finished) are claimed first, in smaller batches each time (`_suspect_limit`); one that has
+    used `max_attempts` claims is failed with STOPPED instead (not retried, shown to admins, replayable).
+    """
+    from sqlalchemy import case, literal, null
+
     token = uuid.uuid4().hex
-    pick = (select(InboundEvent.id).where(_due_condition(now))
-            .order_by(InboundEvent.occurred_at, InboundEvent.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    ids = session.scalars(
-        update(InboundEvent).where(InboundEvent.id.in_(pick.scalar_subquery()))
-        .values(status=PROCESSING, next_attempt_at=now + LEASE, claim_token=token)
-        .returning(InboundEvent.id).execution_options(synchronize_session=False)
-    ).all()
-    session.commit()
-    return token, ids
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    while True:
+        due, size, stopped = _due_condition(now), limit, None
+        if max_attempts is not None:
+            suspect = and_(InboundEvent.status == PROCESSING, InboundEvent.next_attempt_at <= now)
+            attempts = session.scalar(select(InboundEvent.attempts).where(suspect)
+                                      .order_by(InboundEvent.occurred_at, InboundEvent.id).limit(1))
+            if attempts is None:
+                due = and_(due, InboundEvent.status != PROCESSING)
+            else:
+                due, size = suspect, _suspect_limit(limit, attempts, max_attempts)
+                stopped = InboundEvent.attempts >= max_attempts
+        pick = select(InboundEvent.id).where(due).order_by(InboundEvent.occurred_at, InboundEvent.id).limit(size)
+        if postgresql:
+            pick = pick.with_for_update(skip_locked=True)
+        values = {"status": PROCESSING, "next_attempt_at": now + LEASE, "claim_token": token,
+                  "attempts": InboundEvent.attempts + 1}
+        if stopped is not None:
+            lease = literal(now + LEASE, InboundEvent.__table__.c.next_attempt_at.type)
+            values = {"status": case((stopped, FAILED), else_=PROCESSING),
+                      "next_attempt_at": case((stopped, null()), else_=lease),
+                      "claim_token": case((stopped, null()), else_=token),
+                      "attempts": case((stopped, InboundEvent.attempts), else_=InboundEvent.attempts + 1),
+                      "last_error": case((stopped, STOPPED % max_attempts), else_=InboundEvent.last_error)}
+        rows = session.execute(
+            update(InboundEvent).where(InboundEvent.id.in_(pick.scalar_subquery())).values(**values)
+            .returning(InboundEvent.id, InboundEvent.status).execution_options(synchronize_session=False)
+        ).all()
+        session.commit()
+        ids = [row.id for row in rows if row.status == PROCESSING]
+        given_up = [row.id for row in rows if row.status == FAILED]
+        if given_up:
+            log.warning("events %s stopped their worker %d times: failed, not retried", given_up, max_attempts)
+        if ids or not given_up:  # only given-up events picked: claim again (each given up is out of the way)
+            return token, ids
 
 
 def _load_claimed(session: Session, ids: list[int], token: str) -> list[InboundEvent]:
@@ -226,12 +271,11 @@ def _mark_processed(session: Session, events: list[InboundEvent], now: dt.dateti
     if not events:
         return
     session.execute(update(InboundEvent).where(id_in(session, InboundEvent.id, [e.id for e in events]))
-                    .values(status=PROCESSED, processed_at=now, last_error=None, next_attempt_at=None,
-                            attempts=InboundEvent.attempts + 1)
+                    .values(status=PROCESSED, processed_at=now, last_error=None, next_attempt_at=None)
                     .execution_options(synchronize_session=False))
-    for event in events:  # as the row now is, so the session does not write it again
+    for event in events:  # as the row now is, so the session does not write it again (the claim counted the attempt)
         for name, value in (("status", PROCESSED), ("processed_at", now), ("last_error", None),
-                            ("next_attempt_at", None), ("attempts", event.attempts + 1)):
+                            ("next_attempt_at", None)):
             set_committed_value(event, name, value)
 
 
@@ -285,7 +329,7 @@ def _bulk_order() -> list[str]:
 
 def process_batch(session: Session, now: dt.datetime, limit: int, max_attempts: int) -> int:
     """Claim and apply one batch; returns how many events were claimed (0 when nothing is due)."""
-    token, ids = claim(session, now, limit)
+    token, ids = claim(session, now, limit, max_attempts)
     if not ids:
         return 0
     with ids_from_sequences(session):
@@ -293,6 +337,7 @@ def process_batch(session: Session, now: dt.datetime, limit: int, max_attempts: 
 
 
 def _apply_batch(session: Session, now: dt.datetime, token: str, ids: list[int], max_attempts: int) -> int:
+    """Apply the claimed events (their claim counted the attempt: nothing here counts it again)."""
     events = _load_claimed(session, ids, token)
     batch = processing.Batch(session)
     batch.preload([e.customer_ref for e in events], [e.sale_ref for e in events])
@@ -302,7 +347,6 @@ def _apply_batch(session: Session, now: dt.datetime, token: str, ids: list[int],
             try:
                 processing.apply(batch, event, now)
             except processing.Waiting as waiting:
-                event.attempts += 1
                 event.status, event.last_error, event.next_attempt_at = WAITING, str(waiting), None
                 continue
             processed.append(event)
@@ -317,7 +361,6 @@ def _apply_batch(session: Session, now: dt.datetime, token: str, ids: list[int],
     # One by one, each in a savepoint, so one bad event does not hold back the others.
     batch = processing.Batch(session)
     for event in _load_claimed(session, ids, token):
-        event.attempts += 1
         try:
             with session.begin_nested():
                 _apply(batch, event, now)

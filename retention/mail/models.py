@@ -10,7 +10,8 @@ from retention.extensions import db
 from retention.types import UTCDateTime
 
 # An email's life: queued -> sending (claimed, committed before SMTP is spoken to) -> sent; back to queued with a
-# later next_attempt_at when the server refuses or is down; failed after MAIL_MAX_ATTEMPTS; cancelled when the
+# later next_attempt_at when the server refuses or is down; failed after MAIL_MAX_ATTEMPTS (a temporary 4xx failure:
+# after five days of retries, sending.TRANSIENT_GIVE_UP); cancelled when the
 # customer opted out (or lost their address) before it went.
 QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
 STATUSES = (QUEUED, SENDING, SENT, FAILED, CANCELLED)

@@ -5,8 +5,10 @@ CLAIM_CHUNK rows in one UPDATE, under FOR UPDATE SKIP LOCKED on PostgreSQL; SQLi
 two ticks or workers never send the same row. Each email's outcome is committed as soon as the server answered. A
 refusal or an unreachable server puts it back to queued with a growing wait (attempts + 1), failed after
 MAIL_MAX_ATTEMPTS: the server did not take it, so a retry cannot double it; the claimed rows not tried yet go back
-to queued as they were. Whether the customer may still be emailed (opt-out, address) is read for the chunk right
-after it is claimed.
+to queued as they were. A temporary failure (a 4xx reply: 421 service not available, 450 mailbox busy, 452...) is
+not a refusal: it is retried with the same growing wait whatever MAIL_MAX_ATTEMPTS says, until the waits add up to
+TRANSIENT_GIVE_UP (five days, as RFC 5321 4.5.4.1 asks of a sender), then failed. Whether the customer may still
+be emailed (opt-out, address) is read for the chunk right after it is claimed.
 
 The one window left is a crash after the server accepted the message and before "sent" is committed. We choose
 at-least-once there: a row left in "sending" longer than SENDING_LEASE is put back to queued and sent again with
@@ -35,11 +37,25 @@ from retention.mail.service import _valid_address as valid_address
 SENDING_LEASE = dt.timedelta(minutes=15)
 FIRST_RETRY = dt.timedelta(minutes=1)
 LONGEST_WAIT = dt.timedelta(hours=6)
+TRANSIENT_GIVE_UP = dt.timedelta(days=5)  # temporary failures (4xx) are retried until the waits add up to this
 
 
 def backoff(attempts: int) -> dt.timedelta:
     """The wait before attempt `attempts + 1`: 1, 2, 4 ... minutes, at most six hours."""
-    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
+    return min(FIRST_RETRY * (2 ** max(min(attempts, 20) - 1, 0)), LONGEST_WAIT)
+
+
+def waited(attempts: int) -> dt.timedelta:
+    """The waits between the first attempt and attempt `attempts + 1`, all told."""
+    return sum((backoff(n) for n in range(1, attempts + 1)), dt.timedelta())
+
+
+def gives_up(exc: transports.TransportError, attempts: int, max_attempts: int) -> bool:
+    """Whether the email is failed after this attempt: a refusal after MAIL_MAX_ATTEMPTS attempts, a temporary
+    failure (4xx) once another wait would take the waiting past TRANSIENT_GIVE_UP."""
+    if exc.transient:
+        return waited(attempts) >= TRANSIENT_GIVE_UP
+    return attempts >= max_attempts
 
 
 def build_message(row: OutboundEmail, now: dt.datetime, sender: str) -> EmailMessage:
@@ -170,7 +186,7 @@ def send_queued(session: Session, now: dt.datetime, limit: int | None = None) ->
                         transport.send(message)
                 except transports.TransportError as exc:
                     error = str(exc)[:500]
-                    if attempts >= config["MAIL_MAX_ATTEMPTS"]:
+                    if gives_up(exc, attempts, config["MAIL_MAX_ATTEMPTS"]):
                         _finish(session, row.id, status=FAILED, attempts=attempts, last_error=error, claimed_at=None)
                         counts["failed"] += 1
                     else:

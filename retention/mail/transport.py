@@ -2,6 +2,10 @@
 
 SMTP_URL: smtp://[user:pass@]host[:port] (plain, 25), smtp://...?starttls (STARTTLS, 587), smtps://... (TLS, 465).
 One connection serves a whole batch; a failure closes it, and the next message opens a new one.
+
+A reply is read by its class (RFC 5321 4.2.1): 4xx is a temporary failure (the server may take the message later:
+`transient`, retried with the backoff; 421 "service not available" also closes the session, so the batch stops:
+`down`), 5xx is a refusal.
 """
 from __future__ import annotations
 
@@ -17,12 +21,27 @@ from urllib.parse import parse_qs, unquote, urlsplit
 class TransportError(Exception):
     """The message was not accepted (server refused it, or could not be reached); it is retried later.
 
-    `down`: the server could not be reached at all (the batch stops: the other messages would fail the same way).
+    `down`: the server could not be reached at all, or is closing (421) (the batch stops: the other messages would
+    fail the same way). `transient`: the server answered 4xx, a temporary failure (retried for longer than a
+    refusal is: retention/mail/sending.py).
     """
 
-    def __init__(self, message: str, down: bool = False):
+    def __init__(self, message: str, down: bool = False, transient: bool = False):
         super().__init__(message)
         self.down = down
+        self.transient = transient
+
+
+def _is_transient(code) -> bool:
+    return isinstance(code, int) and 400 <= code < 500
+
+
+def _reply_error(codes: list, text: str) -> TransportError:
+    """A refusal (5xx, or anything but 4xx) or, when every reply is 4xx, a temporary failure (421: the server is
+    closing the session, so the batch stops)."""
+    if codes and all(_is_transient(code) for code in codes):
+        return TransportError(f"temporarily refused (retried later): {text}", down=421 in codes, transient=True)
+    return TransportError(f"refused: {text}")
 
 
 class SmtpTransport:
@@ -58,6 +77,12 @@ class SmtpTransport:
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
+        except smtplib.SMTPResponseException as exc:
+            self._smtp = None
+            if _is_transient(exc.smtp_code):  # e.g. a 421 greeting: busy or going down, later may work
+                raise TransportError(f"cannot reach {self.host}:{self.port}: temporarily refused: "
+                                     f"{exc.smtp_code} {_text(exc.smtp_error)}", down=True, transient=True) from exc
+            raise TransportError(f"cannot reach {self.host}:{self.port}: {exc}", down=True) from exc
         except (OSError, smtplib.SMTPException) as exc:
             self._smtp = None
             raise TransportError(f"cannot reach {self.host}:{self.port}: {exc}", down=True) from exc
@@ -65,14 +90,14 @@ class SmtpTransport:
             refused = self._smtp.send_message(message)
         except smtplib.SMTPResponseException as exc:
             self._reset()
-            raise TransportError(f"refused: {exc.smtp_code} {_text(exc.smtp_error)}") from exc
+            raise _reply_error([exc.smtp_code], f"{exc.smtp_code} {_text(exc.smtp_error)}") from exc
         except smtplib.SMTPNotSupportedError as exc:  # e.g. a non-ASCII address and a server without SMTPUTF8
             self._reset()
             raise TransportError(f"refused: {exc}") from exc
         except smtplib.SMTPRecipientsRefused as exc:
             self._reset()
             codes = "; ".join(f"{code} {_text(text)}" for code, text in exc.recipients.values())
-            raise TransportError(f"refused: {codes}") from exc
+            raise _reply_error([code for code, _ in exc.recipients.values()], codes) from exc
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise TransportError(f"connection lost: {exc}", down=True) from exc

@@ -354,6 +354,13 @@ def _build(session: Session, batch_id: int, *, out_dir, company: Company, today:
                 _fail(session, batch_id, exc)
                 raise
     session.rollback()  # end the long read; the writes below start fresh
+    # A letter cancelled since an earlier layout is not in this file: its old pages name nobody's sheet now.
+    drawn_ids = {p["id"] for p in pages}
+    gone = [i for i in session.scalars(select(Letter.id).where(Letter.batch_id == batch_id, Letter.status == CANCELLED,
+                                                                Letter.first_page.is_not(None))) if i not in drawn_ids]
+    if gone:
+        session.execute(update(Letter).where(Letter.id.in_(gone)).values(first_page=None, page_count=None)
+                        .execution_options(synchronize_session=False))
     for start in range(0, len(pages), 1000):
         session.execute(update(Letter), pages[start:start + 1000])
     for item in skipped:  # back in the queue, with the reason
@@ -392,11 +399,30 @@ def mark_mailed(session: Session, batch: PrintBatch, now: dt.datetime, *, actor:
     return n
 
 
+# Batches whose sheets may be in the mail room's hands and not posted yet.
+PULL_STATES = (READY, PRINTED)
+PULL_SHOWN = 200
+
+
+def sheets_to_pull(session: Session, batch: PrintBatch) -> tuple[list[Letter], int]:
+    """Letters laid out in the batch's PDF and cancelled since (the customer opted out of letters), while the
+    batch is ready or printed: their sheets are printed (or will be) and must not be posted. The first PULL_SHOWN
+    in page order, and how many there are."""
+    if batch.status not in PULL_STATES:
+        return [], 0
+    where = (Letter.batch_id == batch.id, Letter.status == CANCELLED, Letter.first_page.is_not(None))
+    rows = session.scalars(select(Letter).where(*where).order_by(Letter.first_page, Letter.id)
+                           .limit(PULL_SHOWN)).all()
+    count = len(rows) if len(rows) < PULL_SHOWN else session.scalar(select(func.count()).select_from(Letter).where(*where))
+    return list(rows), count
+
+
 def cancel_queued_letters(session: Session, customer_id: int, now: dt.datetime, actor: str) -> int:
     """The customer opted out of letters: their letters not printed yet are cancelled (mail.optouts.on_opt_out).
 
     A cancelled letter keeps its batch, so the mail room sees it there ("not sent"); marking the batch printed
-    leaves it out, and a rebuild of the batch drops it. Returns how many."""
+    leaves it out, and a rebuild of the batch drops it. One already laid out in a ready or printed batch is a sheet
+    to pull before posting (`sheets_to_pull`: the batch page says so with its pages). Returns how many."""
     ids = session.scalars(select(Letter.id).where(Letter.customer_id == customer_id, Letter.status == QUEUED)).all()
     if ids:
         session.execute(update(Letter).where(Letter.id.in_(ids), Letter.status == QUEUED)

@@ -61,6 +61,38 @@ class TemplateLimitError(Exception):
         self.limit = limit
 
 
+class BadFilterArgument(Exception):
+    """A filter given a value it cannot use, said so that the template's author can fix it (never Python's words).
+
+    `filter` and `argument` are named as a template writes them (`truncate`, `length`); `kind` is "range" (a whole
+    number from `low` to `high`), "choice" (one of `choices`), "text", "usage" (values the filter does not take;
+    `usage` is how it is written) or "format" (values that do not match the text's placeholders); `shown` is the
+    value given, short and printable (never an object's insides).
+    """
+
+    def __init__(self, filter: str, kind: str, argument: str = "", value=None, *, low: int = 0, high: int = 0,
+                 choices: tuple = (), usage: str = ""):
+        self.filter, self.kind, self.argument, self.shown = filter, kind, argument, _shown(value)
+        self.low, self.high, self.choices, self.usage = low, high, tuple(choices), usage
+        super().__init__(f"{filter}: {kind} {argument} {self.shown}".strip())
+
+
+def _shown(value) -> str:
+    """A value as a template writes it, at most about 30 characters; a list, dict or object only by its kind."""
+    if value is None or isinstance(value, bool):
+        return {None: "none", True: "true", False: "false"}[value]
+    if isinstance(value, (int, float)):
+        text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else "a very large number"
+        return text[:30]
+    if isinstance(value, str):
+        return '"' + (value[:30] + "…" if len(value) > 30 else value) + '"'
+    if isinstance(value, (list, tuple)):
+        return "[…]"
+    if isinstance(value, dict):
+        return "{…}"
+    return "…"
+
+
 class _Budget:
     """What one render has used so far."""
 
@@ -323,8 +355,11 @@ def _str_growers(s: str, name: str, method):
 
 def _filter_format(value, *args, **kwargs):
     if args and kwargs:
-        raise TypeError("format: either positional or keyword arguments, not both")
-    return percent_format(_as_text(value), kwargs or args)
+        raise BadFilterArgument("format", "format")
+    try:
+        return percent_format(_as_text(value), kwargs or args)
+    except (TypeError, ValueError, KeyError):
+        raise BadFilterArgument("format", "format") from None
 
 
 def _filter_join(value, d="", attribute=None):
@@ -359,17 +394,16 @@ def _filter_replace(value, old, new, count=None):
     return text.replace(old, new, -1 if count is None else count)
 
 
-def _filter_sized(name):
-    """batch / slice: their counts make lists of that many items."""
-    original = DEFAULT_FILTERS[name]
+def _filter_batch(value, linecount, fill_with=None):
+    """batch: its count makes lists of that many items (the count itself is checked by _ARGUMENTS)."""
+    _budget().allow_chars(linecount)
+    return DEFAULT_FILTERS["batch"](value, linecount, fill_with)
 
-    def checked(value, n, fill_with=None):
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"{name}: the count must be a positive number")
-        _budget().allow_chars(n)
-        return original(value, n, fill_with)
 
-    return checked
+def _filter_slice(value, slices, fill_with=None):
+    """slice: its count makes that many lists."""
+    _budget().allow_chars(slices)
+    return DEFAULT_FILTERS["slice"](value, slices, fill_with)
 
 
 # Filters a letter can use; the rest (tojson, pprint, xmlattr, urlize, striptags, ...) are not offered.
@@ -377,19 +411,105 @@ _OFFERED = """abs attr batch capitalize center count d default dictsort first fl
     items join last length list lower map max min reject rejectattr replace reverse round select selectattr slice sort
     string sum title trim truncate unique upper urlencode wordcount""".split()
 _SPECIAL = {"format": _filter_format, "join": _filter_join, "center": _filter_center, "indent": _filter_indent,
-            "replace": _filter_replace, "batch": _filter_sized("batch"), "slice": _filter_sized("slice")}
+            "replace": _filter_replace, "batch": _filter_batch, "slice": _filter_slice}
+
+
+# --- The values filters are given: checked before the filter runs, refused in words (BadFilterArgument) -------
+
+def _whole(name: str, argument: str, value, low: int, high: int | None = None, *, optional: bool = False,
+           above_by_limit: bool = False) -> None:
+    """A whole number from `low` to `high` (the output size limit when None). `above_by_limit`: a value above
+    is left to the size limits, which name the limit instead (center(10**9) is "longer than 100,000 characters")."""
+    if optional and value is None:
+        return
+    high = _budget().limits.output_chars if high is None else high
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (value > high and not above_by_limit):
+        raise BadFilterArgument(name, "range", argument, value, low=low, high=high)
+
+
+def _text(name: str, argument: str, value, *, optional: bool = False) -> None:
+    if not (isinstance(value, str) or (optional and value is None)):
+        raise BadFilterArgument(name, "text", argument, value)
+
+
+def _one_of(name: str, argument: str, value, choices) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise BadFilterArgument(name, "choice", argument, value, choices=tuple(sorted(choices)))
+
+
+def _truncate(a: dict) -> None:
+    _text("truncate", "end", a["end"])
+    _whole("truncate", "length", a["length"], len(a["end"]))
+    _whole("truncate", "leeway", a["leeway"], 0, optional=True)
+
+
+def _indent(a: dict) -> None:
+    if not isinstance(a["width"], str):
+        _whole("indent", "width", a["width"], 0, above_by_limit=True)
+
+
+def _named_filter(name: str, a: dict, *, attr: bool) -> None:
+    """map('upper'), select('odd'), selectattr('x', 'odd'): the filter or test must be one letters can use."""
+    positional = list(a.get("args") or ())
+    if name == "map":
+        if positional or "attribute" not in (a.get("kwargs") or {}):
+            _one_of(name, "filter", positional[0] if positional else None, SANDBOX.filters)
+        return
+    if len(positional) > (1 if attr else 0):
+        _one_of(name, "test", positional[1 if attr else 0], SANDBOX.tests)
+
+
+_ARGUMENTS = {
+    "truncate": _truncate,
+    "center": lambda a: _whole("center", "width", a["width"], 0, above_by_limit=True),
+    "indent": _indent,
+    "batch": lambda a: _whole("batch", "linecount", a["linecount"], 1, above_by_limit=True),
+    "slice": lambda a: _whole("slice", "slices", a["slices"], 1, above_by_limit=True),
+    "round": lambda a: (_whole("round", "precision", a["precision"], 0, 15),
+                        _one_of("round", "method", a["method"], ("common", "ceil", "floor"))),
+    "int": lambda a: _whole("int", "base", a["base"], 2, 36),
+    "replace": lambda a: (_text("replace", "old", a["old"]), _text("replace", "new", a["new"]),
+                          _whole("replace", "count", a["count"], 0, optional=True)),
+    "dictsort": lambda a: _one_of("dictsort", "by", a["by"], ("key", "value")),
+    "attr": lambda a: _text("attr", "name", a["name"]),
+    "trim": lambda a: _text("trim", "chars", a["chars"], optional=True),
+    "map": lambda a: _named_filter("map", a, attr=False),
+    "select": lambda a: _named_filter("select", a, attr=False),
+    "reject": lambda a: _named_filter("reject", a, attr=False),
+    "selectattr": lambda a: _named_filter("selectattr", a, attr=True),
+    "rejectattr": lambda a: _named_filter("rejectattr", a, attr=True),
+}
+
+
+def _usage(name: str, signature, skip: int) -> str:
+    """How a filter is written: `|truncate(length, killwords, end, leeway)`, `|wordcount`."""
+    params = list(signature.parameters.values())[skip + 1:]
+    names = ["…" if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) else p.name for p in params]
+    return f"|{name}({', '.join(dict.fromkeys(names))})" if names else f"|{name}"
 
 
 def _checked_filter(name, func):
-    """Every filter: its input measured first (so str() of it stays bounded), its result after."""
+    """Every filter: the values it is given checked (BadFilterArgument in words), its input measured first (so str()
+    of it stays bounded), its result after."""
+    import inspect
+
     from jinja2.utils import _PassArg
 
     pass_arg = _PassArg.from_obj(func)
     skip = 0 if pass_arg is None else 1
+    signature = inspect.signature(func)
+    rule = _ARGUMENTS.get(name)
 
     def run(*args, **kwargs):
         budget = _budget()
         budget.step()
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError:
+            raise BadFilterArgument(name, "usage", usage=_usage(name, signature, skip)) from None
+        if rule is not None:
+            bound.apply_defaults()
+            rule(bound.arguments)
         if len(args) > skip and not isinstance(args[skip], str):
             budget.allow_chars(_weight(args[skip], budget.limits.output_chars))
         return _check_value(func(*args, **kwargs))
@@ -581,5 +701,5 @@ def render(source: str, context: dict, limits: TemplateLimits) -> str:
         _BUDGET.reset(token)
 
 
-__all__ = ["LetterSandbox", "LetterUndefined", "SANDBOX", "TemplateLimitError", "TemplateLimits", "UnknownName", "current_limits", "percent_format",
+__all__ = ["BadFilterArgument", "LetterSandbox", "LetterUndefined", "SANDBOX", "TemplateLimitError", "TemplateLimits", "UnknownName", "current_limits", "percent_format",
            "render"]

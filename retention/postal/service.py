@@ -92,6 +92,25 @@ _LIMIT_WORDS = {
 }
 
 
+# A filter given a value it cannot use (sandbox.BadFilterArgument), by kind: the filter, the value and what it takes.
+_FILTER_WORDS = {
+    "range": N_("%(field)s: in the filter %(filter)s, %(argument)s must be a whole number from %(low)s to %(high)s "
+                "(it is %(value)s)"),
+    "choice": N_("%(field)s: in the filter %(filter)s, %(argument)s must be one of %(choices)s (it is %(value)s)"),
+    "text": N_("%(field)s: in the filter %(filter)s, %(argument)s must be text in quotes (it is %(value)s)"),
+    "usage": N_("%(field)s: the filter %(filter)s was given values it does not take; it is written %(usage)s"),
+    "format": N_("%(field)s: the filter format needs one value in brackets for each placeholder of the text, "
+                 "such as %%s or %%d, and of the right kind"),
+}
+
+
+def filter_error(field: str, exc: sandbox.BadFilterArgument) -> LetterError:
+    """The plain-language refusal of a filter's value (the field, the filter, what it was given, what it takes)."""
+    return LetterError(_FILTER_WORDS[exc.kind], FIELD, field=field, filter=exc.filter, argument=exc.argument,
+                       value=exc.shown, low=f"{exc.low:,}", high=f"{exc.high:,}", choices=", ".join(exc.choices),
+                       usage=exc.usage)
+
+
 # --- Templates in a sandbox (retention/postal/sandbox.py) -------------------------------
 
 # Why a computation failed, in words a template author can act on.
@@ -113,6 +132,8 @@ def render_text(source: str, context: dict, field: str = "body", limits: Templat
         raise LetterLimitError(words, exc.limit, FIELD, field=field, seconds=f"{limits.render_seconds:g}",
                                chars=f"{limits.output_chars if exc.limit == 'output size' else limits.template_chars:,}",
                                steps=f"{limits.loop_steps:,}", digits=f"{limits.number_bits * 3 // 10:,}") from None
+    except sandbox.BadFilterArgument as exc:
+        raise filter_error(field, exc) from None
     except TemplateSyntaxError as exc:
         raise LetterError(N_("%(field)s: line %(line)s cannot be read: %(detail)s"), FIELD, field=field,
                           line=exc.lineno, detail=exc.message) from None

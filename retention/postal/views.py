@@ -342,7 +342,9 @@ def _render_batch(b: PrintBatch, error: str | None = None, code: int = 200):
     language = _viewer_language()
     rows = db.session.scalars(select(Letter).where(Letter.batch_id == b.id).options(joinedload(Letter.customer))
                               .order_by(Letter.first_page, Letter.id).limit(BATCH_PAGE_LETTERS)).all()
+    pulls, pull_count = batches.sheets_to_pull(db.session, b)  # cancelled since laid out: not to be posted
     return render_template("letters/batch.html", batch=b, letters=rows, error=error, now=clock.now(),
+                           pulls=pulls, pull_count=pull_count, pull_ids={l.id for l in pulls},
                            names=labels.template_names(db.session, language), template_name=labels.template_name,
                            country_name=lambda code: labels.country_name(code, language),
                            shown_max=BATCH_PAGE_LETTERS, **_label_dicts()), code

@@ -62,17 +62,18 @@ def test_a_case_from_a_call_of_the_customer(client, signer, queue, tokens):
     assert made.status_code == 201 and made.get_json()["source"] == "call"
     other = client.post("/api/v1/complaints/", json={**CASE, "from_touchpoint_id": 999999},
                         headers=tokens["onboarding"])
-    assert other.status_code == 404 and other.get_json()["message"].startswith("from_touchpoint_id")
+    assert other.status_code == 422 and other.get_json()["message"].startswith("from_touchpoint_id")
+    assert other.get_json()["errors"]["json"] == {"from_touchpoint_id": ["no call of this customer with this id"]}
 
 
 @pytest.mark.parametrize("change, status, field", [
     ({"summary": ""}, 422, "summary"),
     ({"channel": "pigeon"}, 422, "channel"),
     ({"channel": "social"}, 422, "public_url"),
-    ({"customer_id": "NOPE"}, 404, "customer_id"),
-    ({"category": "no-such"}, 404, "category"),
-    ({"owner": "nobody@example.com"}, 404, "owner"),
-    ({"owner": "maya@example.com"}, 422, "owner_id"),
+    ({"customer_id": "NOPE"}, 422, "customer_id"),  # the body is wrong, not the URL
+    ({"category": "no-such"}, 422, "category"),
+    ({"owner": "nobody@example.com"}, 422, "owner"),
+    ({"owner": "maya@example.com"}, 422, "owner"),  # named as the body names it
 ])
 def test_refusals_name_the_field_and_open_nothing(client, signer, queue, tokens, change, status, field):
     sold(client, signer, queue)
@@ -81,6 +82,28 @@ def test_refusals_name_the_field_and_open_nothing(client, signer, queue, tokens,
     body = refused.get_json()
     assert field in str(body.get("message")) or field in str(body.get("errors")), body
     assert cases() == []
+
+
+def test_an_unknown_id_in_the_body_is_422_and_in_the_url_404(client, signer, queue, tokens):
+    sold(client, signer, queue)
+    refused = client.post("/api/v1/complaints/", json={**CASE, "customer_id": "NOPE"}, headers=tokens["onboarding"])
+    assert refused.status_code == 422
+    assert refused.get_json()["message"] == "customer_id: no customer with this id"
+    assert refused.get_json()["errors"] == {"json": {"customer_id": ["no customer with this id"]}}
+    case_id = client.post("/api/v1/complaints/", json=CASE, headers=tokens["onboarding"]).get_json()["id"]
+    assign = client.post(f"/api/v1/complaints/{case_id}/assign", json={"owner": "nobody@example.com"},
+                         headers=tokens["onboarding"])
+    assert assign.status_code == 422 and assign.get_json()["message"] == "owner: nobody with this email"
+    marketer = client.post(f"/api/v1/complaints/{case_id}/assign", json={"owner": "maya@example.com"},
+                           headers=tokens["onboarding"])
+    assert marketer.status_code == 422 and list(marketer.get_json()["errors"]["json"]) == ["owner"]
+    assert client.get(f"/api/v1/complaints/{case_id}", headers=tokens["onboarding"]).get_json()["owner"] == \
+        "omar@example.com"  # nothing changed
+    assert client.post("/api/v1/complaints/999999/assign", json={"owner": "emma@example.com"},
+                       headers=tokens["onboarding"]).status_code == 404  # an unknown case in the URL
+    document = client.get("/api/openapi.json").get_json()
+    assert "404" not in document["paths"]["/api/v1/complaints/"]["post"]["responses"]
+    assert "422" in document["paths"]["/api/v1/complaints/"]["post"]["responses"]
 
 
 def test_roles(client, signer, queue, tokens):
@@ -145,5 +168,5 @@ def test_categories_over_the_api(client, signer, queue, tokens):
                       headers=tokens["admin"]).status_code == 404
     # an inactive category cannot be chosen for a new case
     refused = client.post("/api/v1/complaints/", json={**CASE, "category": "warranty"}, headers=tokens["onboarding"])
-    assert refused.status_code == 404
+    assert refused.status_code == 422 and refused.get_json()["message"].startswith("category:")
     assert db.session.query(Complaint).count() == 0

@@ -92,12 +92,14 @@ def test_failed_event_keeps_its_error_and_is_retried_with_backoff(client, signer
     failed = db.session.scalar(select(InboundEvent).where(InboundEvent.status == "failed"))
     assert failed.data["sale_id"] == "S2" and "CRM sent something" in failed.last_error
     assert failed.next_attempt_at == T0 + dt.timedelta(seconds=30)
+    assert failed.attempts == 1  # one claim, one attempt: the failure is not counted again
     assert count(Sale) == 1  # the good event in the same batch still applied
     # not retried before its time, retried after
     assert service.process_due(db.session, T0 + dt.timedelta(seconds=10), 500) == 0
     monkeypatch.setitem(processing.HANDLERS, "sale.completed", [original])
     assert service.process_due(db.session, T0 + dt.timedelta(seconds=31), 500) == 1
     assert count(Sale) == 2
+    assert sorted(db.session.scalars(select(InboundEvent.attempts))) == [1, 2]
 
 
 def test_admin_sees_failed_event_and_replays_it(app, client, signer, queue, auth, monkeypatch):

@@ -78,6 +78,70 @@ def test_after_the_last_attempt_the_email_is_failed_and_never_sent(smtp_app, smt
     assert smtp_server.messages == []
 
 
+def _answer_once(smtp_server, reply: str) -> None:
+    """The server answers the next DATA with `reply` (e.g. 421: shutting down), then takes messages again."""
+    handler = smtp_server.controller.handler
+    keep, left = handler.handle_DATA, [1]
+
+    async def handle_DATA(smtp, session, envelope):
+        if left[0]:
+            left[0] -= 1
+            smtp_server.refused += 1
+            return reply
+        return await keep(smtp, session, envelope)
+
+    handler.handle_DATA = handle_DATA
+
+
+def test_a_421_is_temporary_the_email_waits_its_backoff_and_arrives_once(smtp_app, smtp_server):
+    smtp_app.config["MAIL_MAX_ATTEMPTS"] = 1  # a refusal would be failed at once; a 421 is not a refusal
+    ids = _queue_three()
+    _answer_once(smtp_server, "421 4.3.2 Service shutting down")
+    counts = send_queued(db.session, NOW)
+    assert (counts["retried"], counts["sent"], counts["failed"]) == (1, 0, 0)
+    first, *others = _rows(ids)
+    assert (first.status, first.attempts, first.next_attempt_at) == ("queued", 1, NOW + backoff(1))
+    assert first.last_error.startswith("temporarily refused") and "421" in first.last_error
+    # the server said it is closing: the batch stopped there, the others wait untried for the next run
+    assert [(r.status, r.attempts) for r in others] == [("queued", 0), ("queued", 0)]
+    assert send_queued(db.session, NOW + dt.timedelta(seconds=30))["sent"] == 2  # the first is not due yet
+    assert send_queued(db.session, NOW + backoff(1))["sent"] == 1
+    send_queued(db.session, NOW + dt.timedelta(days=1))
+    assert smtp_server.refused == 1
+    assert sorted(m["Subject"] for m in smtp_server.messages) == ["Email 0", "Email 1", "Email 2"]
+    assert [(r.status, r.attempts, r.last_error) for r in _rows(ids)] == [("sent", 2, None), ("sent", 1, None),
+                                                                          ("sent", 1, None)]
+
+
+def test_a_4xx_is_retried_past_max_attempts_for_five_days_then_failed_and_a_5xx_is_not(smtp_app, smtp_server):
+    smtp_app.config["MAIL_MAX_ATTEMPTS"] = 2
+    customer = add_customer()
+    full = queue_email(db.session, customer, kind="test", subject="Full", text="x", html=None, now=NOW, ref="t:4xx")
+    db.session.commit()
+    smtp_server.refuse = "452 4.2.2 Mailbox full"
+    at, tries = NOW, []
+    while True:
+        assert send_queued(db.session, at)["claimed"] == 1
+        [row] = _rows([full.id])
+        tries.append(at)
+        if row.status != "queued":
+            break
+        assert row.next_attempt_at == at + backoff(row.attempts)  # the same growing wait as a refusal
+        at = row.next_attempt_at
+    assert (row.status, row.attempts) == ("failed", len(tries)) and len(tries) > 2 and "452" in row.last_error
+    assert dt.timedelta(days=4) < tries[-1] - NOW <= dt.timedelta(days=5)  # about five days of trying, no more
+    assert smtp_server.messages == []
+    # a 5xx stays a refusal: failed after MAIL_MAX_ATTEMPTS
+    refused = queue_email(db.session, add_customer(), kind="test", subject="No", text="x", html=None, now=at,
+                          ref="t:5xx")
+    db.session.commit()
+    smtp_server.refuse = "550 5.1.1 No such user"
+    send_queued(db.session, at)
+    send_queued(db.session, at + dt.timedelta(hours=1))
+    [row] = _rows([refused.id])
+    assert (row.status, row.attempts) == ("failed", 2) and row.last_error.startswith("refused: 550")
+
+
 def test_a_sender_that_crashed_mid_send_is_sent_again_with_the_same_message_id(smtp_app, smtp_server):
     [first, *_] = _queue_three()
     db.session.execute(OutboundEmail.__table__.update().where(OutboundEmail.id == first)

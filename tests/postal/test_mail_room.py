@@ -134,6 +134,65 @@ def test_a_build_nothing_is_doing_may_be_started_again(app, client, signer, lett
     assert batches.batch_actions(batch, later) == ["rebuild"]
 
 
+# --- A letter cancelled after its batch was laid out: pull its sheet --------------------------------------
+
+def _pull_notice(client, batch_id: int) -> str | None:
+    page = client.get(f"/letters/batches/{batch_id}").get_data(as_text=True)
+    found = re.search(r'<section class="card pull-sheets" id="pull-sheets" role="alert">(.*?)</section>', page, re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))) if found else None
+
+
+def test_a_letter_cancelled_after_the_layout_is_to_be_pulled_before_posting(app, client, signer, letter_world, post,
+                                                                          auth):
+    from retention.mail import optouts
+
+    kept = welcome_letter_for(client, signer, us_customer("C2"), sale_id="S2")
+    pulled = welcome_letter_for(client, signer, us_customer("C3"), sale_id="S3")
+    batch = built_batch(app)
+    db.session.expire_all()
+    pulled = db.session.get(Letter, pulled.id)
+    first, count = pulled.first_page, pulled.page_count
+    assert first is not None and _pull_notice(client, batch.id) is None   # nothing cancelled: no notice
+    optouts.opt_out(db.session, pulled.customer_id, "letter", source="staff", now=NOW, actor="t")  # printed already
+    db.session.commit()
+    notice = " ".join(_pull_notice(client, batch.id).split())
+    assert "Pull 1 letter before posting" in notice and "do not post it" in notice
+    pages = f"Page {first}" if count == 1 else f"Pages {first} to {first + count - 1}"
+    assert f"{pages}: L-{pulled.id:06d}, Olivia Smith" in notice
+    page = client.get(f"/letters/batches/{batch.id}").get_data(as_text=True)
+    row = re.search(rf'<tr id="letter-{pulled.id}">.*?</tr>', page, re.S).group(0)
+    assert "Not sent: the customer opted out of letters" in row and "Pull from the stack before posting" in row
+    assert "Pull from the stack" not in re.search(rf'<tr id="letter-{kept.id}">.*?</tr>', page, re.S).group(0)
+    batches.mark_printed(db.session, batch, NOW, actor="t")   # the stack is printed: the notice stays until posted
+    db.session.commit()
+    assert "Pull 1 letter before posting" in " ".join(_pull_notice(client, batch.id).split())
+    # in the reader's language
+    staff(app, "post-ar@example.com", "print", locale="ar")
+    auth.login("post-ar@example.com")
+    arabic = _pull_notice(client, batch.id)
+    assert arabic and "Pull" not in arabic and "Page" not in arabic and f"L-{pulled.id:06d}" in arabic
+    batches.mark_mailed(db.session, batch, NOW, actor="t")
+    db.session.commit()
+    assert _pull_notice(client, batch.id) is None   # posted: nothing left to pull
+
+
+def test_a_batch_laid_out_again_has_no_sheet_of_a_cancelled_letter(app, client, signer, letter_world, post):
+    from retention.mail import optouts
+
+    welcome_letter_for(client, signer, us_customer("C2"), sale_id="S2")
+    cancelled = welcome_letter_for(client, signer, us_customer("C3"), sale_id="S3")
+    batch = built_batch(app)
+    optouts.opt_out(db.session, cancelled.customer_id, "letter", source="staff", now=NOW, actor="t")
+    db.session.commit()
+    assert _pull_notice(client, batch.id) is not None
+    batches.request_rebuild(db.session, batch, actor="t", now=NOW)
+    db.session.commit()
+    batch = built_batch_from(app, batch.id)   # the new PDF leaves the cancelled letter out
+    assert batch.total == 1 and _pull_notice(client, batch.id) is None
+    db.session.expire_all()
+    assert db.session.get(Letter, cancelled.id).first_page is None
+
+
 # --- Reprint one letter -------------------------------------------------------------------------------
 
 def test_reprint_one_letter_from_its_row(app, client, signer, letter_world, post, auth):

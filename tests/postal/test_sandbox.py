@@ -83,7 +83,7 @@ BROKEN = [
     ("{{ 2.0 ** 5000 }}", "too large"),
     ("{{ 10 ** 400 / 3 }}", "too large"),
     ("{{ 9" + "9" * 5000 + " }}", "body:"),
-    ("{{ '%d'|format('text') }}", "TypeError"),
+    ("{{ '%d'|format('text') }}", "the filter format needs one value in brackets for each placeholder"),
     ("{{ '{:q}'.format(1) }}", "body:"),
     ("{{ (10).to_bytes(10**9, 'big') }}", "not allowed"),
     ("{{ lipsum(10**9) }}", "lipsum does not exist; you can use: customer.id, customer.name"),
@@ -96,6 +96,82 @@ BROKEN = [
 def test_a_template_that_fails_to_compute_is_a_clear_error(app, source, reason):
     with pytest.raises(service.LetterError, match=reason):
         service.validate_template({"language": "en", "body": source})
+
+
+# A filter given a value it cannot use: the filter, the value and what it takes, never Python's words
+# ("expected length >= 3", "'str' object cannot be interpreted as an integer", "takes 1 positional argument").
+FILTER_VALUES = [
+    ("{{ customer.name|truncate(-1) }}", "in the filter truncate, length must be a whole number from 3 to 100,000 "
+                                         "(it is -1)"),
+    ("{{ customer.name|truncate(5, end='-') }}", None),   # a length of at least the end's: fine
+    ("{{ customer.name|truncate(0, end='') }}", None),
+    ("{{ customer.name|truncate(2) }}", "in the filter truncate, length must be a whole number from 3 to 100,000 "
+                                        "(it is 2)"),
+    ("{{ customer.name|truncate('ten') }}", "in the filter truncate, length must be a whole number from 3 to "
+                                            "100,000 (it is \"ten\")"),
+    ("{{ customer.name|truncate(9, leeway=-1) }}", "in the filter truncate, leeway must be a whole number from 0 to "
+                                                   "100,000 (it is -1)"),
+    ("{{ customer.name|truncate(9, end=3) }}", "in the filter truncate, end must be text in quotes (it is 3)"),
+    ("{{ customer.name|center('wide') }}", "in the filter center, width must be a whole number from 0 to 100,000 "
+                                           "(it is \"wide\")"),
+    ("{{ customer.name|indent(-2) }}", "in the filter indent, width must be a whole number from 0 to 100,000 "
+                                       "(it is -2)"),
+    ("{{ sale.amount|round(2, 'up') }}", "in the filter round, method must be one of ceil, common, floor "
+                                         "(it is \"up\")"),
+    ("{{ sale.amount|round(99) }}", "in the filter round, precision must be a whole number from 0 to 15 (it is 99)"),
+    ("{{ [1, 2]|batch(0)|list }}", "in the filter batch, linecount must be a whole number from 1 to 100,000 "
+                                   "(it is 0)"),
+    ("{{ [1, 2]|slice(-1)|list }}", "in the filter slice, slices must be a whole number from 1 to 100,000 "
+                                    "(it is -1)"),
+    ("{{ '12'|int(base=99) }}", "in the filter int, base must be a whole number from 2 to 36 (it is 99)"),
+    ("{{ customer.name|replace('a', 'b', 'all') }}", "in the filter replace, count must be a whole number from 0 to "
+                                                     "100,000 (it is \"all\")"),
+    ("{{ {'a': 1}|dictsort(by='size') }}", "in the filter dictsort, by must be one of key, value (it is \"size\")"),
+    ("{{ customer.name|trim(5) }}", "in the filter trim, chars must be text in quotes (it is 5)"),
+    ("{{ customer|attr(5) }}", "in the filter attr, name must be text in quotes (it is 5)"),
+    ("{{ [1, 2]|select('big')|list }}", "in the filter select, test must be one of !=, <, <="),
+    ("{{ ['a']|map('shout')|list }}", "in the filter map, filter must be one of abs, attr, batch"),
+    ("{{ customer.name|wordcount(3) }}", "the filter wordcount was given values it does not take; it is written "
+                                         "|wordcount"),
+    ("{{ customer.name|truncate(9, size=2) }}", "the filter truncate was given values it does not take; it is "
+                                                "written |truncate(length, killwords, end, leeway)"),
+    ("{{ '%s'|format(1, 2) }}", "the filter format needs one value in brackets for each placeholder of the text, "
+                                "such as %s or %d, and of the right kind"),
+]
+
+
+@pytest.mark.parametrize("source,words", FILTER_VALUES)
+def test_a_filter_given_a_value_it_cannot_use_says_which_and_what_it_takes(app, source, words):
+    if words is None:
+        service.validate_template({"language": "en", "body": source})
+        return
+    with pytest.raises(service.LetterError) as refused:
+        service.validate_template({"language": "en", "body": source})
+    assert str(refused.value).startswith(f"body: {words}")
+    assert refused.value.localized().startswith(f"Letter text: {words}")
+    for python in ("Error", "expected", "object", "positional", "interpret", "<class"):
+        assert python not in str(refused.value)
+
+
+def test_a_filters_refusal_on_the_page_and_the_api(app, client, auth, signer, letter_world):
+    welcome_letter_for(client, signer, us_customer())
+    staff(app, "maya-ar@example.com", "marketing", name="Maya", locale="ar")
+    auth.login("maya-ar@example.com")
+    csrf = auth.csrf("/letters/templates/")
+    body = "{{ customer.name|truncate(-1) }}"
+    preview = client.post("/letters/templates/welcome/en/preview", data={"csrf_token": csrf, "body": body})
+    message = preview.get_json()["message"]
+    assert preview.status_code == 422
+    assert message.startswith("نص الرسالة: ") and "truncate" in message and "-1" in message and "100,000" in message
+    assert "expected" not in message and "must be" not in message   # said in Arabic, the filter named as written
+    saved = client.post("/letters/templates/welcome/en", data={"csrf_token": csrf, "body": body})
+    assert saved.status_code == 422 and "truncate" in saved.get_data(as_text=True)
+    headers = {"Authorization": f"Bearer {token_for(app, staff(app, 'api@example.com', 'marketing'))}"}
+    put = client.put("/api/v1/letter-templates/welcome/en", json={"body": body}, headers=headers)
+    assert put.status_code == 422
+    assert put.get_json()["message"] == ("body: in the filter truncate, length must be a whole number from 3 to "
+                                         "100,000 (it is -1)")
+    assert client.get("/api/v1/letter-templates/welcome/en", headers=headers).get_json()["version"] == 1
 
 
 def test_qr_link_longer_than_a_code_holds_is_refused_on_save(app):

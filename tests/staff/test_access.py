@@ -269,7 +269,7 @@ ROLE_TABLE = {
                                                                 page(set(), 404)),
     ("GET", "/api/v1/complaints/"): ("/api/v1/complaints/", None, api(ONB)),
     ("POST", "/api/v1/complaints/"): ("/api/v1/complaints/", {"customer_id": "NOPE", "channel": "phone",
-                                                             "category": "delivery", "summary": "x"}, api(ONB, 404)),
+                                                             "category": "delivery", "summary": "x"}, api(ONB, 422)),
     ("GET", "/api/v1/complaints/<int:case_id>"): ("/api/v1/complaints/999", None, api(ONB, 404)),
     ("POST", "/api/v1/complaints/<int:case_id>/status"): ("/api/v1/complaints/999/status", {"status": "closed"},
                                                           api(ONB, 404)),
