@@ -8,7 +8,8 @@ leave out are filled in, as an INSERT would. Constraints and foreign keys are ch
 """
 from __future__ import annotations
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 CHUNK = 5000
@@ -122,3 +123,29 @@ def insert_pending(session: Session, objects: list) -> int:
                 state.dict[key] = row[column.name]
     register(set(states))
     return len(states)
+
+
+def insert_new(session: Session, objects: list) -> None:
+    """Insert new ORM objects of one mapped class now, with their ids, in the caller's transaction.
+
+    On PostgreSQL the ids come from the table's sequence (one query) and the rows go by one COPY (`insert_pending`),
+    instead of an INSERT ... RETURNING of thousands of parameters that psycopg parses each time; elsewhere (and for
+    what insert_pending cannot write) the flush inserts them. A unique key already taken raises IntegrityError, as
+    the flush would (the caller's savepoint is then rolled back).
+    """
+    session = session.registry() if hasattr(session, "registry") else session  # a scoped session: its Session
+    session.add_all(objects)
+    if len(objects) >= 2 and session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import inspect
+
+        table = inspect(objects[0]).mapper.local_table
+        conn = session.connection()
+        ids = conn.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "  # a mapped name
+                                "FROM generate_series(1, :n)"), {"n": len(objects)}).scalars().all()
+        for obj, new_id in zip(objects, ids, strict=True):
+            obj.id = new_id
+        try:
+            insert_pending(session, objects)
+        except conn.dialect.loaded_dbapi.IntegrityError as exc:
+            raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+    session.flush()

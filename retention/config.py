@@ -208,6 +208,8 @@ def from_environment(overrides: dict | None = None) -> dict:
         "QUEUE_NAME": env.get("RETENTION_QUEUE", "retention"),
         # The embedded queue runs jobs on a thread of the web process; tests drain it by hand.
         "EMBEDDED_WORKER_THREAD": not testing,
+        # The garbage collector set for a long-running server once per process (retention/gctune.py); 0: off.
+        "GC_TUNING": env.get("RETENTION_GC_TUNING", "1") != "0",
         "TICK_SECONDS": int(env.get("RETENTION_TICK_SECONDS", "60")),
         "WEBHOOK_SECRETS": webhook_secrets,
         "WEBHOOK_TOLERANCE_SECONDS": 300,
@@ -246,6 +248,10 @@ def from_environment(overrides: dict | None = None) -> dict:
         "SURVEY_COOLDOWN_DAYS": _days(env, "RETENTION_SURVEY_COOLDOWN_DAYS", "30"),
         "SURVEY_OPEN_DAYS": _days(env, "RETENTION_SURVEY_OPEN_DAYS", "14"),
         "SURVEY_SETTLE_MINUTES": 10,
+        # Surveys the tick sends itself (rules, email queued or letter); more waiting go to a worker job
+        # (jobs.surveys.send_surveys), this many per job run, the next queued while any are left.
+        "SURVEY_SEND_PER_TICK": 200,
+        "SURVEY_SEND_PER_JOB": 2000,
         # The public survey page: visits per client address and per survey link within LOGIN_WINDOW_SECONDS.
         "SURVEY_MAX_PER_ADDRESS": 120,
         "SURVEY_MAX_PER_LINK": 40,

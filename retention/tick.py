@@ -38,6 +38,21 @@ def send_emails(now: dt.datetime) -> dict:
     return counts
 
 
+def send_surveys(now: dt.datetime) -> dict:
+    """Send surveys waiting to go (what a worker does when the tick left some); returns counts by outcome.
+
+    SURVEY_SEND_PER_JOB per job, so a long queue does not hold the worker; while any are left, the next job is queued
+    (after this one's commits). Running it twice sends nothing twice: each survey leaves "to_send" as it goes.
+    """
+    queue = get_queue()
+    queue.release_nudge(survey_sending.NUDGE_KEY)
+    counts = survey_sending.send_due(db.session, now, current_app.config["SURVEY_SEND_PER_JOB"])
+    if survey_sending.has_due(db.session):
+        survey_sending.nudge(queue)
+    db.session.commit()
+    return counts
+
+
 def run(now: dt.datetime) -> dict:
     """Apply due events, then queue processing if anything is still due; returns counts."""
     cfg = current_app.config
@@ -48,7 +63,13 @@ def run(now: dt.datetime) -> dict:
     summary.update(handout.hand_out_all(db.session, now))
     # Surveys just handed out are sent (email queued, or a letter), closed when their time is over, and answers
     # that settled are followed up (recovery case and call, passive call): retention/surveys/.
-    summary.update({f"surveys_{outcome}": n for outcome, n in survey_sending.send_due(db.session, now).items()})
+    # At most SURVEY_SEND_PER_TICK, so a tick stays short after a hand-out of thousands: the rest go to the send job,
+    # queued once the batches are committed (retention/tick.py: send_surveys), and the next tick sends some again.
+    limit = cfg["SURVEY_SEND_PER_TICK"]
+    sending = survey_sending.send_due(db.session, now, limit)
+    summary.update({f"surveys_{outcome}": n for outcome, n in sending.items()})
+    summary["surveys_nudged"] = int(sum(sending.values()) >= limit and survey_sending.has_due(db.session)
+                                    and survey_sending.nudge(get_queue()))
     summary["surveys_rerouted"] = survey_sending.reconcile_emails(db.session, now)
     summary["surveys_closed"] = survey_service.close_due(db.session, now)
     db.session.commit()

@@ -32,6 +32,8 @@ def nudge(queue) -> bool:
 
 def _after_commit(session: Session) -> None:
     """queue_email marks the session; once its transaction is committed, a job sends what it queued."""
+    if session.in_nested_transaction():  # a savepoint released (queue_email's own): the caller has not committed yet
+        return
     if not session.info.pop("mail_queued", False):
         return
     from flask import current_app, has_app_context

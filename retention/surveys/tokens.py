@@ -35,10 +35,15 @@ def new_nonce() -> str:
     return secrets.token_hex(NONCE_BYTES)
 
 
+def new_token() -> tuple[str, str]:
+    """(nonce, token) of a fresh link: the survey keeps the nonce and token_hash(token)."""
+    nonce = new_nonce()
+    return nonce, derive(nonce)
+
+
 def issue(survey) -> str:
     """Give the survey a fresh nonce and hash; returns its token (never stored)."""
-    survey.token_nonce = new_nonce()
-    token = derive(survey.token_nonce)
+    survey.token_nonce, token = new_token()
     survey.token_hash = token_hash(token)
     return token
 

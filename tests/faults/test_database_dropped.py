@@ -93,8 +93,9 @@ def test_connection_dropped_during_ticks_then_the_next_tick_finishes_the_job(app
     with connection_killer(db.engine) as killer:
         # each round meets the dropped connection somewhere else: in the hand-out (before and while writing work
         # rows), while surveys queue their emails, and while emails are claimed and sent one by one
+        # (a batch of survey emails is written by COPY, which no statement event sees: it dies on the ids taken for it)
         for matching, nth in (("FROM touchpoints", 1), ("INSERT INTO letters", 1), ("INSERT INTO surveys", 1),
-                              ("INSERT INTO outbound_emails", 1), ("UPDATE outbound_emails", 5)):
+                              ("pg_get_serial_sequence('outbound_emails'", 1), ("UPDATE outbound_emails", 5)):
             killer.arm(nth, matching)
             _tick_and_jobs(NOW, clock, queue)
             assert killer.after is None, f"the connection was not dropped at {matching!r}"

@@ -121,3 +121,75 @@ def test_two_callers_queueing_the_same_ref_at_once_store_one_email(app):
     ids = in_other_apps(2, work)
     assert len(set(ids)) == 1
     assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 1
+
+
+def _tokens_out(value: str) -> str:
+    import re
+
+    return re.sub(r"/unsubscribe/[A-Za-z0-9_-]+", "/unsubscribe/TOKEN", value)
+
+
+def test_queue_emails_gives_each_email_what_queue_email_gives_it_and_refuses_the_same(smtp_app, smtp_server, queue):
+    from retention.mail.service import CustomerEmail, queue_emails
+
+    smtp_app.config["MAIL_UNSUBSCRIBE_MAILTO"] = "unsubscribe@shop.example.com"
+    english, arabic, persian = add_customer("en"), add_customer("ar"), add_customer("fa-IR", name="مریم رضایی")
+    nobody, opted = add_customer(email=None), add_customer()
+    optouts.opt_out(db.session, opted.id, "email", source="staff", now=NOW, actor="test")
+    before = _queue(english, ref="batch:old")
+    db.session.commit()
+    queue.drain()  # sent
+    html, text = render_email("message", "fa", subject="خرید شما", paragraphs=["سلام"])
+
+    def email(customer, ref, **kwargs):
+        values = dict(customer=customer, kind="test", subject="Your espresso machine", text="Hello", html="<p>Hi</p>",
+                      ref=ref)
+        return CustomerEmail(**{**values, **kwargs})
+
+    results = queue_emails(db.session, [
+        email(english, "batch:1", headers={"X-Survey": "1"}), email(arabic, "batch:2"),
+        email(persian, "batch:3", subject="خرید شما", html=html, text=text), email(english, "batch:old"),
+        email(arabic, "batch:2"), email(nobody, "batch:4"), email(opted, "batch:5"), email(english, "")], now=NOW)
+    assert [type(r).__name__ for r in results] == ["OutboundEmail"] * 5 + ["MailError"] * 3
+    assert results[3].id == before.id and results[4] is results[1]  # a ref queued before, or twice: one row
+    assert [(r.field, r.reason) for r in results[5:]] == [("email", "no_email"), ("email", "opted_out"), ("ref", None)]
+    # Each row is the one queue_email makes of the same email (but for its own unsubscribe token and Message-ID).
+    for row, customer, kwargs in ((results[0], english, {"headers": {"X-Survey": "1"}}), (results[1], arabic, {}),
+                                  (results[2], persian, {"subject": "خرید شما", "html": html, "text": text})):
+        alone = _queue(customer, ref=f"alone:{row.ref}", **{"text": "Hello", "html": "<p>Hi</p>", **kwargs})
+        assert row.id is not None and row.status == "queued" and row.unsubscribe_hash != alone.unsubscribe_hash
+        for field in ("kind", "customer_id", "to_address", "locale", "subject", "next_attempt_at", "created_at"):
+            assert getattr(row, field) == getattr(alone, field)
+        assert _tokens_out(row.text) == _tokens_out(alone.text) and _tokens_out(row.html) == _tokens_out(alone.html)
+        assert {k: _tokens_out(v) for k, v in row.headers.items()} == \
+            {k: _tokens_out(v) for k, v in alone.headers.items()}
+    assert "لغو اشتراک" in results[2].html and 'dir="rtl"' in results[2].html
+    assert queue.drain() == 0 and len(smtp_server.messages) == 1  # no send job before the commit
+    db.session.commit()
+    queue.drain()  # the commit queued the send job
+    sent = sorted(m["Subject"] for m in smtp_server.messages)
+    assert len(sent) == 1 + 3 + 3 and sent.count("خرید شما") == 2  # before, the batch's three, the three alone
+    assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 7
+
+
+def test_two_callers_queueing_overlapping_batches_at_once_store_each_email_once(app):
+    from retention.customers.models import Customer
+    from retention.mail.service import CustomerEmail, queue_emails
+    from tests.factories import in_other_apps
+
+    import itertools
+
+    ids = [add_customer().id for _ in range(4)]
+    starts = itertools.count()  # one caller queues refs 0-2, the other 1-3
+
+    def work(other):
+        first = next(starts)
+        emails = [CustomerEmail(customer=db.session.get(Customer, ids[n]), kind="test", subject="Once", text="x",
+                                html=None, ref=f"race:{n}") for n in range(first, first + 3)]
+        rows = queue_emails(db.session, emails, now=NOW)
+        db.session.commit()
+        return {row.ref: row.id for row in rows}
+
+    first, second = in_other_apps(2, work)
+    assert {ref: first[ref] for ref in first if ref in second} == {ref: second[ref] for ref in second if ref in first}
+    assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 4
