@@ -33,6 +33,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_queue(app)
     init_ticker(app)
     logging.basicConfig(level=logging.INFO if not app.testing else logging.WARNING)
+    if app.config["GC_TUNING"]:
+        from retention import gctune
+
+        # At the process's first request (a worker that serves none never pays for it): the start-up heap
+        # frozen, fewer collections (the p95 of the busy staff pages).
+        app.before_request(gctune.tune)
     return app
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_translations, gettext as _, lazy_gettext as _l, ngettext
@@ -51,6 +52,15 @@ class _Words:
     def __init__(self):
         self.lang, self.digits, self.zone = i18n.ui_language(), i18n.ui_digits(), i18n.viewer_zone()
         self._patterns: dict = {}
+        self._once: dict = {}
+
+    def once(self, key, make, *args):
+        """`make(*args)`, computed once per page for `key` (what many cards repeat: a step's words, a zone's)."""
+        try:
+            return self._once[key]
+        except KeyError:
+            value = self._once[key] = make(*args)
+            return value
 
     def gettext(self, msgid: str, **params) -> str:
         pattern = self._patterns.get(msgid)
@@ -66,10 +76,11 @@ class _Words:
         return pattern % params
 
     def when(self, moment, zone: str | None = None, form: str = "short") -> str:
-        return formatting.format_moment(moment, self.lang, self.digits, zone or self.zone, form)
+        return self.once(("when", moment, zone or self.zone, form), formatting.format_moment, moment, self.lang,
+                         self.digits, zone or self.zone, form)
 
     def num(self, value) -> str:
-        return formatting.format_number(value, self.lang, self.digits)
+        return self.once(("num", type(value), value), formatting.format_number, value, self.lang, self.digits)
 
     def money(self, amount, currency: str) -> str:
         return formatting.format_money(amount, currency, self.lang, self.digits)
@@ -78,7 +89,10 @@ class _Words:
         return formatting.zone_label(zone or self.zone, self.lang)
 
     def language(self, tag: str | None) -> str:
-        return language_name(tag, self.lang)
+        return self.once(("language", tag), language_name, tag, self.lang)
+
+    def label(self, labels: dict, key: str | None) -> str:
+        return self.once(("label", id(labels), key), wording.label, labels, key)
 
 
 @dataclass
@@ -108,6 +122,7 @@ class CardView:
     script_heading: str = ""
     verifies: object = None  # the complaint case whose solution this call checks (complaints/resolution.py)
     covering: str = ""  # "Covering for Ali Rezaei, who is away" (journeys/cover.py), who promised a held time
+    customer_url: str = ""
 
     @property
     def touchpoint(self):
@@ -133,19 +148,14 @@ def _why(card: service.CallCard, w: _Words) -> list[str]:
     """Why this call exists, in words: the step (and the condition that made it happen) or the purpose,
     a retry or call-back, then the flags that put it first."""
     tp = card.touchpoint
-    words = []
-    if tp.step is not None:
-        words.append(w.gettext("Journey step: %(step)s (day %(day)s)", step=wording.title(tp.step.title),
-                         day=w.num(tp.step.day_offset)))
-        if tp.step.condition:
-            words.append(w.gettext("Because: %(condition)s",
-                             condition=conditions.describe(tp.step.condition, number=w.num)))
+    if tp.step is not None:  # the same few steps on many cards: their words once per page
+        words = list(w.once(("step", tp.step.id), _step_words, tp.step, w))
     else:
-        words.append(w.gettext("Opened by a colleague: %(purpose)s",
-                         purpose=wording.label(adhoc.PURPOSES, tp.purpose)))
-    if tp.reason and wording.read_reason(tp.reason)[0] in (*_SAYS_WHEN, *_SAYS_ALWAYS):
-        words.append(wording.reason_words(tp.reason, when=lambda m, form="short": w.when(m, None, form),
-                                          number=w.num))
+        words = [w.gettext("Opened by a colleague: %(purpose)s", purpose=w.label(adhoc.PURPOSES, tp.purpose))]
+    if tp.reason:
+        said = w.once(("reason", tp.reason), _reason_said, tp.reason, w)
+        if said:
+            words.append(said)
     for flag in card.flags:
         if flag == "detractor":
             words.append(w.gettext("Unhappy in the survey: latest NPS %(score)s", score=w.num(card.latest_nps)))
@@ -161,16 +171,51 @@ def _why(card: service.CallCard, w: _Words) -> list[str]:
     return words
 
 
-def card_view(card: service.CallCard, w: _Words, now: dt.datetime) -> CardView:
+def _step_words(step, w: _Words) -> tuple[str, ...]:
+    """A journey step's lines of "Why this call": the step and its day, and the condition that made it happen."""
+    words = (w.gettext("Journey step: %(step)s (day %(day)s)", step=_title(step, w), day=w.num(step.day_offset)),)
+    if step.condition:
+        words += (w.gettext("Because: %(condition)s", condition=conditions.describe(step.condition, number=w.num)),)
+    return words
+
+
+def _title(step, w: _Words) -> str:
+    return w.once(("title", step.title), wording.title, step.title)
+
+
+def _reason_said(reason: str, w: _Words) -> str:
+    """The call's reason in words when the card says it (a retry, call-back, snooze...), else ""."""
+    if wording.read_reason(reason)[0] not in (*_SAYS_WHEN, *_SAYS_ALWAYS):
+        return ""
+    return wording.reason_words(reason, when=lambda m, form="short": w.when(m, None, form), number=w.num)
+
+
+def _zone_words(zone: str, w: _Words, now: dt.datetime) -> tuple[str, str, str]:
+    """(the customer's time now, their zone's name, "customer's clock: <zone>") for customers in `zone`."""
+    label = w.zone_label(zone)
+    return w.when(now, zone), label, w.gettext("customer's clock: %(zone)s", zone=label)
+
+
+class _NoErrors:
+    """A card without errors: every field's error is None (the template asks a dozen per card)."""
+
+    def __getattr__(self, name):
+        return None
+
+
+def card_view(card: service.CallCard, w: _Words, now: dt.datetime, customers_url: str = "") -> CardView:
+    """`customers_url`: the customer pages' path up to the id (url_for once per page, not once per card)."""
     tp, customer = card.touchpoint, card.customer
     zone = customer.timezone or "UTC"
+    customer_now, customer_zone, customer_clock = w.once(("zone", zone), _zone_words, zone, w, now)
     view = CardView(
         card=card,
-        title=wording.title(tp.step.title) if tp.step is not None else wording.label(adhoc.PURPOSES, tp.purpose),
+        title=_title(tp.step, w) if tp.step is not None else w.label(adhoc.PURPOSES, tp.purpose),
         flags=[(flag, w.gettext(FLAG_WORDS[flag])) for flag in card.flags], why=_why(card, w),
-        customer_now=w.when(now, zone), customer_zone=w.zone_label(zone), due_customer=w.when(tp.due_at, zone),
-        customer_clock=w.gettext("customer's clock: %(zone)s", zone=w.zone_label(zone)),
-        due_mine=w.when(tp.due_at), language=w.language(customer.locale))
+        customer_now=customer_now, customer_zone=customer_zone, due_customer=w.when(tp.due_at, zone),
+        customer_clock=customer_clock, due_mine=w.when(tp.due_at), language=w.language(customer.locale),
+        # The id as the route's converter writes it (request_input.ExternalIdConverter).
+        customer_url=customers_url + quote(str(customer.external_id), safe="/"))
     if card.sale is not None:
         view.bought, view.amount = card.sale.product, w.money(card.sale.amount, card.sale.currency)
         if card.days_since_sale is not None:
@@ -179,7 +224,7 @@ def card_view(card: service.CallCard, w: _Words, now: dt.datetime) -> CardView:
     view.nps = w.num(card.latest_nps) if card.latest_nps is not None else w.gettext("No answer yet")
     if card.last_contact is not None:
         view.last_contact = "%s: %s" % (w.when(card.last_contact.at, None, "date"),
-                                        wording.label(wording.OUTCOME_LABELS, card.last_contact.outcome))
+                                        w.label(wording.OUTCOME_LABELS, card.last_contact.outcome))
         view.last_notes = card.last_contact.notes or ""
     if tp.attempts and not (tp.reason or "").startswith("retry"):
         view.attempt = w.gettext("%(attempt)s of %(of)s", attempt=w.num(tp.attempts + 1),
@@ -200,9 +245,10 @@ def card_view(card: service.CallCard, w: _Words, now: dt.datetime) -> CardView:
 def _page_context(owner: StaffUser) -> dict:
     now = clock.now()
     w = _Words()
-    groups = {key: [card_view(card, w, now) for card in cards]
+    customers_url = url_for("customers.show", external_id="-")[:-1]
+    groups = {key: [card_view(card, w, now, customers_url) for card in cards]
               for key, cards in service.my_calls(db.session, owner, now).items()}
-    return {"groups": groups, "group_labels": GROUPS, "owner": owner,
+    return {"groups": groups, "group_labels": GROUPS, "owner": owner, "blank": _NoErrors(),
             "outcomes": [(o, wording.label(wording.OUTCOME_LABELS, o)) for o in OUTCOMES],
             "sentiments": [(s, wording.label(wording.SENTIMENT_LABELS, s)) for s in SENTIMENTS],
             "snooze_hours": [(h, w.ngettext("%(num)s hour", "%(num)s hours", h, num=w.num(h))) for h in SNOOZE_HOURS],

@@ -106,12 +106,7 @@ def is_high_roller(session: Session, customer: Customer) -> bool:
     minimum = (current_app.config.get("COMPLAINT_HIGH_ROLLER_MIN") or {}).get(sale.currency)
     if minimum is not None and sale.amount >= minimum:
         return True
-    total = session.scalar(select(func.count()).select_from(Sale).where(Sale.currency == sale.currency)) or 0
-    if total < types.MIN_SALES_FOR_DECILE:
-        return False
-    higher = session.scalar(select(func.count()).select_from(Sale).where(
-        Sale.currency == sale.currency, Sale.amount > sale.amount)) or 0
-    return higher * 10 < total
+    return types.in_top_tenth(session, sale.currency, sale.amount)
 
 
 def clock_start(session: Session, case: Complaint) -> dt.datetime:

@@ -354,7 +354,7 @@ def customer_part(session, customer: Customer) -> dict:
     cases = session.scalars(select(Complaint).where(Complaint.customer_id == customer.id)
                             .order_by(Complaint.opened_at.desc(), Complaint.id.desc()).limit(CUSTOMER_PAGE_CASES)).all()
     names = {c.key: categories.name_of(c, language) for c in categories.all_categories(session)}
-    suggestion, reason = types.suggest_type(session, customer, clock.now())
+    suggestion, reason = types.suggest_type(session, customer, clock.now(), recent=(cases, CUSTOMER_PAGE_CASES))
     return {"cases": [{"case": c, "category": categories.case_category_name(names, c, SOURCE_LABELS),
                        "status": label(STATUS_LABELS, c.status), "severity": label(SEVERITY_LABELS, c.severity)}
                       for c in cases],

@@ -44,6 +44,32 @@ def test_chronic_count_comes_from_the_setting(app, client, signer, queue):
     assert types.suggest_type(db.session, customer, T0 + dt.timedelta(days=2))[0] == "chronic"
 
 
+def test_the_customer_page_suggests_chronic_from_cases_beyond_the_ten_it_lists(client, signer, queue, auth, clock):
+    """The page lists the ten latest cases and counts the 90 days from them when they reach back far enough;
+    when all ten are recent, more may be older in the window, and the count still finds them."""
+    staff(client.application, "omar@example.com", "onboarding", name="Omar")
+    now = T0 + dt.timedelta(days=200)
+    clock.set(now)
+    customer = sold(client, signer, queue)
+    for days in range(100, 109):  # nine cases too old to count
+        open_case(customer, now=now - dt.timedelta(days=days))
+    open_case(customer, now=now - dt.timedelta(days=80))
+    open_case(customer, now=now - dt.timedelta(days=1))
+    db.session.commit()
+    auth.login("omar@example.com")
+    page = client.get("/customers/C1").get_data(as_text=True)
+    assert 'id="customer-type-suggestion"' not in page  # two in 90 days (of eleven, ten listed)
+    open_case(customer, now=now - dt.timedelta(days=3))
+    db.session.commit()
+    page = client.get("/customers/C1").get_data(as_text=True)
+    assert "3 complaints in the last 90 days." in page and 'id="customer-type-suggestion"' in page
+    for days in range(4, 12):  # the ten listed all recent now: the eleventh and older are counted too
+        open_case(customer, now=now - dt.timedelta(days=days))
+    db.session.commit()
+    page = client.get("/customers/C1").get_data(as_text=True)
+    assert "11 complaints in the last 90 days." in page
+
+
 def test_high_roller_by_the_top_tenth_of_sales_in_that_currency_or_a_minimum(client, signer, queue):
     for n in range(1, 20):
         sold(client, signer, queue, cid=f"C{n}", sale_id=f"S{n}", amount=f"{100 + n}.00", currency="EUR")
