@@ -132,7 +132,7 @@ def test_an_offer_to_a_non_promoter_or_too_early_is_counted(world):
     db.session.query(ReferralOffer).filter(ReferralOffer.code == "ZZZZ2345").delete()
     _offer(world.customer("C1"), at(20))  # before the eligibility day (and before the score: no NPS yet)
     result = world.check(checks.referral_offer_eligibility)
-    assert result.violations == 2, result.examples
+    assert result.violations == 2, (result.examples, checks.Context(db.session, {"now": at(70)}).complaint_spans()[c2.id] if hasattr(checks, "Context") else None)
     assert any("eligible only from" in e for e in result.examples) and any("latest NPS None" in e for e in result.examples)
 
 
@@ -155,6 +155,18 @@ def test_a_survey_or_offer_while_a_complaint_is_open_is_counted(world):
     db.session.commit()
     _survey(c1, at(67))
     assert world.check(checks.nothing_asked_during_complaint, now=at(70)).violations == 2
+    # a case opened in the instant a survey went out came after it (sending locks the customer: no survey goes out
+    # beside a case being written); one open a moment earlier is counted
+    world.signer.post(world.client, sale_completed("S-C3", cust=customer("C3"), occurred_at=at(60)))
+    tick(at(60))  # applies the sale
+    c3 = world.customer("C3")
+    complaints.open_case(db.session, c3, channel="phone", category="delivery", summary="Late", now=at(68),
+                         actor="test", source="event", external_id="H-3")
+    db.session.commit()
+    _survey(c3, at(68))
+    assert world.check(checks.nothing_asked_during_complaint, now=at(70)).violations == 2
+    _survey(c3, at(68) + dt.timedelta(seconds=1))
+    assert world.check(checks.nothing_asked_during_complaint, now=at(70)).violations == 3
 
 
 def test_a_call_outside_the_customers_or_the_owners_hours_is_counted(world):

@@ -158,3 +158,42 @@ def test_surveys_held_by_an_open_complaint_neither_block_new_ones_nor_keep_a_job
     tick(T0 + dt.timedelta(hours=1))
     db.session.expire_all()
     assert [_survey(i).status for i in held] == ["sent", "to_send", "to_send"]
+
+
+def test_a_complaint_being_opened_while_the_batch_runs_keeps_the_survey_back(app, world):
+    """A case being written for the customer at the same moment (not committed yet) holds the survey for a later
+    round rather than letting it go out beside the case; once the case is committed it holds the survey while open."""
+    import os
+
+    import pytest
+    from sqlalchemy.orm import Session
+
+    from retention.customers.models import Customer
+
+    if not (os.environ.get("DATABASE_URL") or "").startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL (CI runs it there)")
+    unhappy = world.customer("LK1", locale="ar")
+    calm = world.customer("LK2", locale="en")
+    waiting, going = world.survey(unhappy), world.survey(calm)
+    db.session.commit()
+    ids = (waiting.id, going.id)
+
+    other = Session(db.engine)  # a worker applying complaint.opened, or a person on the case page
+    try:
+        complaints.open_case(other, other.get(Customer, unhappy.id), channel="phone", category="delivery",
+                             summary="Broken on arrival", now=T0, source="event", actor="test")
+        other.flush()  # written, not committed: its foreign key holds a key-share lock on the customer
+
+        first = send_due(db.session, T0)
+        db.session.expire_all()
+        assert (_survey(ids[0]).status, _survey(ids[0]).reason) == ("to_send", None)  # left for a later round
+        assert _survey(ids[1]).status == "sent"
+        assert first["sent"] == 1 and sorted(_emails()) == [f"survey:{ids[1]}"]
+
+        other.commit()
+    finally:
+        other.close()
+    send_due(db.session, T0 + dt.timedelta(minutes=1))
+    db.session.expire_all()
+    assert (_survey(ids[0]).status, _survey(ids[0]).reason) == ("to_send", "waiting_complaint")
+    assert sorted(_emails()) == [f"survey:{ids[1]}"]  # no email to the customer whose case is open
