@@ -205,3 +205,16 @@ def get_queue():
     from flask import current_app
 
     return current_app.extensions["retention_queue"]
+
+
+def nudge_once(queue, key: str, path: str, seconds: int, until: str) -> bool:
+    """Queue one job at `path` unless one for `key` is waiting already; never fails the caller. Returns whether a
+    job was queued. With Redis down the work stays in the database, and `until` says what queues it later (the
+    tick, the sweep)."""
+    try:
+        if queue.claim_nudge(key, seconds):
+            queue.enqueue(path)
+            return True
+    except QueueUnavailable as exc:
+        log.warning("queue unavailable, %s waits for %s: %s", key, until, exc)
+    return False

@@ -29,7 +29,7 @@ from retention.hooks import processing
 from retention.hooks.models import FAILED, PENDING, PROCESSED, WAITING, InboundEvent
 from retention.hooks.schemas import json_ready
 from retention.queries import id_in
-from retention.queue import QueueUnavailable
+from retention.queue import QueueUnavailable, nudge_once
 
 log = logging.getLogger(__name__)
 
@@ -161,13 +161,7 @@ def nudge(queue) -> bool:
     Returns whether a job was queued. With Redis down the events stay pending in the database
     and the periodic sweep queues them once Redis is back.
     """
-    try:
-        if queue.claim_nudge(NUDGE_KEY, 300):
-            queue.enqueue(PROCESS_JOB)
-            return True
-    except QueueUnavailable as exc:
-        log.warning("queue unavailable, events stay pending until the sweep: %s", exc)
-    return False
+    return nudge_once(queue, NUDGE_KEY, PROCESS_JOB, 300, "the sweep")
 
 
 def nudge_soon(queue) -> None:

@@ -1,8 +1,6 @@
 """What mail plugs into the layers below and the app: the send job after a commit, the timeline, the opt-outs part."""
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -14,20 +12,12 @@ from retention.mail import optouts
 from retention.mail.models import FAILED, SENT, CustomerOptOut, OutboundEmail
 from retention.mail.service import NUDGE_KEY, SEND_JOB
 
-log = logging.getLogger(__name__)
-
 
 def nudge(queue) -> bool:
     """Queue one send job unless one is waiting already; never fails the caller (the tick queues it again later)."""
-    from retention.queue import QueueUnavailable
+    from retention.queue import nudge_once
 
-    try:
-        if queue.claim_nudge(NUDGE_KEY, 120):
-            queue.enqueue(SEND_JOB)
-            return True
-    except QueueUnavailable as exc:
-        log.warning("queue unavailable, emails wait for the tick: %s", exc)
-    return False
+    return nudge_once(queue, NUDGE_KEY, SEND_JOB, 120, "the tick")
 
 
 def _after_commit(session: Session) -> None:

@@ -361,15 +361,9 @@ def has_due(session: Session) -> bool:
 def nudge(queue) -> bool:
     """Queue one send job unless one is waiting already; never fails the caller (the next tick sends some and
     queues it again)."""
-    from retention.queue import QueueUnavailable
+    from retention.queue import nudge_once
 
-    try:
-        if queue.claim_nudge(NUDGE_KEY, 120):
-            queue.enqueue(SEND_JOB)
-            return True
-    except QueueUnavailable as exc:
-        log.warning("queue unavailable, surveys wait for the tick: %s", exc)
-    return False
+    return nudge_once(queue, NUDGE_KEY, SEND_JOB, 120, "the tick")
 
 
 def letter_links(session: Session, letters: list[Letter]) -> dict[int, dict]:
