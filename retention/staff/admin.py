@@ -84,16 +84,10 @@ def add_absence(user_id: int):
 @blueprint.route("/staff/<int:user_id>/absences/<int:absence_id>/cancel", methods=["POST"])
 @roles_required("admin")
 def cancel_absence(user_id: int, absence_id: int):
+    from retention.staff.views import cancel_absence_answer
+
     person = _person(user_id)
-    try:
-        absences.cancel_absence(db.session, absence_id, staff_id=person.id, actor=actor_of(current_user),
-                                now=clock.now())
-    except absences.AbsenceNotFound:
-        db.session.rollback()
-        abort(404, description=_("There is no such absence."))
-    db.session.commit()
-    flash(_("Absence cancelled."))
-    return redirect(url_for("staff_admin.staff_person", user_id=person.id) + "#away", 303)
+    return cancel_absence_answer(person.id, absence_id, url_for("staff_admin.staff_person", user_id=person.id))
 
 
 @blueprint.route("/staff/")

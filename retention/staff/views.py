@@ -190,15 +190,21 @@ def add_my_absence():
 @roles_required("onboarding", "marketing", "print")
 def cancel_my_absence(absence_id: int):
     """Take one of my absences off (another person's is "no such absence")."""
+    return cancel_absence_answer(current_user.id, absence_id, url_for("staff.settings"))
+
+
+def cancel_absence_answer(staff_id: int, absence_id: int, back: str):
+    """Cancel one of `staff_id`'s absences, audited as the current user, then back to `back`'s "away" section
+    (the person's own settings, or an admin's page of them); 404 when it is not theirs."""
     try:
-        absences.cancel_absence(db.session, absence_id, staff_id=current_user.id, actor=actor_of(current_user),
+        absences.cancel_absence(db.session, absence_id, staff_id=staff_id, actor=actor_of(current_user),
                                 now=clock.now())
     except absences.AbsenceNotFound:
         db.session.rollback()
         abort(404, description=_("There is no such absence."))
     db.session.commit()
     flash(_("Absence cancelled."))
-    return redirect(url_for("staff.settings") + "#away", 303)
+    return redirect(back + "#away", 303)
 
 
 def _language_name(code: str, viewer: str) -> str:
