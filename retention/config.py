@@ -248,6 +248,11 @@ def from_environment(overrides: dict | None = None) -> dict:
         "SURVEY_COOLDOWN_DAYS": _days(env, "RETENTION_SURVEY_COOLDOWN_DAYS", "30"),
         "SURVEY_OPEN_DAYS": _days(env, "RETENTION_SURVEY_OPEN_DAYS", "14"),
         "SURVEY_SETTLE_MINUTES": 10,
+        # Work rows of handed-out touchpoints (surveys, letters, offers, emails) the tick writes itself after its
+        # hand-out (retention/journeys/handout.py: write_handed_work); more go to a worker job (jobs.handout.write_work),
+        # this many per job run, the next queued while any are left.
+        "HANDED_WORK_PER_TICK": 5000,
+        "HANDED_WORK_PER_JOB": 20000,
         # Surveys the tick sends itself (rules, email queued or letter); more waiting go to a worker job
         # (jobs.surveys.send_surveys), this many per job run, the next queued while any are left.
         "SURVEY_SEND_PER_TICK": 200,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from retention.hooks import service as hooks
 from retention.hooks.models import InboundEvent
-from retention.journeys.handout import hand_out_all
+from retention.journeys.handout import hand_out_all, write_handed_work
 from retention.journeys.service import ensure_default_journey
 from retention.postal.service import ensure_default_templates
 from retention.staff.models import StaffUser
@@ -283,6 +283,7 @@ def _replay_history(session: Session, events: list[InboundEvent], now: dt.dateti
         session.commit()
         hooks.process_due(session, day, 500)
         hand_out_all(session, day)
+        write_handed_work(session, day, limit=10**6)  # the letters and surveys handed out (the tick's and the job's)
         # staff call the customers whose calls came up before today (today's stay on the list)
         if day < now - dt.timedelta(days=1):
             for tp in session.scalars(select(Touchpoint).where(Touchpoint.status == OPEN,

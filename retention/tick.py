@@ -13,7 +13,7 @@ from retention.mail import registration as mail_jobs, sending as mail
 from retention.referrals import conversions as referral_conversions
 from retention.surveys import loop as survey_loop, sending as survey_sending, service as survey_service
 from retention import upkeep
-from retention.queue import get_queue
+from retention.queue import get_queue, nudge_once
 
 
 def process_events(now: dt.datetime) -> int:
@@ -53,6 +53,30 @@ def send_surveys(now: dt.datetime) -> dict:
     return counts
 
 
+WORK_NUDGE_KEY = "handed-work"
+WORK_JOB = "jobs.handout.write_work"
+
+
+def nudge_work(queue) -> bool:
+    """Queue one job writing handed-out work unless one is waiting already; never fails the caller."""
+    return nudge_once(queue, WORK_NUDGE_KEY, WORK_JOB, 120, "the tick")
+
+
+def write_work(now: dt.datetime) -> dict:
+    """Write the work rows the tick left (more were handed out than a tick writes); returns counts.
+
+    HANDED_WORK_PER_JOB per job; while any are left, the next job is queued (after this one's commits). Running it
+    twice writes nothing twice: each queue row goes with the transaction that writes its work.
+    """
+    queue = get_queue()
+    queue.release_nudge(WORK_NUDGE_KEY)
+    counts = handout.write_handed_work(db.session, now, current_app.config["HANDED_WORK_PER_JOB"])
+    if handout.has_handed_work(db.session):
+        nudge_work(queue)
+    db.session.commit()
+    return counts
+
+
 def run(now: dt.datetime) -> dict:
     """Apply due events, then queue processing if anything is still due; returns counts."""
     cfg = current_app.config
@@ -61,6 +85,12 @@ def run(now: dt.datetime) -> dict:
     # Anything still due (a large backlog, or events stored while Redis was down) goes to the workers.
     summary["swept"] = int(hooks.sweep(db.session, get_queue(), now))
     summary.update(handout.hand_out_all(db.session, now))
+    # The work rows of what was just handed out (surveys, letters, offers, emails): at most HANDED_WORK_PER_TICK
+    # here, the rest by the job (write_work), queued once these are committed; the next tick writes some again.
+    written = handout.write_handed_work(db.session, now, cfg["HANDED_WORK_PER_TICK"])
+    summary.update({f"work_{outcome}": n for outcome, n in written.items()})
+    summary["work_nudged"] = int(sum(written.values()) >= cfg["HANDED_WORK_PER_TICK"]
+                                 and handout.has_handed_work(db.session) and nudge_work(get_queue()))
     # Surveys just handed out are sent (email queued, or a letter), closed when their time is over, and answers
     # that settled are followed up (recovery case and call, passive call): retention/surveys/.
     # At most SURVEY_SEND_PER_TICK, so a tick stays short after a hand-out of thousands: the rest go to the send job,

@@ -1,10 +1,15 @@
 """The tick's work: claim due touchpoints and hand each to its kind.
 
-Claiming is one conditional UPDATE (`FOR UPDATE SKIP LOCKED` on PostgreSQL) inside the same
-transaction that hands the touchpoints out, so two ticks never take the same row and a tick killed
-half-way rolls back to where it started. Each handed-out kind writes a work row unique on the
-touchpoint, so even a replay could not double it. The kinds, the facts conditions read and the gates are
-registered by their features (retention/journeys/registry.py); this module imports none of them.
+Claiming is a `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL (a conditional UPDATE to `claiming` on SQLite,
+whose writer lock serialises ticks) inside the same transaction that decides each row (conditions, gates,
+opt-outs) and writes its outcome, so two ticks never take the same row and a tick killed half-way rolls back to
+where it started.
+
+A handed-out survey, letter or email is queued in `handed_work` in that transaction; `write_handed_work` writes
+its work row later (the tick a bounded share, the job the rest), deleting the queue row in the transaction that
+writes it. Each kind's work row is unique on the touchpoint, so even a replay could not double it. The kinds, the
+facts conditions read and the gates are registered by their features (retention/journeys/registry.py); this module
+imports none of them.
 """
 from __future__ import annotations
 
@@ -19,10 +24,10 @@ from retention.customers.models import Sale
 from retention.journeys import conditions, registry
 from retention.journeys.cover import cover_absent_owners
 from retention.journeys.models import (
-    CLAIMING, HANDED, OPEN, SCHEDULED, SKIPPED, Enrollment, JourneyStep, Touchpoint,
+    CLAIMING, HANDED, OPEN, SCHEDULED, SKIPPED, Enrollment, HandedWork, JourneyStep, Touchpoint,
 )
 from retention.journeys.service import complete_finished
-from retention.queries import id_in
+from retention.queries import id_in, insert_rows
 
 # Ids per statement: PostgreSQL takes them as one array parameter; SQLite caps bound parameters.
 CHUNK = 5000
@@ -47,13 +52,14 @@ class HandoutResult:
 
 
 def _claim(session: Session, now: dt.datetime, limit: int) -> list:
-    """The due touchpoints, claimed (their sale ids: `_sale_ids`)."""
+    """The due touchpoints of the next batch, claimed for this transaction."""
     if session.get_bind().dialect.name == "postgresql":
-        # Row locks only: no second row version, and the final UPDATE then skips the FK re-checks
-        # PostgreSQL makes on rows already written by the same transaction. Table columns, not the mapped ones: a
-        # Core statement, whose rows skip the ORM's loading (a fifth of the hand-out's Python time, bench/tick.py).
-        # The sale ids come after, from the enrollments by id (`_sale_ids`): joining them here let the planner scan
-        # all of them for every batch (the claim took half as long again).
+        # Row locks only: no second row version, and the final UPDATE then skips the FK re-checks PostgreSQL makes
+        # on rows already written by the same transaction. (Reading without a lock and claiming in the UPDATE that
+        # sets the outcome, over a FOR UPDATE SKIP LOCKED sub-select, was tried: its join of the batch's ids cost
+        # more than this lock, bench/tick.py.) Table columns, not the mapped ones: a Core statement, whose rows skip
+        # the ORM's loading. The sale ids come after, from the enrollments by id (`_sale_ids`): joining them here let
+        # the planner scan all of them for every batch.
         tp = Touchpoint.__table__
         return session.execute(
             select(tp.c.id, tp.c.kind, tp.c.step_id, tp.c.customer_id, tp.c.enrollment_id)
@@ -66,6 +72,46 @@ def _claim(session: Session, now: dt.datetime, limit: int) -> list:
         .returning(Touchpoint.id, Touchpoint.kind, Touchpoint.step_id, Touchpoint.customer_id,
                    Touchpoint.enrollment_id)
         .execution_options(synchronize_session=False)).all()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What becomes of a due touchpoint: its new status and reason, a later due time (waiting), and whether it is
+    handed out (`handed_at`) and finished (`completed_at`) now."""
+
+    status: str
+    reason: str | None = None
+    due_at: dt.datetime | None = None
+    handed: bool = False
+    completed: bool = False
+
+    def values(self, now: dt.datetime) -> dict:
+        values = {"status": self.status}
+        if self.reason is not None:
+            values["reason"] = self.reason
+        if self.due_at is not None:
+            values["due_at"] = self.due_at
+        if self.handed:
+            values["handed_at"] = now
+        if self.completed:
+            values["completed_at"] = now
+        return values
+
+
+OPENED = Outcome(OPEN, handed=True)
+DONE_NOW = Outcome(HANDED, handed=True, completed=True)
+CONDITION_FALSE = Outcome(SKIPPED, reason="condition was false when due", completed=True)
+
+
+def _write_outcomes(session: Session, now: dt.datetime, outcomes: list[Outcome], chosen: dict[int, int]) -> None:
+    """Write each claimed touchpoint's outcome (`chosen`: id -> index in `outcomes`): one UPDATE per outcome."""
+    by_outcome: dict[int, list[int]] = {}
+    for tid, index in chosen.items():
+        by_outcome.setdefault(index, []).append(tid)
+    for index, ids in by_outcome.items():
+        for chunk in range(0, len(ids), CHUNK):
+            session.execute(update(Touchpoint).where(id_in(session, Touchpoint.id, ids[chunk:chunk + CHUNK]))
+                            .values(**outcomes[index].values(now)).execution_options(synchronize_session=False))
 
 
 # The facts a step's condition can read about the journey's own sale (the rest come from registry.FACTS).
@@ -144,14 +190,11 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 5000) -> HandoutRe
         session.rollback()
         return result
     rows = [Claimed(*r) for r in rows]  # plain named tuples: the loops below read 100,000s of fields a tick
-    result.claimed = len(rows)
     step_ids = {r.step_id for r in rows}
     steps = {s.id: s for s in session.scalars(select(JourneyStep).where(JourneyStep.id.in_(step_ids)))}
     handouts = registry.HANDOUTS
     kinds = {r.kind for r in rows}
     gates_of = {kind: [g for g in registry.GATES if kind in g.kinds] for kind in kinds}
-    needs_sale = {kind for kind in kinds if kind in handouts and handouts[kind].needs_sale}
-    sale_of = _sale_ids(session, [r.enrollment_id for r in rows if r.kind in needs_sale])
     facts = _facts(session, rows, _wanted_facts(rows, {sid: s.condition for sid, s in steps.items()}), now)
 
     # Customers refused by a step's channel (opted out of phone calls or letters), one query per channel.
@@ -159,66 +202,78 @@ def hand_out(session: Session, now: dt.datetime, limit: int = 5000) -> HandoutRe
     refused = {channel: registry.refused(session, {r.customer_id for r in rows if channel_of.get(r.kind) == channel},
                                          channel)
                for channel in {h.channel for h in handouts.values() if h.channel}}
-    to_open, handed, skipped = [], [], []
-    waiting: dict[registry.Gate, list[int]] = {}
-    work: dict[str, list[registry.Due]] = {}
-    not_built: dict[str, list[int]] = {}  # reason -> touchpoints skipped with it (a kind or fact refused, opt-outs)
+    # What becomes of each touchpoint: an index into `outcomes` (opened, handed, skipped for a reason, waiting).
+    outcomes: list[Outcome] = [OPENED, DONE_NOW, CONDITION_FALSE]
+    index_of: dict[Outcome, int] = {o: i for i, o in enumerate(outcomes)}
+    chosen: dict[int, int] = {}
+    work: list[Claimed] = []  # touchpoints whose work row is to be written
+
+    def choose(tid: int, outcome: Outcome) -> None:
+        index = index_of.get(outcome)
+        if index is None:
+            index = index_of[outcome] = len(outcomes)
+            outcomes.append(outcome)
+        chosen[tid] = index
+
     checks: dict[int, tuple] = {}  # step id -> (reason it cannot be evaluated yet, its condition's test)
     for r in rows:
         step = steps[r.step_id]
         f = facts.get(r.id)
-        if r.kind not in handouts:
-            not_built.setdefault(f"{r.kind} steps are not built yet", []).append(r.id)
+        kind = handouts.get(r.kind)
+        if kind is None:
+            choose(r.id, Outcome(SKIPPED, reason=f"{r.kind} steps are not built yet", completed=True))
             continue
         check = checks.get(r.step_id)
         if check is None:  # per step, once a batch: the rule is validated once, not per touchpoint
             missing = conditions.unavailable_facts(step.condition)
             check = checks[r.step_id] = (
-                f"condition uses {', '.join(missing)}, not available yet" if missing else None,
+                Outcome(SKIPPED, reason=f"condition uses {', '.join(missing)}, not available yet", completed=True)
+                if missing else None,
                 conditions.evaluator(step.condition) if step.condition and not missing else None)
         if check[0] is not None:
-            not_built.setdefault(check[0], []).append(r.id)
+            choose(r.id, check[0])
             continue
         if check[1] is not None and not check[1](f or {}):
-            skipped.append(r.id)
+            chosen[r.id] = index_of[CONDITION_FALSE]
             continue
-        channel = handouts[r.kind].channel
-        if channel and r.customer_id in refused[channel]:
-            not_built.setdefault(registry.not_contacted_reason(channel), []).append(r.id)
+        if kind.channel and r.customer_id in refused[kind.channel]:
+            choose(r.id, Outcome(SKIPPED, reason=registry.not_contacted_reason(kind.channel), completed=True))
             continue
         gate = next((g for g in gates_of[r.kind] if f.get(g.fact)), None) if f else None
-        if gate is not None:
-            waiting.setdefault(gate, []).append(r.id)  # e.g. surveys and offers wait while a complaint is open
+        if gate is not None:  # e.g. surveys and offers wait while a complaint is open
+            choose(r.id, Outcome(SCHEDULED, reason=gate.reason, due_at=now + gate.retry))
             continue
-        kind = handouts.get(r.kind)
-        if kind is not None and kind.opens:
-            to_open.append(r.id)
+        chosen[r.id] = index_of[OPENED if kind.opens else DONE_NOW]
+        if kind.write is not None:
+            work.append(r)
+
+    _write_outcomes(session, now, outcomes, chosen)
+    # Work rows (surveys, letters, emails) are written after, by `write_handed_work`, from this queue; a kind that
+    # is not `deferred` (referral offers: eligibility may make the step wait) writes its rows here, as a batch.
+    insert_rows(session, HandedWork.__table__, [{"touchpoint_id": r.id, "kind": r.kind, "handed_at": now}
+                                                 for r in work if handouts[r.kind].deferred])
+    inline = [r for r in work if not handouts[r.kind].deferred]
+    if inline:
+        sale_of = _sale_ids(session, [r.enrollment_id for r in inline if handouts[r.kind].needs_sale])
+        by_kind: dict[str, list[registry.Due]] = {}
+        for r in inline:
+            by_kind.setdefault(r.kind, []).append(
+                registry.Due(r.id, r.customer_id, r.enrollment_id, sale_of.get(r.enrollment_id), steps[r.step_id]))
+        for kind_name, due in by_kind.items():
+            handouts[kind_name].write(session, due, now)
+    result.claimed = len(rows)
+    finished = set()  # journeys whose step was just handed out or skipped (an open call is still pending)
+    for r in rows:
+        outcome = outcomes[chosen[r.id]]
+        if outcome.status in (HANDED, OPEN):
+            result.handed[r.kind] = result.handed.get(r.kind, 0) + 1
+        elif outcome.status == SKIPPED:
+            result.skipped += 1
         else:
-            handed.append(r.id)
-        if kind is not None and kind.write is not None:
-            work.setdefault(r.kind, []).append(registry.Due(r.id, r.customer_id, r.enrollment_id,
-                                                            sale_of.get(r.enrollment_id), step))
-        result.handed[r.kind] = result.handed.get(r.kind, 0) + 1
-
-    def set_status(ids, **values):
-        for chunk in range(0, len(ids), CHUNK):
-            session.execute(update(Touchpoint).where(id_in(session, Touchpoint.id, ids[chunk:chunk + CHUNK])).values(**values)
-                            .execution_options(synchronize_session=False))
-
-    set_status(to_open, status=OPEN, handed_at=now)
-    set_status(handed, status=HANDED, handed_at=now, completed_at=now)
-    set_status(skipped, status=SKIPPED, reason="condition was false when due", completed_at=now)
-    for reason, ids in not_built.items():
-        set_status(ids, status=SKIPPED, reason=reason, completed_at=now)
-        skipped.extend(ids)
-    for gate, ids in waiting.items():
-        set_status(ids, status=SCHEDULED, due_at=now + gate.retry, reason=gate.reason)
-    for kind, due in work.items():  # each kind writes its batch's work rows in one statement
-        handouts[kind].write(session, due, now)
-    result.skipped, result.waiting = len(skipped), sum(len(ids) for ids in waiting.values())
-    # Only a journey whose step was just handed out or skipped can have finished (an open call is pending).
-    enrollment_of = {r.id: r.enrollment_id for r in rows}
-    complete_finished(session, {enrollment_of[i] for i in handed} | {enrollment_of[i] for i in skipped}, now)
+            result.waiting += 1
+        if outcome.completed:
+            finished.add(r.enrollment_id)
+    complete_finished(session, finished, now)
     session.commit()
     return result
 
@@ -240,3 +295,62 @@ def hand_out_all(session: Session, now: dt.datetime, limit: int = 5000, max_batc
         for k, v in part.handed.items():
             total.handed[k] = total.handed.get(k, 0) + v
     return {**total.as_dict(), "calls_covered": covered}
+
+
+def write_handed_work(session: Session, now: dt.datetime, limit: int = CHUNK) -> dict:
+    """Write the work rows of handed-out touchpoints (`HandedWork`), up to `limit`, a transaction per batch.
+
+    Each batch is claimed `FOR UPDATE SKIP LOCKED`, so two writers never take the same rows, and its queue rows are
+    deleted in the transaction that writes their work (each kind's rows are unique on the touchpoint as well): run
+    twice, or killed half-way, nothing is written twice or lost. A customer who opted out of the step's channel
+    since the hand-out gets nothing: the touchpoint is skipped with the reason, as the hand-out would have.
+    A touchpoint no longer `handed` (a person changed it since) has its queue row dropped. Returns the counts of
+    each (written, opted_out, dropped).
+    """
+    hw, tp = HandedWork.__table__, Touchpoint.__table__
+    handouts = registry.HANDOUTS
+    counts = {"written": 0, "opted_out": 0, "dropped": 0}
+    while (done := sum(counts.values())) < limit:
+        rows = session.execute(
+            select(hw.c.touchpoint_id, hw.c.kind, hw.c.handed_at, tp.c.status, tp.c.step_id, tp.c.customer_id,
+                   tp.c.enrollment_id)
+            .join(tp, tp.c.id == hw.c.touchpoint_id, isouter=True)
+            .order_by(hw.c.touchpoint_id).limit(min(CHUNK, limit - done))
+            .with_for_update(of=hw, skip_locked=True)).all()
+        if not rows:
+            session.rollback()
+            break
+        live = [r for r in rows if r.status == HANDED and r.kind in handouts and handouts[r.kind].write is not None]
+        steps = {s.id: s for s in session.scalars(select(JourneyStep).where(
+            JourneyStep.id.in_({r.step_id for r in live})))} if live else {}
+        sale_of = _sale_ids(session, [r.enrollment_id for r in live if handouts[r.kind].needs_sale])
+        refused = {}
+        for channel in {handouts[r.kind].channel for r in live} - {None}:
+            refused[channel] = registry.refused(
+                session, {r.customer_id for r in live if handouts[r.kind].channel == channel}, channel)
+        due: dict[tuple[str, dt.datetime], list[registry.Due]] = {}
+        opted_out: dict[str, list[int]] = {}
+        for r in live:
+            channel = handouts[r.kind].channel
+            if channel and r.customer_id in refused[channel]:
+                opted_out.setdefault(registry.not_contacted_reason(channel), []).append(r.touchpoint_id)
+                continue
+            due.setdefault((r.kind, r.handed_at), []).append(
+                registry.Due(r.touchpoint_id, r.customer_id, r.enrollment_id, sale_of.get(r.enrollment_id),
+                             steps[r.step_id]))
+        for reason, ids in opted_out.items():
+            session.execute(update(Touchpoint).where(id_in(session, Touchpoint.id, ids), Touchpoint.status == HANDED)
+                            .values(status=SKIPPED, reason=reason).execution_options(synchronize_session=False))
+            counts["opted_out"] += len(ids)
+        for (kind, handed_at), part in due.items():  # each kind writes its rows in one statement, at its hand-out time
+            handouts[kind].write(session, part, handed_at)
+            counts["written"] += len(part)
+        session.execute(hw.delete().where(id_in(session, hw.c.touchpoint_id, [r.touchpoint_id for r in rows])))
+        counts["dropped"] += len(rows) - len(live)
+        session.commit()
+    return counts
+
+
+def has_handed_work(session: Session) -> bool:
+    """Whether any handed-out touchpoint's work row is still to be written."""
+    return session.scalar(select(HandedWork.touchpoint_id).limit(1)) is not None

@@ -211,3 +211,20 @@ class RoundRobin(db.Model):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_staff_id: Mapped[int] = mapped_column(default=0)
+
+
+class HandedWork(db.Model):
+    """A handed-out touchpoint whose work row (survey, letter, offer, email) is still to be written.
+
+    The hand-out writes one of these in the transaction that sets the touchpoint `handed`, and
+    `handout.write_handed_work` turns them into their kind's work rows in later, bounded transactions (the tick
+    writes some, the `jobs.handout.write_work` job the rest), deleting each in the transaction that writes its
+    work. A queue, not a record: a row lives until the next write, so it carries no foreign key (the check would
+    cost the hand-out as much as the row itself; touchpoints are never deleted).
+    """
+
+    __tablename__ = "handed_work"
+
+    touchpoint_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(20))
+    handed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -32,6 +32,9 @@ class HandOut:
     `needs_sale`: the hand-out reads `Due.sale_id`.
     `channel`: how the step reaches the customer ("phone", "letter"): a customer the contact rules refuse for it
     (mail's opt-outs) has the step skipped with `not_contacted_reason(channel)` instead.
+    `deferred`: the work rows are written after the hand-out, from its queue (handout.write_handed_work), so the
+    tick's hand-out stays short; False for a kind whose `write` decides whether the step waits (a referral offer
+    not yet eligible), which must be known before the hand-out decides whether the journey is complete.
     """
 
     kind: str
@@ -39,6 +42,7 @@ class HandOut:
     opens: bool = False
     needs_sale: bool = False
     channel: str | None = None
+    deferred: bool = True
 
 
 @dataclass(frozen=True)

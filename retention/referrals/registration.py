@@ -35,7 +35,8 @@ REASON = re.compile(r"referral: ([a-z_]+)(?: until (\d{4}-\d{2}-\d{2}))?\Z")
 
 
 def register() -> None:
-    registry.register_handout(registry.HandOut("referral_offer", write=make_offers, needs_sale=True))
+    # Written in the hand-out (not deferred): eligibility decides there whether the step waits (too early, a complaint).
+    registry.register_handout(registry.HandOut("referral_offer", write=make_offers, needs_sale=True, deferred=False))
     processing.on("sale.completed", _sale_completed)
     processing.on("sale.refunded", _sale_refunded)
     customer_timeline.register_source(referral_timeline)

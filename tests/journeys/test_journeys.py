@@ -172,10 +172,18 @@ def test_two_ticks_at_once_never_hand_out_a_touchpoint_twice(app, client, signer
         signer.post(client, sale_completed(f"S{n}", cust=customer(f"C{n}"), occurred_at=T0))
     tick(T0 - dt.timedelta(days=1))  # events applied, nothing due yet
     due = T0 + dt.timedelta(days=95)
-    from retention.journeys.handout import hand_out_all
+    from retention.journeys.handout import hand_out_all, write_handed_work
 
-    results = in_other_apps(2, lambda other: hand_out_all(db.session, due, limit=7))
+    def hand_out_then_write(other):  # each runner writes the work rows too, in batches of 7, at the same time
+        handed = hand_out_all(db.session, due, limit=7)
+        written = {"written": 0}
+        while (part := write_handed_work(db.session, due, limit=7))["written"]:
+            written["written"] += part["written"]
+        return {**handed, **written}
+
+    results = in_other_apps(2, hand_out_then_write)
     assert sum(r["claimed"] for r in results) == 30 * 10
+    assert sum(r["written"] for r in results) == 30 * 4  # two surveys and two letters each
     assert db.session.scalar(select(func.count()).select_from(Survey)) == 60  # two surveys each, once
     assert db.session.scalar(select(func.count()).select_from(Letter)) == 60
 
