@@ -167,6 +167,11 @@ def test_a_survey_or_offer_while_a_complaint_is_open_is_counted(world):
     assert world.check(checks.nothing_asked_during_complaint, now=at(70)).violations == 2
     _survey(c3, at(68) + dt.timedelta(seconds=1))
     assert world.check(checks.nothing_asked_during_complaint, now=at(70)).violations == 3
+    # the same for a referral offer (the hand-out locks the customer too)
+    _offer(c3, at(68), code="ZZZZ2346")
+    assert world.check(checks.nothing_asked_during_complaint, now=at(70)).violations == 3
+    _offer(c3, at(68) + dt.timedelta(seconds=1), code="ZZZZ2347")
+    assert world.check(checks.nothing_asked_during_complaint, now=at(70)).violations == 4
 
 
 def test_a_call_outside_the_customers_or_the_owners_hours_is_counted(world):

@@ -317,9 +317,17 @@ def referral_offer_eligibility(ctx: Context) -> CheckResult:
         ready = since + dt.timedelta(days=max(program.min_days, program.return_window_days))
         if at < ready:
             result.add(f"offer {offer.id} made {_fmt(at)}, eligible only from {_fmt(ready)}")
-        if _inside(complaints.get(offer.customer_id, []), at):
+        if _inside(_before(complaints.get(offer.customer_id, []), at), at):
             result.add(f"offer {offer.id} made {_fmt(at)} while customer {offer.customer_id} had a complaint open")
     return result
+
+
+def _before(spans: list, at: dt.datetime) -> list:
+    """The complaint spans that may hold back a contact made at `at`: a case opened in that very instant (the
+    simulated clock stands still within a step) came after it. Sending a survey and making a referral offer lock the
+    customer's row (customers/locking.py), which a case's insert waits for, and a case committed before that lock
+    holds the survey or offer back."""
+    return [(start, end) for start, end in spans if start != at]
 
 
 def nothing_asked_during_complaint(ctx: Context) -> CheckResult:
@@ -328,15 +336,11 @@ def nothing_asked_during_complaint(ctx: Context) -> CheckResult:
     complaints = ctx.complaint_spans()
     for sid, cid, at in ctx.session.execute(select(Survey.id, Survey.customer_id, Survey.sent_at)
                                             .where(Survey.sent_at.is_not(None))):
-        # A case opened in the very instant the survey was sent (the simulated clock stands still within a step)
-        # came after it: sending locks the customer's row, which a case's insert waits for, and a case committed
-        # before that lock holds the survey back (surveys/sending.py `_customers_locked`). Referral offers, made by
-        # the hand-out without such a lock, count the instant itself.
-        if _inside([(start, end) for start, end in complaints.get(cid, []) if start != at], at):
+        if _inside(_before(complaints.get(cid, []), at), at):
             result.add(f"survey {sid} sent {_fmt(at)} while customer {cid} had a complaint open")
     for oid, cid, at in ctx.session.execute(select(ReferralOffer.id, ReferralOffer.customer_id,
                                                    ReferralOffer.created_at).where(ReferralOffer.status == MADE)):
-        if _inside(complaints.get(cid, []), at):
+        if _inside(_before(complaints.get(cid, []), at), at):
             result.add(f"offer {oid} made {_fmt(at)} while customer {cid} had a complaint open")
     return result
 

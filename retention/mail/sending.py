@@ -3,12 +3,14 @@
 Emails are claimed by a state change committed before the server is spoken to (queued -> sending for up to
 CLAIM_CHUNK rows in one UPDATE, under FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's writer lock serialises it), so
 two ticks or workers never send the same row. Each email's outcome is committed as soon as the server answered. A
-refusal or an unreachable server puts it back to queued with a growing wait (attempts + 1), failed after
-MAIL_MAX_ATTEMPTS: the server did not take it, so a retry cannot double it; the claimed rows not tried yet go back
-to queued as they were. A temporary failure (a 4xx reply: 421 service not available, 450 mailbox busy, 452...) is
-not a refusal: it is retried with the same growing wait whatever MAIL_MAX_ATTEMPTS says, until the waits add up to
-TRANSIENT_GIVE_UP (five days, as RFC 5321 4.5.4.1 asks of a sender), then failed. Whether the customer may still
-be emailed (opt-out, address) is read for the chunk right after it is claimed.
+refusal (5xx) puts it back to queued with a growing wait (attempts + 1), failed after MAIL_MAX_ATTEMPTS: the server
+did not take it, so a retry cannot double it. A temporary failure is not a refusal: a 4xx reply (421 service not
+available, 450 mailbox busy, 452...) or a server that cannot be reached (connection refused, a timeout, a name that
+does not resolve: an SMTP outage) is retried with the same growing wait whatever MAIL_MAX_ATTEMPTS says, until the
+waits add up to TRANSIENT_GIVE_UP (five days, as RFC 5321 4.5.4.1 asks of a sender), then failed. A server that
+cannot be reached (or says 421) stops the batch at that email: the claimed rows not tried yet go back to queued as
+they were, with no attempt counted (a dead server is not tried 200 times). Whether the customer may still be
+emailed (opt-out, address) is read for the chunk right after it is claimed.
 
 The one window left is a crash after the server accepted the message and before "sent" is committed. We choose
 at-least-once there: a row left in "sending" longer than SENDING_LEASE is put back to queued and sent again with
@@ -37,7 +39,8 @@ from retention.mail.service import _valid_address as valid_address
 SENDING_LEASE = dt.timedelta(minutes=15)
 FIRST_RETRY = dt.timedelta(minutes=1)
 LONGEST_WAIT = dt.timedelta(hours=6)
-TRANSIENT_GIVE_UP = dt.timedelta(days=5)  # temporary failures (4xx) are retried until the waits add up to this
+# Temporary failures (4xx, a server that cannot be reached) are retried until the waits add up to this.
+TRANSIENT_GIVE_UP = dt.timedelta(days=5)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -52,7 +55,8 @@ def waited(attempts: int) -> dt.timedelta:
 
 def gives_up(exc: transports.TransportError, attempts: int, max_attempts: int) -> bool:
     """Whether the email is failed after this attempt: a refusal after MAIL_MAX_ATTEMPTS attempts, a temporary
-    failure (4xx) once another wait would take the waiting past TRANSIENT_GIVE_UP."""
+    failure (4xx, or the server could not be reached) once another wait would take the waiting past
+    TRANSIENT_GIVE_UP."""
     if exc.transient:
         return waited(attempts) >= TRANSIENT_GIVE_UP
     return attempts >= max_attempts

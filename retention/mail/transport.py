@@ -5,7 +5,8 @@ One connection serves a whole batch; a failure closes it, and the next message o
 
 A reply is read by its class (RFC 5321 4.2.1): 4xx is a temporary failure (the server may take the message later:
 `transient`, retried with the backoff; 421 "service not available" also closes the session, so the batch stops:
-`down`), 5xx is a refusal.
+`down`), 5xx is a refusal. A server that cannot be reached (connection refused, a timeout, a name that does not
+resolve, the connection lost mid-message) never saw the message either: temporary and `down`, like a 421.
 """
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ class TransportError(Exception):
     """The message was not accepted (server refused it, or could not be reached); it is retried later.
 
     `down`: the server could not be reached at all, or is closing (421) (the batch stops: the other messages would
-    fail the same way). `transient`: the server answered 4xx, a temporary failure (retried for longer than a
-    refusal is: retention/mail/sending.py).
+    fail the same way). `transient`: a temporary failure, retried for longer than a refusal is
+    (retention/mail/sending.py): the server answered 4xx, or could not be reached (an outage of a few hours must
+    not fail the emails waiting for it).
     """
 
     def __init__(self, message: str, down: bool = False, transient: bool = False):
@@ -83,9 +85,9 @@ class SmtpTransport:
                 raise TransportError(f"cannot reach {self.host}:{self.port}: temporarily refused: "
                                      f"{exc.smtp_code} {_text(exc.smtp_error)}", down=True, transient=True) from exc
             raise TransportError(f"cannot reach {self.host}:{self.port}: {exc}", down=True) from exc
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException) as exc:  # refused, timed out, no such name, closed before greeting
             self._smtp = None
-            raise TransportError(f"cannot reach {self.host}:{self.port}: {exc}", down=True) from exc
+            raise TransportError(f"cannot reach {self.host}:{self.port}: {exc}", down=True, transient=True) from exc
         try:
             refused = self._smtp.send_message(message)
         except smtplib.SMTPResponseException as exc:
@@ -100,7 +102,7 @@ class SmtpTransport:
             raise _reply_error([code for code, _ in exc.recipients.values()], codes) from exc
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
-            raise TransportError(f"connection lost: {exc}", down=True) from exc
+            raise TransportError(f"connection lost: {exc}", down=True, transient=True) from exc
         if refused:  # only possible with several recipients; ours have one
             raise TransportError(f"refused: {refused}")
 
@@ -144,8 +146,8 @@ class OutboxTransport:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(bytes(message))
             os.replace(tmp, self.path_for(name))
-        except OSError as exc:
-            raise TransportError(f"outbox folder: {exc}", down=True) from exc
+        except OSError as exc:  # a full disk, say: the folder cannot take any message now
+            raise TransportError(f"outbox folder: {exc}", down=True, transient=True) from exc
 
     def close(self) -> None:
         return None

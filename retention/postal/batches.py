@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import os
 import re
 from pathlib import Path
@@ -43,6 +44,106 @@ def manifest_cell(value) -> str:
     if text.lstrip(" ").startswith(_FORMULA_START):   # some programs trim leading spaces on import
         text = "'" + text
     return text
+
+
+# The manifest's columns, as the build writes them (machine keys; the batch page's download shows them in the
+# reader's words: labels.MANIFEST_HEADER). The download adds PULL_COLUMN at the end (manifest_download).
+MANIFEST_COLUMNS = ("letter", "customer", "name", "template", "language", "paper", "sheets", "address", "country",
+                    "postal_code", "first_page", "page_count")
+PULL_COLUMN = "pull"
+# Why a letter laid out in a batch is cancelled since: the one reason there is (cancel_unposted_letters).
+OPTED_OUT = "opted_out"
+_MANIFEST_CHUNK = 500   # lines written to the download at a time
+
+
+class ManifestDownload:
+    """The manifest as downloaded: the file written when the batch was laid out, read line by line, with PULL_COLUMN
+    added at the end of each line (empty, or why the letter's sheet is to be pulled: it was cancelled after the
+    layout). A response body: iterate for the bytes (UTF-8 with a BOM, as the file), `close()` at the end."""
+
+    def __init__(self, path: str, pulls: dict[int, str], headers: dict | None, reasons: dict | None):
+        self._file = open(path, encoding="utf-8-sig", newline="")   # opened now: a missing file fails before the answer
+        self._pulls, self._headers, self._reasons = pulls, headers, reasons
+
+    def __iter__(self):
+        buffer = io.StringIO()
+        out = csv.writer(buffer)
+        yield "\ufeff".encode()
+        for number, row in enumerate(csv.reader(self._file)):
+            if number == 0:
+                names = [*row, PULL_COLUMN]
+                out.writerow([manifest_cell(self._headers.get(name, name)) for name in names] if self._headers
+                             else names)
+            else:
+                reason = self._pulls.get(_letter_number(row[0] if row else ""))
+                text = (self._reasons or {}).get(reason, reason) if reason else ""
+                out.writerow([*row, manifest_cell(text)])
+            if number % _MANIFEST_CHUNK == 0:
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue().encode()
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _letter_number(reference: str) -> int | None:
+    """The letter id of a manifest reference ("L-000123")."""
+    digits = reference[2:] if reference.startswith("L-") else ""
+    return int(digits) if digits.isdigit() else None
+
+
+def sheets_cancelled(session: Session, batch: PrintBatch) -> dict[int, str]:
+    """Letter id -> why, for each letter laid out in the batch's file and cancelled since (its sheet is not to be
+    posted); one query."""
+    return {letter_id: OPTED_OUT for letter_id in session.scalars(select(Letter.id).where(
+        Letter.batch_id == batch.id, Letter.status == CANCELLED, Letter.first_page.is_not(None)))}
+
+
+def manifest_download(session: Session, batch: PrintBatch, *, headers: dict | None = None,
+                      reasons: dict | None = None) -> ManifestDownload:
+    """The batch's manifest with the sheets to pull marked on their lines (PULL_COLUMN). `headers`: the column keys
+    in the reader's words (None: the keys, as the API gives them); `reasons`: a reason key in the reader's words
+    (None: the key, e.g. "opted_out"). The letters are read now; the file as the answer is sent. A file no longer
+    on disk: BatchFileMissing (missing_file)."""
+    pulls = sheets_cancelled(session, batch)
+    try:
+        return ManifestDownload(batch.manifest_path, pulls, headers, reasons)
+    except MISSING_ON_DISK:
+        raise missing_file(batch, "manifest") from None
+
+
+# --- The files of a laid-out batch, gone from disk ---------------------------------------------------------
+
+# What opening a batch's file raises when it is not where the build wrote it (the disk cleaned, the files left on
+# another machine): every door that sends one answers with missing_file's message instead of an error page.
+MISSING_ON_DISK = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
+
+
+class BatchFileMissing(LetterConflict):
+    """The batch's PDF or manifest is no longer on disk (409; the message names the file: "pdf" or "manifest")."""
+
+    def __init__(self, message: str, kind: str, **params):
+        super().__init__(message, **params)
+        self.kind = kind
+
+
+_MISSING = {  # (file, whether the batch may be laid out again) -> what to do
+    ("pdf", True): N_("pdf: the PDF of this batch is no longer on disk; lay the batch out again"),
+    ("manifest", True): N_("manifest: the manifest of this batch is no longer on disk; lay the batch out again"),
+    ("pdf", False): N_("pdf: the PDF of this batch is no longer on disk; the batch has been printed, so it is not "
+                       "laid out again: reprint a spoiled sheet from its letter's row"),
+    ("manifest", False): N_("manifest: the manifest of this batch is no longer on disk; the batch has been printed, "
+                            "so it is not laid out again: its letters are listed on the batch's page"),
+}
+
+
+def missing_file(batch: PrintBatch, kind: str) -> BatchFileMissing:
+    """The refusal for a batch whose PDF or manifest (`kind`) is gone: lay the batch out again where its state allows
+    it (a ready batch: the rebuild action writes both files again), else what to do without the file."""
+    return BatchFileMissing(_MISSING[kind, batch.status in REBUILDABLE], kind)
 
 
 def _queued(filters: dict):
@@ -309,8 +410,7 @@ def _build(session: Session, batch_id: int, *, out_dir, company: Company, today:
             manifest = csv.writer(manifest_file)
             # What the mail room works from: which template and language, the paper and sheets it takes,
             # and the address exactly as printed in the window (its lines joined by " / ").
-            manifest.writerow(["letter", "customer", "name", "template", "language", "paper", "sheets", "address",
-                               "country", "postal_code", "first_page", "page_count"])
+            manifest.writerow(MANIFEST_COLUMNS)
 
             def on_letter(index: int, entry) -> None:
                 letter_id, external_id, name, template_key, language, country, postal_code = drawn[index]
@@ -417,16 +517,23 @@ def sheets_to_pull(session: Session, batch: PrintBatch) -> tuple[list[Letter], i
     return list(rows), count
 
 
-def cancel_queued_letters(session: Session, customer_id: int, now: dt.datetime, actor: str) -> int:
-    """The customer opted out of letters: their letters not printed yet are cancelled (mail.optouts.on_opt_out).
+def cancel_unposted_letters(session: Session, customer_id: int, now: dt.datetime, actor: str) -> int:
+    """The customer opted out of letters: their letters not posted yet are cancelled (mail.optouts.on_opt_out).
 
-    A cancelled letter keeps its batch, so the mail room sees it there ("not sent"); marking the batch printed
-    leaves it out, and a rebuild of the batch drops it. One already laid out in a ready or printed batch is a sheet
-    to pull before posting (`sheets_to_pull`: the batch page says so with its pages). Returns how many."""
-    ids = session.scalars(select(Letter.id).where(Letter.customer_id == customer_id, Letter.status == QUEUED)).all()
+    That is every letter still queued, and every letter printed in a batch not marked mailed yet (its sheets are in
+    the mail room's stack). A cancelled letter keeps its batch, so the mail room sees it there ("not sent"): marking
+    the batch printed or mailed leaves it out, and a rebuild of the batch drops it. One already laid out in a ready
+    or printed batch is a sheet to pull before posting (`sheets_to_pull`: the batch page says so with its pages, the
+    manifest download marks its line). Letters mailed are history and stay as they are. Returns how many."""
+    not_mailed = select(PrintBatch.id).where(PrintBatch.status != MAILED)
+    ids = session.scalars(select(Letter.id).where(
+        Letter.customer_id == customer_id,
+        (Letter.status == QUEUED) | ((Letter.status == PRINTED) & Letter.batch_id.in_(not_mailed)))).all()
+    if ids:  # conditional: a letter whose batch was marked mailed a moment ago stays mailed
+        ids = session.scalars(update(Letter).where(Letter.id.in_(ids), Letter.status.in_((QUEUED, PRINTED)))
+                              .values(status=CANCELLED).returning(Letter.id)
+                              .execution_options(synchronize_session="fetch")).all()
     if ids:
-        session.execute(update(Letter).where(Letter.id.in_(ids), Letter.status == QUEUED)
-                        .values(status=CANCELLED).execution_options(synchronize_session="fetch"))
         record(session, actor=actor, action="letter.cancelled", entity_type="customer", entity_id=customer_id,
                now=now, changes={"letters": list(ids), "why": "opted_out"})
     return len(ids)
@@ -435,11 +542,11 @@ def cancel_queued_letters(session: Session, customer_id: int, now: dt.datetime, 
 # --- One letter: reprint, returned mail and its undo ---------------------------------------------------
 
 def letter_actions(letter: Letter) -> list[str]:
-    """What may be done to one letter from its row: reprint a sheet of a laid-out batch, record it returned
-    once it has left (printed or mailed), undo a return."""
+    """What may be done to one letter from its row: reprint a sheet of a laid-out batch (not a cancelled letter's:
+    that sheet is to be pulled), record it returned once it has left (printed or mailed), undo a return."""
     actions = []
     batch = letter.batch
-    if batch is not None and batch.status in (READY, PRINTED, MAILED) and letter.status != RETURNED \
+    if batch is not None and batch.status in (READY, PRINTED, MAILED) and letter.status not in (RETURNED, CANCELLED) \
             and letter.first_page is not None:
         actions.append("reprint")
     if letter.status in (PRINTED, MAILED):
@@ -459,6 +566,9 @@ def reprint_letter(session: Session, letter: Letter, *, company: Company, today:
     its batch (and list it in two manifests). A letter not yet in a laid-out batch simply prints with it.
     """
     if "reprint" not in letter_actions(letter):
+        if letter.status == CANCELLED:
+            raise LetterConflict(N_("letter: the customer opted out of letters; it is not printed again (a sheet "
+                                    "already printed is pulled from the stack)"))
         if letter.batch is None or letter.first_page is None:
             raise LetterConflict(N_("letter: it is not in a laid-out batch yet; it prints with its batch"))
         raise LetterConflict(N_("letter: a %(status)s letter is not reprinted; undo the return first if it "
@@ -533,6 +643,12 @@ def _open_fix_address_call(session: Session, letter: Letter, reason: str, note: 
     return call.id
 
 
+# Why the fix-address call of a return undone was closed (English on the call, for the API); the timeline and the
+# customer's plan say it in words: registration.py registers RETURN_UNDONE_PATTERN with labels.return_undone_words.
+RETURN_UNDONE = "returned mail undone: the address was not wrong"
+RETURN_UNDONE_PATTERN = re.compile(re.escape(RETURN_UNDONE) + r"\Z")
+
+
 def _cancel_fix_address_call(session: Session, call_id: int | None, *, now: dt.datetime, actor: str) -> bool:
     """Cancel the fix-address call of a return undone, if it is still open (a call already ended stays)."""
     from retention.journeys.models import OPEN, SKIPPED, Touchpoint
@@ -541,7 +657,7 @@ def _cancel_fix_address_call(session: Session, call_id: int | None, *, now: dt.d
     if call is None or call.status != OPEN:
         return False
     call.status, call.completed_at = SKIPPED, now
-    call.reason = "returned mail undone: the address was not wrong"
+    call.reason = RETURN_UNDONE
     record(session, actor=actor, action="call.cancelled", entity_type="touchpoint", entity_id=call.id, now=now,
            changes={"purpose": call.purpose, "why": "return_undone"})
     return True

@@ -3,7 +3,7 @@ names, each in the reader's language (lazy: translated when shown)."""
 from __future__ import annotations
 
 from babel import Locale
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,27 @@ RETURN_REASON = {
     "other": _l("Other reason"),
 }
 
+# The manifest's columns as a person downloading it from the batch page reads them (batches.MANIFEST_COLUMNS: the
+# keys the file on disk and the API's download keep), and why a line's sheet is to be pulled (batches.PULL_COLUMN).
+MANIFEST_HEADER = {
+    "letter": _l("Reference"),
+    "customer": _l("Customer id"),
+    "name": _l("Name"),
+    "template": _l("Template"),
+    "language": _l("Language"),
+    "paper": _l("Paper"),
+    "sheets": _l("Sheets"),
+    "address": _l("Address as printed"),
+    "country": _l("Country"),
+    "postal_code": _l("Postal code"),
+    "first_page": _l("First page"),
+    "page_count": _l("Number of pages"),
+    "pull": _l("Pull before posting"),
+}
+PULL_REASON = {
+    "opted_out": _l("Pull, do not post: the customer opted out of letters"),
+}
+
 # Form fields named in error messages on pages.
 FIELD = {"since": _l("since"), "until": _l("until")}
 
@@ -86,3 +107,9 @@ def template_names(session: Session, language: str) -> dict[str, str]:
 
 def template_name(names: dict[str, str], key: str) -> str:
     return names.get(key) or key.replace("_", " ").capitalize()
+
+
+def return_undone_words(params: tuple, day, number) -> str:
+    """The reason a fix-address call was closed when its return was undone (batches.RETURN_UNDONE), in the reader's
+    words (journeys/wording.py registry)."""
+    return _("Not needed any more: the return of the letter was undone; the address was right")

@@ -10,7 +10,9 @@ from retention.extensions import db
 from retention.types import UTCDateTime
 
 QUEUED, PRINTED, MAILED, RETURNED = "queued", "printed", "mailed", "returned"
-CANCELLED = "cancelled"  # never printed: the customer opted out of letters while it waited (batches.cancel_queued_letters)
+# Never posted: the customer opted out of letters while it waited, or after it was printed in a batch not mailed yet
+# (its sheets are pulled from the stack: batches.cancel_unposted_letters, sheets_to_pull).
+CANCELLED = "cancelled"
 BUILDING, READY, FAILED = "building", "ready", "failed"
 # Why a letter came back (returned mail); "other" needs a note.
 RETURN_REASONS = ("moved", "unknown_address", "refused", "incomplete_address", "other")

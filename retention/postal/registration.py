@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from retention.customers import timeline as customer_timeline
 from retention.customers.models import Customer
-from retention.journeys import registry
+from retention.journeys import registry, wording
 from retention.journeys.service import N_, JourneyError, Names
 from retention.mail import optouts
-from retention.postal.batches import cancel_queued_letters
-from retention.postal.labels import LANGUAGE
+from retention.postal.batches import RETURN_UNDONE_PATTERN, cancel_unposted_letters
+from retention.postal.labels import LANGUAGE, return_undone_words
 from retention.postal.models import Letter, LetterTemplate
 from retention.postal.service import LANGUAGES
 from retention.postal.timeline import letters
@@ -59,6 +59,7 @@ def register() -> None:
 
     email_step.register()  # the `email` step kind: a letter template sent as an email (retention/mail)
     registry.register_handout(registry.HandOut("letter", write=queue_letters, needs_sale=True, channel="letter"))
-    optouts.on_opt_out("letter", cancel_queued_letters)  # letters not printed yet never reach the printer
+    optouts.on_opt_out("letter", cancel_unposted_letters)  # letters not posted yet never reach the post
     registry.register_step_check("letter", check_letter_step)
     customer_timeline.register_source(letters)
+    wording.register_reason("return_undone", RETURN_UNDONE_PATTERN, return_undone_words)  # its fix-address call closed

@@ -20,6 +20,8 @@ OFFER_REASONS = {
     "no_sale": _l("the step has no sale to size the reward on"),
     "cannot_email": _l("the program sends by email and the customer cannot be emailed"),
     "cannot_post": _l("the offer would go by letter and the customer opted out of letters"),
+    "busy": _l("the customer's record was being changed at that moment (a complaint being opened, for example); "
+               "tried again in a minute"),
 }
 
 # Why a friend's sale did not earn a reward (models.REJECTIONS), and why a referral was voided.

@@ -3,6 +3,8 @@
 The `referral_offer` step's hand-out (registration.py) calls `make_offers` for every due touchpoint of a tick: met
 -> an offer with a code and its reward, and its letter queued or its email queued; not met -> the touchpoint waits
 until the day it could be met, or is skipped, with the reason stored on it (shown on the timeline in words).
+This is the one place an offer is made and reaches the customer (its letter or email is queued in the same
+transaction), so it is where the customers are locked against a complaint being opened at the same moment.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from retention.complaints import service as complaints
+from retention.customers.locking import lock_customers
 from retention.customers.models import Customer, Sale
 from retention.journeys import registry
 from retention.journeys.models import SCHEDULED, SKIPPED, Touchpoint
@@ -28,10 +31,14 @@ from retention.surveys import service as surveys
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 OPEN_COMPLAINT_RETRY = dt.timedelta(hours=24)
+# A customer whose row someone else holds right now (a complaint being opened, an event being applied): asked again
+# this soon (the next tick), never waited for.
+BUSY_RETRY = dt.timedelta(minutes=1)
 # Why an offer was not made now. WAITS: the step is tried again on the day it could be met.
 REASONS = ("no_program", "currency", "category", "out_of_range", "refunded", "no_nps", "nps_below", "too_early",
-           "return_window", "open_complaint", "max_offers", "no_reward", "no_sale", "cannot_email", "cannot_post")
-WAITS = ("too_early", "return_window", "open_complaint")
+           "return_window", "open_complaint", "max_offers", "no_reward", "no_sale", "cannot_email", "cannot_post",
+           "busy")
+WAITS = ("too_early", "return_window", "open_complaint", "busy")
 
 
 def new_code() -> str:
@@ -147,10 +154,19 @@ def language_of(locale: str | None) -> str:
 
 
 def make_offers(session: Session, due: list[registry.Due], now: dt.datetime) -> dict[str, int]:
-    """Decide every due referral step of a tick; returns counts by outcome (made, waiting, skipped)."""
+    """Decide every due referral step of a tick; returns counts by outcome (made, waiting, skipped).
+
+    The customers are locked first (customers.locking.lock_customers), before their open complaints are read: the
+    offer, its letter and its email are written in this transaction, so a complaint being opened for the customer at
+    the same moment either holds the offer back (read below) or is written after the offer was made. A customer
+    someone else holds right now is not waited for: their step waits BUSY_RETRY ("busy") and is tried again.
+    """
     counts = {"made": 0, "waiting": 0, "skipped": 0}
     if not due:
         return counts
+    locked = lock_customers(session, {d.customer_id for d in due})
+    busy = [d for d in due if d.customer_id not in locked]
+    due = [d for d in due if d.customer_id in locked]
     customer_ids = {d.customer_id for d in due}
     customers = {c.id: c for c in session.scalars(select(Customer).where(id_in(session, Customer.id, list(customer_ids))))}
     sale_ids = [d.sale_id for d in due if d.sale_id is not None]
@@ -159,7 +175,7 @@ def make_offers(session: Session, due: list[registry.Due], now: dt.datetime) -> 
     complaining = complaints.customers_with_open_complaints(session, customer_ids)
     made = offers_made(session, customer_ids)
     running = program_rules.active_programs(session, now)
-    decided = []
+    decided = [(d, Verdict(False, "busy", retry_at=now + BUSY_RETRY)) for d in busy]
     for d in due:
         verdict = eligibility(sales.get(d.sale_id), now, programs=running, latest_nps=scores.get(d.customer_id),
                               open_complaint=d.customer_id in complaining, offers_made=made.get(d.customer_id, 0))

@@ -30,6 +30,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from retention import bulk
 from retention.complaints.models import OPEN_STATUSES as OPEN_CASE, Complaint
 from retention.complaints.service import customers_with_open_complaints
+from retention.customers.locking import lock_customers
 from retention.customers.models import Customer
 from retention.journeys.models import EXITED, Enrollment, Touchpoint
 from retention.mail import service as mail
@@ -336,19 +337,10 @@ def send_due(session: Session, now: dt.datetime, limit: int = 5000) -> dict:
 
 
 def _customers_locked(session: Session, batch: list[Survey]) -> list[Survey]:
-    """The surveys of the batch whose customer this transaction could lock (FOR UPDATE SKIP LOCKED); the others
-    stay to send for a later round.
-
-    The lock orders sending against a complaint being opened at the same moment: a complaint's INSERT takes a key
-    share lock on its customer (its foreign key), which waits for this one. So either the complaint was committed
-    before the lock and the batch reads it (the survey waits for the case), or it is written after the survey went
-    out. Without it, a case opened between the batch's read of open complaints and its commit let a survey go out
-    while it was open (bench/simulate.py, 10,000 customers: twice in ninety days). A customer locked by someone else
-    right now (an event being applied, a case being opened) is not waited for: no deadlock, no waiting tick.
-    """
-    ids = sorted({survey.customer_id for survey in batch})
-    locked = set(session.scalars(select(Customer.id).where(Customer.id.in_(ids)).order_by(Customer.id)
-                                 .with_for_update(skip_locked=True)))
+    """The surveys of the batch whose customer this transaction could lock (customers.locking.lock_customers: a
+    complaint being opened at the same moment either holds the survey back or comes after it); the others stay to
+    send for a later round."""
+    locked = lock_customers(session, {survey.customer_id for survey in batch})
     return [survey for survey in batch if survey.customer_id in locked]
 
 

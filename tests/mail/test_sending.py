@@ -63,6 +63,54 @@ def test_a_server_that_is_down_loses_nothing_and_the_batch_stops_at_the_first_fa
     assert len(smtp_server.messages) == 3 and {r.status for r in _rows(ids)} == {"sent"}
 
 
+def _run_while_down(ids, start, until):
+    """send_queued at each moment an email falls due, from `start` until `until`, against a server that is down;
+    each run tries one email at most (the batch stops at the first "cannot reach"). Returns the runs' times."""
+    at, runs = start, []
+    while at < until:
+        before = {r.id: r.attempts for r in _rows(ids)}
+        counts = send_queued(db.session, at)
+        runs.append(at)
+        after = _rows(ids)
+        assert counts["sent"] == 0 and counts["retried"] + counts["failed"] <= 1  # no trying a dead server 200 times
+        assert sum(r.attempts - before[r.id] for r in after) <= 1
+        queued = [r.next_attempt_at for r in after if r.status == "queued"]
+        if not queued:
+            break
+        at = min(queued)
+    return runs
+
+
+def test_an_smtp_outage_of_hours_fails_no_email_and_they_all_go_once_it_is_back(smtp_app, smtp_server):
+    smtp_app.config["MAIL_MAX_ATTEMPTS"] = 2  # a refusal would fail each email on its second try
+    ids = _queue_three()
+    smtp_app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"  # a real port nothing listens on
+    runs = _run_while_down(ids, NOW, NOW + dt.timedelta(hours=10))
+    rows = _rows(ids)
+    assert len(runs) > 6 and {r.status for r in rows} == {"queued"}  # ten hours down: nothing failed for good
+    assert min(r.attempts for r in rows) > 2 and all("cannot reach" in r.last_error for r in rows)
+    assert max(r.next_attempt_at for r in rows) - runs[-1] <= dt.timedelta(hours=6)  # waits of at most six hours
+    smtp_app.config["SMTP_URL"] = smtp_server.url  # the server is back
+    back = max(r.next_attempt_at for r in rows)
+    assert send_queued(db.session, back)["sent"] == 3
+    send_queued(db.session, back + dt.timedelta(days=1))
+    assert sorted(m["Subject"] for m in smtp_server.messages) == ["Email 0", "Email 1", "Email 2"]  # each once
+    assert {r.status for r in _rows(ids)} == {"sent"}
+
+
+def test_a_server_unreachable_for_five_days_fails_the_email_then_like_a_4xx(smtp_app, smtp_server):
+    smtp_app.config["MAIL_MAX_ATTEMPTS"] = 2
+    row = queue_email(db.session, add_customer(), kind="test", subject="Down", text="x", html=None, now=NOW,
+                      ref="t:down")
+    db.session.commit()
+    smtp_app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"
+    runs = _run_while_down([row.id], NOW, NOW + dt.timedelta(days=30))
+    [row] = _rows([row.id])
+    assert (row.status, row.attempts) == ("failed", len(runs)) and "cannot reach" in row.last_error
+    assert dt.timedelta(days=4) < runs[-1] - NOW <= dt.timedelta(days=5)  # about five days of trying, no more
+    assert smtp_server.messages == []
+
+
 def test_after_the_last_attempt_the_email_is_failed_and_never_sent(smtp_app, smtp_server):
     smtp_app.config["MAIL_MAX_ATTEMPTS"] = 3
     [first, *_] = _queue_three()

@@ -193,6 +193,97 @@ def test_a_batch_laid_out_again_has_no_sheet_of_a_cancelled_letter(app, client, 
     assert db.session.get(Letter, cancelled.id).first_page is None
 
 
+def test_a_letter_printed_in_a_batch_not_mailed_yet_is_pulled_when_its_customer_opts_out(app, client, signer,
+                                                                                         letter_world, post, auth):
+    from retention.mail import optouts
+
+    posted_before = welcome_letter_for(client, signer, us_customer("C1"), sale_id="S1")
+    earlier = built_batch(app)
+    batches.mark_printed(db.session, earlier, NOW, actor="t")
+    batches.mark_mailed(db.session, earlier, NOW, actor="t")   # posted last week: history
+    db.session.commit()
+    kept = welcome_letter_for(client, signer, us_customer("C2"), sale_id="S2")
+    pulled = welcome_letter_for(client, signer, us_customer("C3"), sale_id="S3")
+    same_customer = Letter(customer_id=posted_before.customer_id, sale_id=posted_before.sale_id,  # another to them
+                           template_key="welcome", language="en", status="queued", created_at=NOW)
+    db.session.add(same_customer)
+    db.session.commit()
+    batch = built_batch(app)
+    batches.mark_printed(db.session, batch, NOW, actor="t")   # the sheets are printed and in the stack
+    db.session.commit()
+    assert _pull_notice(client, batch.id) is None
+    for cid in (pulled.customer_id, posted_before.customer_id):
+        optouts.opt_out(db.session, cid, "letter", source="staff", now=NOW, actor="t")
+    db.session.commit()
+    db.session.expire_all()
+    letters = {name: db.session.get(Letter, x.id) for name, x in
+               (("posted_before", posted_before), ("kept", kept), ("pulled", pulled), ("same", same_customer))}
+    assert {name: l.status for name, l in letters.items()} == {
+        "posted_before": "mailed", "kept": "printed", "pulled": "cancelled", "same": "cancelled"}
+    notice = " ".join(_pull_notice(client, batch.id).split())
+    assert "Pull 2 letters before posting" in notice and "opted out of letters" in notice
+    for letter in (letters["pulled"], letters["same"]):
+        first, count = letter.first_page, letter.page_count
+        pages = f"Page {first}" if count == 1 else f"Pages {first} to {first + count - 1}"
+        assert f"{pages}: L-{letter.id:06d}" in notice
+    page = client.get(f"/letters/batches/{batch.id}").get_data(as_text=True)
+    row = re.search(rf'<tr id="letter-{pulled.id}">.*?</tr>', page, re.S).group(0)
+    assert "Not sent: the customer opted out of letters" in row and "Pull from the stack before posting" in row
+    assert ">Reprint<" not in row   # its sheet is pulled, not printed again
+    assert 'data-confirm="Mark 1 letter as handed to the post? This cannot be undone."' in page
+    # marked mailed: only the letter still printed goes to the post; the pulled ones stay not sent
+    csrf = auth.csrf(f"/letters/batches/{batch.id}")
+    done = client.post(f"/letters/batches/{batch.id}/mailed", data={"csrf_token": csrf}, follow_redirects=True)
+    assert f"Batch {batch.id} marked mailed (1 letters)." in html.unescape(done.get_data(as_text=True))
+    db.session.expire_all()
+    assert [(db.session.get(Letter, x.id).status, db.session.get(Letter, x.id).mailed_at is None)
+            for x in (kept, pulled, same_customer)] == [("mailed", False), ("cancelled", True), ("cancelled", True)]
+    assert db.session.get(Letter, posted_before.id).status == "mailed"   # history is left as it was
+    assert _pull_notice(client, batch.id) is None
+
+
+def _manifest(response) -> list[list[str]]:
+    import csv
+    import io
+
+    assert response.status_code == 200
+    raw = response.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")   # UTF-8 with a BOM, as the file on disk
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+
+
+def test_the_manifest_marks_the_sheets_to_pull_and_why(app, client, signer, letter_world, post, auth):
+    from retention.mail import optouts
+
+    kept = welcome_letter_for(client, signer, us_customer("C2"), sale_id="S2")
+    pulled = welcome_letter_for(client, signer, us_customer("C3"), sale_id="S3")
+    batch = built_batch(app)
+    batches.mark_printed(db.session, batch, NOW, actor="t")
+    optouts.opt_out(db.session, pulled.customer_id, "letter", source="staff", now=NOW, actor="t")
+    db.session.commit()
+
+    header, *lines = _manifest(client.get(f"/letters/batches/{batch.id}/manifest"))
+    assert header == ["Reference", "Customer id", "Name", "Template", "Language", "Paper", "Sheets",
+                      "Address as printed", "Country", "Postal code", "First page", "Number of pages",
+                      "Pull before posting"]
+    by_ref = {line[0]: line for line in lines}
+    assert len(lines) == 2 and by_ref[f"L-{kept.id:06d}"][-1] == ""
+    assert by_ref[f"L-{pulled.id:06d}"][-1] == "Pull, do not post: the customer opted out of letters"
+    assert by_ref[f"L-{pulled.id:06d}"][2] == "Olivia Smith"   # the rest of the line as laid out
+
+    staff(app, "post-fa@example.com", "print", locale="fa")   # in the reader's language
+    auth.login("post-fa@example.com")
+    header, *lines = _manifest(client.get(f"/letters/batches/{batch.id}/manifest"))
+    pull = {line[0]: line[-1] for line in lines}[f"L-{pulled.id:06d}"]
+    assert header[-1] and not re.search("[A-Za-z]", header[-1] + "".join(header[:5]) + pull)
+    assert "نامه" in pull
+
+    headers = {"Authorization": f"Bearer {token_for(app, post)}"}   # the API keeps the keys
+    header, *lines = _manifest(client.get(f"/api/v1/print-batches/{batch.id}/manifest", headers=headers))
+    assert header == [*batches.MANIFEST_COLUMNS, "pull"]
+    assert {line[0]: line[-1] for line in lines} == {f"L-{kept.id:06d}": "", f"L-{pulled.id:06d}": "opted_out"}
+
+
 # --- Reprint one letter -------------------------------------------------------------------------------
 
 def test_reprint_one_letter_from_its_row(app, client, signer, letter_world, post, auth):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from retention.extensions import db
 from retention.postal.models import Letter
@@ -29,3 +29,64 @@ def test_a_promoter_gets_an_offer_with_a_code_and_a_letter(client, signer, ref_w
     assert offer.reward_amount == 30 and offer.currency == "USD"  # 5% of 649 = 32.45, to a step of 5: 30
     letter = db.session.get(Letter, offer.letter_id)
     assert letter.template_key == "referral_offer" and letter.language == "ar"
+
+
+def test_a_complaint_being_opened_while_the_offers_are_made_keeps_the_offer_back(app, client, signer, ref_world):
+    """A case being written for the customer at the same moment (not committed yet) holds the offer back for a
+    later round rather than letting it go out beside the case; once the case is committed it holds the offer while
+    it is open. The other customer of the same tick gets theirs."""
+    from sqlalchemy.orm import Session
+
+    from retention.complaints import service as complaints
+    from retention.customers.models import Customer
+    from retention.journeys import wording
+    from retention.journeys.models import Touchpoint
+    from retention.mail.models import OutboundEmail
+    from tests.faults.faultkit import require_postgresql
+
+    require_postgresql()
+    make_program(channel="auto")
+    _promoter(client, signer, "LK1", locale="en")
+    _promoter(client, signer, "LK2", locale="en")
+    tick(NOW + dt.timedelta(days=31))  # the events applied, the steps before the offer handed out
+    unhappy = db.session.scalar(select(Customer).where(Customer.external_id == "LK1"))
+    when = NOW + dt.timedelta(days=60, hours=12)
+
+    def offered() -> dict[str, tuple]:
+        db.session.expire_all()
+        rows = db.session.execute(select(Customer.external_id, ReferralOffer.channel)
+                                  .join(ReferralOffer, ReferralOffer.customer_id == Customer.id)).all()
+        return dict(rows)
+
+    def step_of(customer_id: int) -> Touchpoint:
+        return db.session.scalar(select(Touchpoint).where(Touchpoint.kind == "referral_offer",
+                                                          Touchpoint.customer_id == customer_id))
+
+    def reached(customer_id: int) -> int:
+        return (db.session.scalar(select(func.count()).select_from(OutboundEmail).where(
+            OutboundEmail.customer_id == customer_id, OutboundEmail.kind == "referral_offer")) +
+            db.session.scalar(select(func.count()).select_from(Letter).where(
+                Letter.customer_id == customer_id, Letter.template_key == "referral_offer")))
+
+    other = Session(db.engine)  # a worker applying complaint.opened, or a person on the case page
+    try:
+        complaints.open_case(other, other.get(Customer, unhappy.id), channel="phone", category="delivery",
+                             summary="Broken on arrival", now=when, source="event", actor="test")
+        other.flush()  # written, not committed: its foreign key holds a key-share lock on the customer
+
+        tick(when)
+        assert offered() == {"LK2": "email"}  # the other customer of the batch is not held up
+        step = step_of(unhappy.id)
+        assert (step.status, step.due_at) == ("scheduled", when + dt.timedelta(minutes=1))  # asked again next tick
+        assert wording.reason_words(step.reason).startswith("Referral offer waits until")
+        assert "record was being changed" in wording.reason_words(step.reason)
+        assert reached(unhappy.id) == 0
+
+        other.commit()
+    finally:
+        other.close()
+    tick(when + dt.timedelta(minutes=2))
+    assert offered() == {"LK2": "email"}  # no offer while the case is open
+    step = step_of(unhappy.id)
+    # the default journey's step asks for "a promoter and not open_complaint": the case now decides it
+    assert (step.status, step.reason) == ("skipped", "condition was false when due") and reached(unhappy.id) == 0
