@@ -13,6 +13,7 @@ calls still to make in someone's list the same way (close_open_calls).
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -49,6 +50,8 @@ SYSTEM_PURPOSES = ("recovery", "nps_passive", "complaint_verification", "fix_add
 PAGE_PURPOSES = ("follow_up", "customer_request", "complaint_follow_up", "fix_address")
 MAX_NOTE = 5000
 CALLERS = ("onboarding", "admin")
+# Why a call still to make was closed: another call replaces it (supersede); the timeline says it in words.
+SUPERSEDED = re.compile(r"superseded by the ([a-z_]+) call\Z")
 
 
 def _staff_id(actor: str) -> int | None:
@@ -150,6 +153,36 @@ def close_open_calls(session: Session, customer_id: int, now: dt.datetime, actor
     session.flush()
     complete_finished(session, {tp.enrollment_id for tp in calls if tp.enrollment_id is not None}, now)
     return len(calls)
+
+
+def supersede(session: Session, tp: Touchpoint, *, by: str, now: dt.datetime, actor: str, **why) -> None:
+    """Close an ad-hoc call still to make because a call for purpose `by` replaces it (e.g. a passive's question
+    once the customer's answer turned into a detractor's: one call about one answer): skipped with the reason
+    ("superseded by the <by> call", said on the timeline), audited as "call.cancelled". The caller has checked that
+    no person holds it (a time promised to the customer: see repurpose)."""
+    tp.status, tp.paused_from, tp.completed_at = SKIPPED, None, now
+    tp.reason = f"superseded by the {by} call"
+    record(session, actor=actor, action="call.cancelled", entity_type="touchpoint", entity_id=tp.id, now=now,
+           changes={"purpose": tp.purpose, "why": "superseded", "by": by, **why})
+
+
+def repurpose(session: Session, tp: Touchpoint, *, purpose: str, note: str | None, now: dt.datetime, actor: str,
+              **why) -> None:
+    """An ad-hoc call still to make serves another purpose from now on, keeping its owner, time, reason and
+    history: the way to change what a call is for when a person holds it (a call-back promised to the customer, a
+    snooze, a reschedule: work a person holds is never taken away). `note`, when given, replaces its note (the old
+    one is kept in the audit entry "call.repurposed", which the timeline shows)."""
+    if purpose not in PURPOSES:
+        raise CallError("purpose", N_("Choose why this call is needed."))
+    note = _check_note(note)
+    changes = {"from": tp.purpose, "to": purpose, **why}
+    if note and tp.note and note != tp.note:
+        changes["note_was"] = tp.note
+    record(session, actor=actor, action="call.repurposed", entity_type="touchpoint", entity_id=tp.id, now=now,
+           changes=changes)
+    tp.purpose = purpose
+    if note:
+        tp.note = note
 
 
 def log_call(customer: Customer, *, staff: StaffUser, outcome: str, now: dt.datetime, actor: str,

@@ -2,12 +2,12 @@
 and notes on the timeline; the customer page's "Log a call / Add a note / Schedule a call" part."""
 from __future__ import annotations
 
-from retention.calls.adhoc import close_open_calls
-from retention.calls.timeline import adhoc_calls, call_attempts, customer_notes
+from retention.calls.adhoc import SUPERSEDED, close_open_calls
+from retention.calls.timeline import adhoc_calls, call_attempts, customer_notes, superseded_words
 from retention.calls.views import call_actions
 from retention.customers import timeline as customer_timeline
 from retention.customers import views as customer_pages
-from retention.journeys import registry
+from retention.journeys import registry, wording
 from retention.mail import optouts
 
 
@@ -17,5 +17,6 @@ def register() -> None:
     customer_timeline.register_source(call_attempts)
     customer_timeline.register_source(adhoc_calls)
     customer_timeline.register_source(customer_notes)
+    wording.register_reason("superseded", SUPERSEDED, superseded_words)  # a call another call replaced
     # Seen by whoever sees the customer's phone; the template offers the forms to people who make calls.
     customer_pages.register_page_part("call_actions", "phone", call_actions, default=None)

@@ -23,8 +23,15 @@ from retention.staff.models import StaffUser
 from retention.surveys.service import has_answered, latest_scores
 
 CALLABLE = (SCHEDULED, OPEN)
-# A call not answered is tried this many times in all (the next business day each time), then closed.
+# A call that does not reach the customer is tried this many times in all (the next business day each time), then
+# closed "not reached". Only tries that did not reach them count (NOT_REACHED): a call back reached the customer,
+# who named another time, so any number of call-backs may come between the tries. Call-backs cannot loop by
+# themselves: each one is logged by a person with a time the customer gave (check_call_time: at most a year ahead).
 MAX_CALL_ATTEMPTS = 3
+# Outcomes of a try that did not reach the customer: what MAX_CALL_ATTEMPTS counts (a wrong number ends the call).
+NOT_REACHED = ("no_answer", "voicemail")
+# Outcomes of a call the customer took: they are not silent.
+REACHED = ("reached", "call_back")
 # ADHOC_WINDOW (journeys/planning.py): an ad-hoc call's window in the customer's zone.
 
 
@@ -97,6 +104,7 @@ class CallCard:
     last_contact: CallAttempt | None
     silent: bool
     flags: tuple = ()            # PRIORITY_FLAGS that apply, in that order
+    unreached: int = 0           # its tries that did not reach the customer (NOT_REACHED), of MAX_CALL_ATTEMPTS
     script_language: str = ""    # the language of `script` (the customer's, else English, else any)
     script: str = ""
 
@@ -155,6 +163,7 @@ def cards_for(session: Session, touchpoints: list[Touchpoint], now: dt.datetime)
                   .where(id_in(session, CallAttempt.customer_id, chunk)).group_by(CallAttempt.customer_id).subquery())
         for attempt in session.scalars(select(CallAttempt).join(latest, CallAttempt.id == latest.c.id)):
             last[attempt.customer_id] = attempt
+    unreached = unreached_tries(session, [tp.id for tp in touchpoints if tp.attempts])
     # Ad-hoc calls belong to no sale: their customer's latest sale gives the context.
     adhoc = list({tp.customer_id for tp in touchpoints if tp.enrollment_id is None})
     latest_sales = {}
@@ -180,8 +189,20 @@ def cards_for(session: Session, touchpoints: list[Touchpoint], now: dt.datetime)
         language, script = tp.step.script_for(tp.customer.locale) if tp.step is not None else ("", "")
         cards.append(CallCard(tp, tp.customer, sale, (now - sold).days if sold else None, score,
                               complaints.get(tp.customer_id, []), contact, tp.customer.silent_at is not None,
-                              flags, language, script))
+                              flags, unreached.get(tp.id, 0), language, script))
     return cards
+
+
+def unreached_tries(session: Session, touchpoint_ids: list[int]) -> dict[int, int]:
+    """{call id: how many of its tries did not reach the customer (NOT_REACHED)}, for the calls that have any."""
+    counts: dict[int, int] = {}
+    for start in range(0, len(touchpoint_ids), 5000):
+        chunk = touchpoint_ids[start:start + 5000]
+        counts.update(session.execute(
+            select(CallAttempt.touchpoint_id, func.count()).where(
+                id_in(session, CallAttempt.touchpoint_id, chunk), CallAttempt.outcome.in_(NOT_REACHED))
+            .group_by(CallAttempt.touchpoint_id)).all())
+    return counts
 
 
 def _callable(session: Session, touchpoint_id: int) -> Touchpoint:
@@ -275,9 +296,11 @@ def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outco
                 actor: str | None = None, answers: dict | None = None) -> Touchpoint:
     """Record a call's outcome and what follows from it (audited as `actor`, by default the staff member).
 
-    reached: done. no answer / voicemail: retried on the next business day inside the windows, up to
-    MAX_CALL_ATTEMPTS; then done, and a customer never reached who never answered a survey is flagged
+    reached: done. no answer / voicemail: retried on the next business day inside the windows until
+    MAX_CALL_ATTEMPTS tries have not reached the customer (NOT_REACHED; call-backs in between do not count: the
+    customer was reached); then done, and a customer never reached who never answered a survey is flagged
     silent. wrong number: done. call back: due again at the time the customer gave.
+    `tp.attempts` counts every call made on it (the API's `attempts`), whatever came of it.
     """
     tp = _callable(session, touchpoint_id)  # an unknown call is 404 whatever was sent
     check_outcome(outcome, sentiment)
@@ -296,15 +319,18 @@ def log_outcome(session: Session, touchpoint_id: int, *, staff: StaffUser, outco
                             outcome=outcome, sentiment=sentiment, notes=notes, call_back_at=call_back_at))
     tp.attempts += 1
     tp.outcome = outcome
+    if outcome in REACHED:
+        customer.silent_at = None  # on the line, if only to name another time
     if outcome == "reached":
         tp.status, tp.completed_at, tp.reason = DONE, now, None
-        customer.silent_at = None
-    elif outcome in ("no_answer", "voicemail"):
-        if tp.attempts < MAX_CALL_ATTEMPTS:
+    elif outcome in NOT_REACHED:
+        session.flush()
+        tries = unreached_tries(session, [tp.id]).get(tp.id, 0)  # this one included
+        if tries < MAX_CALL_ATTEMPTS:
             window = _customer_window(tp)
             retry = calendar.next_business_morning(now, window)
             tp.due_at = calendar.earliest_slot(retry, _windows(tp)) or retry
-            tp.status, tp.reason = _scheduled(tp), f"retry {tp.attempts + 1} of {MAX_CALL_ATTEMPTS} after {outcome}"
+            tp.status, tp.reason = _scheduled(tp), f"retry {tries + 1} of {MAX_CALL_ATTEMPTS} after {outcome}"
             tp.held_at = None  # the retry time is the rule's, not a person's (the attempts keep it held)
         else:
             tp.status, tp.completed_at = DONE, now
@@ -333,7 +359,7 @@ def check_outcome(outcome, sentiment) -> None:
 def _flag_if_silent(session: Session, customer: Customer, now: dt.datetime) -> None:
     session.flush()
     reached = session.scalar(select(func.count()).select_from(CallAttempt).where(
-        CallAttempt.customer_id == customer.id, CallAttempt.outcome == "reached"))
+        CallAttempt.customer_id == customer.id, CallAttempt.outcome.in_(REACHED)))
     if not reached and not has_answered(session, customer.id):
         customer.silent_at = customer.silent_at or now
 
@@ -397,4 +423,4 @@ def reassign(session: Session, touchpoint_ids: list[int], *, owner_id: int, acto
 
 
 __all__ = ["CallConflict", "CallError", "CallNotFound", "JourneyError", "N_", "check_call_time", "check_notes",
-           "check_outcome", "log_outcome", "my_calls", "reassign", "reschedule", "snooze"]
+           "check_outcome", "log_outcome", "my_calls", "reassign", "reschedule", "snooze", "unreached_tries"]

@@ -12,6 +12,16 @@ Answers to our own surveys and answers other systems send (`nps.response`, surve
 followed up alike. Never doubled: an answer of the same class within SURVEY_COOLDOWN_DAYS of another answer
 that already has its call (or while an NPS call of that class is still pending for the customer) is linked to that
 call, with no second case or call.
+
+One NPS call at a time for a customer, whichever way the answers move:
+- to a detractor (a passive who changes the answer, or answers another survey so): the recovery call supersedes
+  the passive calls still to make, which close with the reason on the timeline ("superseded by the recovery
+  call"). A passive call a person holds (a call-back promised to the customer, a snooze, a reschedule: its
+  `held_at`) is not taken away: it becomes the recovery call itself (purpose and note; its owner, time and history
+  stay; the timeline says so), and no second call opens.
+- from a detractor to a passive (or a passive answer while a recovery call is still to make): the pending recovery
+  call covers it; no passive call opens beside it. To a promoter: nothing opens. Either way the recovery case
+  stays as it is: a detractor's case is a complaint, closed by people, never by a later score.
 """
 from __future__ import annotations
 
@@ -54,7 +64,8 @@ def _skip_journey_steps(session: Session, answer: NpsAnswer, now: dt.datetime) -
 
 def _same_period(session: Session, answer: NpsAnswer, category: str) -> int | None:
     """The call already following up this customer's NPS class for the same period, if any: another answer's of
-    the same class within SURVEY_COOLDOWN_DAYS, else an NPS call of that purpose still pending."""
+    the same class within SURVEY_COOLDOWN_DAYS, else an NPS call of that purpose still pending (for a passive
+    answer a pending recovery call first: it covers the customer's passive answer too)."""
     days = current_app.config.get("SURVEY_COOLDOWN_DAYS", 30) if has_app_context() else 30
     period = dt.timedelta(days=int(days))
     for call_id, score in session.execute(
@@ -64,9 +75,58 @@ def _same_period(session: Session, answer: NpsAnswer, category: str) -> int | No
                 NpsAnswer.answered_at <= answer.answered_at + period).order_by(NpsAnswer.answered_at.desc())):
         if nps_category(score) == category:
             return call_id
-    return session.scalar(select(Touchpoint.id).where(
-        Touchpoint.customer_id == answer.customer_id, Touchpoint.kind == "call", Touchpoint.status.in_(PENDING),
-        Touchpoint.purpose == (RECOVERY if category == "detractor" else PASSIVE)).limit(1))
+    # A recovery call still to make also covers a passive answer (one NPS call at a time; it is the weightier one).
+    for purpose in ((RECOVERY,) if category == "detractor" else (RECOVERY, PASSIVE)):
+        pending = session.scalar(select(Touchpoint.id).where(
+            Touchpoint.customer_id == answer.customer_id, Touchpoint.kind == "call", Touchpoint.status.in_(PENDING),
+            Touchpoint.purpose == purpose).order_by(Touchpoint.id).limit(1))
+        if pending is not None:
+            return pending
+    return None
+
+
+def _pending_passive_calls(session: Session, customer_id: int) -> list[Touchpoint]:
+    return session.scalars(select(Touchpoint).where(
+        Touchpoint.customer_id == customer_id, Touchpoint.kind == "call", Touchpoint.status.in_(PENDING),
+        Touchpoint.purpose == PASSIVE).order_by(Touchpoint.id)).all()
+
+
+def _supersede_passive_calls(session: Session, calls: list[Touchpoint], answer: NpsAnswer, now: dt.datetime) -> None:
+    """The recovery call replaces the customer's passive calls still to make (none a person holds)."""
+    for call in calls:
+        adhoc.supersede(session, call, by=RECOVERY, now=now, actor=ACTOR, nps_answer_id=answer.id)
+
+
+def _held_passive_becomes_recovery(session: Session, answer: NpsAnswer, now: dt.datetime) -> Touchpoint | None:
+    """A passive call a person holds (held_at: a call-back promised to the customer, a snooze, a reschedule)
+    becomes the recovery call, keeping its owner, time and history; the other passive calls are superseded by it.
+    None when no person holds one (the caller opens the recovery call)."""
+    calls = _pending_passive_calls(session, answer.customer_id)
+    held = next((call for call in calls if call.held_at is not None), None)
+    if held is None:
+        return None
+    adhoc.repurpose(session, held, purpose=RECOVERY, note=(answer.comment or "")[:adhoc.MAX_NOTE] or None,
+                    now=now, actor=ACTOR, nps_answer_id=answer.id, score=answer.score)
+    _supersede_passive_calls(session, [call for call in calls if call is not held], answer, now)
+    return held
+
+
+def _follow_up_call(session: Session, answer: NpsAnswer, purpose: str,
+                    now: dt.datetime) -> tuple[Touchpoint | None, str]:
+    """The answer's call and how it came: ("call_id") opened now, or ("repurposed_call_id") the passive call a
+    person holds, now the recovery call; (None, "") when nobody makes calls yet (tried again next time)."""
+    if purpose == RECOVERY:
+        held = _held_passive_becomes_recovery(session, answer, now)
+        if held is not None:
+            return held, "repurposed_call_id"
+    try:  # due at the first moment inside the customer's and the owner's hours (calls.adhoc.reachable_due)
+        call = adhoc.open_call(answer.customer, purpose=purpose, reachable=True,
+                               note=(answer.comment or "")[:adhoc.MAX_NOTE], now=now, actor=ACTOR, session=session)
+    except adhoc.CallError:  # nobody makes calls yet: the case (if any) still stands
+        return None, ""
+    if purpose == RECOVERY and call.status in PENDING:  # opened (not kept skipped: the customer opted out of calls)
+        _supersede_passive_calls(session, _pending_passive_calls(session, answer.customer_id), answer, now)
+    return call, "call_id"
 
 
 def follow_up(session: Session, answer: NpsAnswer, now: dt.datetime) -> dict:
@@ -78,6 +138,11 @@ def follow_up(session: Session, answer: NpsAnswer, now: dt.datetime) -> dict:
         earlier = _same_period(session, answer, category)
         if earlier is not None:  # already followed up for this period: linked, nothing doubled
             answer.call_id, answer.followed_up_at = earlier, now
+            linked = session.get(Touchpoint, earlier)
+            if category == "detractor" and linked is not None and linked.purpose == RECOVERY \
+                    and linked.status in PENDING:  # that recovery call replaces passive calls still to make
+                _supersede_passive_calls(session, [call for call in _pending_passive_calls(session, customer.id)
+                                                   if call.held_at is None], answer, now)
             return {"linked_call_id": earlier}
     channel = (answer.survey.channel if answer.survey is not None else None) or "email"
     if category == "detractor":
@@ -90,14 +155,10 @@ def follow_up(session: Session, answer: NpsAnswer, now: dt.datetime) -> dict:
             opened["case_id"] = case.id
     if category in ("detractor", "passive") and answer.call_id is None:
         purpose = RECOVERY if category == "detractor" else PASSIVE
-        try:  # due at the first moment inside the customer's and the owner's hours (calls.adhoc.reachable_due)
-            call = adhoc.open_call(customer, purpose=purpose, reachable=True,
-                                   note=(answer.comment or "")[:adhoc.MAX_NOTE], now=now, actor=ACTOR, session=session)
-        except adhoc.CallError:  # nobody makes calls yet: the case (if any) still stands; tried again next time
-            call = None
+        call, key = _follow_up_call(session, answer, purpose, now)
         if call is not None:
             answer.call_id = call.id
-            opened["call_id"] = call.id
+            opened[key] = call.id
             _skip_journey_steps(session, answer, now)
     if category == "promoter" or answer.call_id is not None or category is None:
         answer.followed_up_at = now

@@ -109,3 +109,38 @@ def test_a_journey_edit_still_finds_customers_not_started_when_adhoc_calls_exist
     adhoc.log_call(c, staff=sara, outcome="reached", now=NOW, actor="test")
     db.session.commit()
     assert len(db.session.scalars(_not_started(db.session, "first-90-days")).all()) == 1
+
+
+def test_an_open_call_closed_before_anyone_made_it_says_so_on_the_timeline_with_the_reason(app, client, signer, sara):
+    from retention.calls.timeline import adhoc_calls
+    from retention.mail import optouts
+
+    c = the_customer(client, signer)
+    tp = adhoc.open_call(c, purpose="follow_up", owner=sara, now=NOW, actor="test")
+    calls.log_outcome(db.session, tp.id, staff=sara, outcome="no_answer", now=NOW)  # tried once, still to make
+    optouts.opt_out(db.session, c.id, "phone", source="staff", now=NOW + dt.timedelta(hours=1), actor="test")
+    db.session.commit()
+    with app.test_request_context():
+        titles = [(e.title, e.detail) for e in adhoc_calls(db.session, c, 10)]
+    assert ("Call closed: Follow-up call", ["Not called: the customer asked not to be phoned"]) in titles
+    assert any(title.startswith("Call opened: Follow-up call") for title, _detail in titles)
+
+
+def test_supersede_and_repurpose_are_audited_and_repurpose_takes_only_a_known_purpose(app, client, signer, sara):
+    c = the_customer(client, signer)
+    old = adhoc.open_call(c, purpose="follow_up", owner=sara, now=NOW, actor="test", note="first words")
+    kept = adhoc.open_call(c, purpose="customer_request", owner=sara, now=NOW, actor="test",
+                           due_at=NOW + dt.timedelta(days=1))
+    with pytest.raises(calls.CallError, match="purpose"):
+        adhoc.repurpose(db.session, kept, purpose="chat", note=None, now=NOW, actor="test")
+    adhoc.supersede(db.session, old, by="customer_request", now=NOW, actor="test")
+    adhoc.repurpose(db.session, kept, purpose="complaint_follow_up", note="new words", now=NOW, actor="test")
+    db.session.commit()
+    assert (old.status, old.reason, old.completed_at) == ("skipped", "superseded by the customer_request call", NOW)
+    assert (kept.purpose, kept.note, kept.status, kept.due_at) == ("complaint_follow_up", "new words", "open",
+                                                                    NOW + dt.timedelta(days=1))
+    actions = {a.action: a.changes for a in db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action.in_(("call.cancelled", "call.repurposed"))))}
+    assert actions["call.cancelled"]["why"] == "superseded"
+    assert actions["call.repurposed"]["from"] == "customer_request"
+    assert actions["call.repurposed"]["to"] == "complaint_follow_up"

@@ -91,6 +91,45 @@ def test_three_unanswered_calls_and_no_survey_answer_flag_the_customer_silent(cl
     assert db.session.scalar(select(Customer)).silent_at is None
 
 
+def test_call_backs_reached_the_customer_so_only_tries_that_did_not_count_towards_the_limit(client, signer, berlin):
+    sold = dt.datetime(2026, 6, 8, 8, 0, tzinfo=UTC)
+    signer.post(client, sale_completed(cust=berlin_customer(), occurred_at=sold))
+    tick(sold)
+    now = dt.datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
+    for _ in range(2):  # reached twice: "call me back tomorrow"
+        calls.log_outcome(db.session, the_call().id, staff=berlin, outcome="call_back", now=now,
+                          call_back_at=now + dt.timedelta(days=1))
+        db.session.commit()
+        assert the_call().status == "scheduled" and the_call().reason == "customer asked to be called back"
+        now = the_call().due_at + dt.timedelta(minutes=5)
+    for n in range(1, calls.MAX_CALL_ATTEMPTS):  # no answer: open until the limit of tries that did not reach them
+        calls.log_outcome(db.session, the_call().id, staff=berlin, outcome="no_answer", now=now)
+        db.session.commit()
+        assert the_call().status == "scheduled", n
+        assert the_call().reason == f"retry {n + 1} of {calls.MAX_CALL_ATTEMPTS} after no_answer"
+        now = the_call().due_at + dt.timedelta(minutes=5)
+    calls.log_outcome(db.session, the_call().id, staff=berlin, outcome="voicemail", now=now)
+    db.session.commit()
+    assert the_call().status == "done" and the_call().reason == "not reached after 3 attempts"
+    assert the_call().attempts == 5  # every call made (the API's `attempts`)
+    assert calls.unreached_tries(db.session, [the_call().id]) == {the_call().id: 3}
+    # the customer was reached (twice), so not silent: "never reached" would be false
+    assert db.session.scalar(select(Customer)).silent_at is None
+
+
+def test_a_call_back_clears_the_silent_flag_it_proves_wrong(client, signer, berlin):
+    sold = dt.datetime(2026, 6, 8, 8, 0, tzinfo=UTC)
+    signer.post(client, sale_completed(cust=berlin_customer(), occurred_at=sold))
+    tick(sold)
+    db.session.scalar(select(Customer)).silent_at = sold
+    db.session.commit()
+    now = dt.datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
+    calls.log_outcome(db.session, the_call().id, staff=berlin, outcome="call_back", now=now,
+                      call_back_at=now + dt.timedelta(hours=3))
+    db.session.commit()
+    assert db.session.scalar(select(Customer)).silent_at is None
+
+
 def test_reached_outcome_closes_the_call_with_notes(client, signer, berlin):
     sold = dt.datetime(2026, 6, 8, 8, 0, tzinfo=UTC)
     signer.post(client, sale_completed(cust=berlin_customer(), occurred_at=sold))

@@ -94,10 +94,116 @@ def test_a_passive_who_changes_to_a_detractor_still_gets_a_recovery_call(client,
     assert call.due_at == T0 + dt.timedelta(hours=3)  # during business hours: due at once
     assert db.session.scalar(select(NpsAnswer.call_id)) == call.id
     assert db.session.scalar(select(Complaint.summary)) == "NPS 2/10: It broke"
+    # one call about one answer: the passive question left the owner's list, superseded, with the reason
+    db.session.refresh(passive)
+    assert passive.status == "skipped" and passive.reason == "superseded by the recovery call"
+    groups = calls.my_calls(db.session, world.owner, T0 + dt.timedelta(hours=3))
+    assert [c.touchpoint.id for cards in groups.values() for c in cards] == [call.id]
     # answering again within the same class, or the tick, opens nothing more
     _answer(client, token, 3, "Still broken")
     tick(T0 + dt.timedelta(hours=4))
     assert len(_adhoc_calls("recovery")) == 1 and _adhoc_calls("nps_passive") == [passive]
+
+
+def test_the_timeline_says_why_the_passive_call_closed_in_the_readers_language(app, client, clock, auth, world):
+    from tests.factories import staff
+
+    token = _sent(world)
+    clock.set(T0 + dt.timedelta(hours=1))
+    _answer(client, token, 8)
+    clock.set(T0 + dt.timedelta(hours=3))
+    _answer(client, token, 2, "It broke")
+    auth.login("omar@example.com")
+    page = client.get("/customers/C1").get_data(as_text=True)
+    assert "Call closed: What would make it a 10?" in page
+    assert "Superseded by another call: Recovery call: unhappy in the NPS survey" in page
+    client.post("/logout", data={"csrf_token": auth.csrf("/customers/")})
+    staff(app, "sara@example.com", "onboarding", locale="fa")
+    auth.login("sara@example.com")
+    page = client.get("/customers/C1").get_data(as_text=True)
+    assert "تماس بسته شد: چه چیزی آن را به ۱۰ می‌رساند؟" in page  # said in Persian
+    assert "تماس دیگری جای آن را گرفت: تماس جبرانی: ناراضی در نظرسنجی NPS" in page
+
+
+def test_a_passive_call_a_person_holds_becomes_the_recovery_call_instead_of_a_second_call(client, clock, world):
+    token = _sent(world)
+    clock.set(T0 + dt.timedelta(hours=1))
+    _answer(client, token, 8, "Good, a bit loud")
+    [passive] = _adhoc_calls("nps_passive")
+    promised = T0 + dt.timedelta(days=1, hours=2)  # Thursday 12:00 in Dubai, the time the customer asked for
+    calls.log_outcome(db.session, passive.id, staff=world.owner, outcome="call_back", now=T0 + dt.timedelta(hours=2),
+                      call_back_at=promised)
+    db.session.commit()
+    clock.set(T0 + dt.timedelta(hours=3))
+    _answer(client, token, 2, "It broke")
+    # no second call: the held call is now the recovery call, at the time promised, with the new comment
+    [call] = db.session.scalars(select(Touchpoint).where(Touchpoint.purpose.is_not(None))).all()
+    assert call.id == passive.id and call.purpose == "recovery" and call.status == "open"
+    assert call.due_at == promised and call.held_at is not None and call.owner_id == world.owner.id
+    assert call.note == "It broke" and call.reason == "customer asked to be called back"
+    assert db.session.scalar(select(NpsAnswer.call_id)) == call.id
+    assert db.session.scalar(select(Complaint.summary)) == "NPS 2/10: It broke"  # the case opens as always
+    groups = calls.my_calls(db.session, world.owner, T0 + dt.timedelta(hours=3))
+    assert [c.touchpoint.id for c in groups["first"]] == [call.id]  # on top, as a recovery call
+    assert sum(len(cards) for cards in groups.values()) == 1
+    # the tick or another answer in the same class opens nothing more
+    _answer(client, token, 1, "Still broken")
+    tick(T0 + dt.timedelta(hours=4))
+    assert db.session.scalar(select(func.count()).select_from(Touchpoint).where(Touchpoint.purpose.is_not(None))) == 1
+
+
+def test_the_timeline_of_a_held_call_that_became_the_recovery_call_keeps_what_it_was_opened_for(
+        client, clock, auth, world):
+    token = _sent(world)
+    clock.set(T0 + dt.timedelta(hours=1))
+    _answer(client, token, 7)
+    [passive] = _adhoc_calls("nps_passive")
+    calls.snooze(db.session, passive.id, hours=4, now=T0 + dt.timedelta(hours=2), actor=f"staff:{world.owner.id}")
+    db.session.commit()
+    clock.set(T0 + dt.timedelta(hours=3))
+    _answer(client, token, 5)
+    auth.login("omar@example.com")
+    page = client.get("/customers/C1").get_data(as_text=True)
+    assert "Call opened: What would make it a 10?" in page
+    assert "Call changed to: Recovery call: unhappy in the NPS survey" in page
+    assert "Its time and owner stay as they were" in page
+
+
+def test_a_detractor_answer_to_another_survey_supersedes_the_passive_call_too(client, clock, world):
+    from retention.surveys import service
+
+    customer = world.customer("C1")
+    service.record_answer(db.session, customer, 8, "ok", T0, source="event", now=T0)
+    loop.follow_up_settled(db.session, T0)
+    [passive] = _adhoc_calls("nps_passive")
+    later = T0 + dt.timedelta(days=2)
+    service.record_answer(db.session, customer, 3, "worse now", later, source="event", now=later)
+    loop.follow_up_settled(db.session, later)
+    db.session.expire_all()
+    [call] = _adhoc_calls("recovery")
+    assert call.status == "open" and db.session.get(Touchpoint, passive.id).status == "skipped"
+    assert db.session.get(Touchpoint, passive.id).reason == "superseded by the recovery call"
+
+
+def test_a_detractor_who_changes_to_a_passive_or_a_promoter_keeps_the_case_and_its_one_call(client, clock, world):
+    token = _sent(world)
+    clock.set(T0 + dt.timedelta(hours=1))
+    _answer(client, token, 3, "It broke")
+    [call] = _adhoc_calls("recovery")
+    case = db.session.scalar(select(Complaint))
+    clock.set(T0 + dt.timedelta(hours=2))
+    _answer(client, token, 8, "They fixed it")
+    # no passive call beside the recovery call: the recovery call, still to make, covers the new answer
+    assert _adhoc_calls("nps_passive") == []
+    assert db.session.scalar(select(NpsAnswer.call_id)) == call.id
+    clock.set(T0 + dt.timedelta(hours=3))
+    _answer(client, token, 10, "Great now")
+    tick(T0 + dt.timedelta(hours=4))
+    db.session.expire_all()
+    # a complaint case is closed by people, never by a later score; its call stays in the owner's list
+    assert db.session.get(Complaint, case.id).status == "new"
+    assert db.session.get(Touchpoint, call.id).status == "open"
+    assert db.session.scalar(select(func.count()).select_from(Touchpoint).where(Touchpoint.purpose.is_not(None))) == 1
 
 
 def test_a_promoter_gets_no_call_and_is_eligible_for_offers(client, clock, world):
