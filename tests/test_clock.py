@@ -27,7 +27,7 @@ def _call(step_key: str) -> Touchpoint:
 def _section_of(page: str, touchpoint_id: int) -> str | None:
     """Which My calls section ("overdue", "today", "upcoming") shows the call, or None."""
     for key in ("overdue", "today", "upcoming"):
-        section = re.search(rf'<section id="{key}">(.*?)</section>', page, flags=re.S).group(1)
+        section = re.search(rf'<section id="{key}"[^>]*>(.*?)</section>', page, flags=re.S).group(1)
         if f'id="call-{touchpoint_id}"' in section:
             return key
     return None

@@ -37,6 +37,11 @@ blueprint = Blueprint("calls", __name__, url_prefix="/calls")
 
 GROUPS = (("first", _l("Win back first")), ("overdue", _l("Overdue")), ("today", _l("Due today")), ("upcoming", _l("Upcoming")))
 SNOOZE_HOURS = (1, 4, 24)
+# My calls shows every call of today's work (first, overdue, due today) and the next UPCOMING_SHOWN upcoming ones in
+# full; "Show more" (`?upcoming=N`, 1..UPCOMING_MAX, else 400 naming it) shows as many more each time. Fifty upcoming
+# cards in full made a 254 KiB page nobody reads to the end.
+UPCOMING_SHOWN = 10
+UPCOMING_MAX = 500  # service.my_calls reads at most 500 calls
 
 
 def _onboarding_staff():
@@ -226,9 +231,11 @@ def card_view(card: service.CallCard, w: _Words, now: dt.datetime, customers_url
         view.last_contact = "%s: %s" % (w.when(card.last_contact.at, None, "date"),
                                         w.label(wording.OUTCOME_LABELS, card.last_contact.outcome))
         view.last_notes = card.last_contact.notes or ""
-    if tp.attempts and not (tp.reason or "").startswith("retry"):
-        view.attempt = w.gettext("%(attempt)s of %(of)s", attempt=w.num(tp.attempts + 1),
-                           of=w.num(service.MAX_CALL_ATTEMPTS))
+    # Tries that did not reach the customer, of the limit (call-backs reached them: not counted); a retry's own
+    # reason already says which try it is.
+    if card.unreached and not (tp.reason or "").startswith("retry"):
+        view.attempt = w.gettext("%(attempt)s of %(of)s", attempt=w.num(card.unreached),
+                                 of=w.num(service.MAX_CALL_ATTEMPTS))
     if tp.covering_for_id is not None and tp.covering_for is not None:
         name = isolate(tp.covering_for.display_name)
         view.covering = (w.gettext("Covering for %(name)s, who is away: %(name)s promised the customer this time.",
@@ -242,13 +249,48 @@ def card_view(card: service.CallCard, w: _Words, now: dt.datetime, customers_url
     return view
 
 
-def _page_context(owner: StaffUser) -> dict:
+def _shown_upcoming(cards: list, upcoming: int, keep: int | None) -> int:
+    """How many upcoming cards the page shows: `upcoming`, or up to the card `keep` (a refused form's card, whose
+    message must show next to its field)."""
+    if keep is not None:
+        at = next((n for n, card in enumerate(cards) if card.touchpoint.id == keep), None)
+        if at is not None and at >= upcoming:
+            return at + 1
+    return min(upcoming, len(cards))
+
+
+def _more_upcoming(owner: StaffUser, cards: list, shown: int) -> dict | None:
+    """The "Show more" link under the upcoming calls: its address (landing on the first card it adds) and words."""
+    left = len(cards) - shown
+    if left <= 0:
+        return None
+    more = min(UPCOMING_SHOWN, left)
+    args = {"upcoming": shown + more}
+    if owner.id != current_user.id:
+        args["owner"] = owner.id
+    total = len(cards)
+    return {"url": url_for("calls.my_calls", **args) + f"#call-{cards[shown].touchpoint.id}",
+            "label": ngettext("Show %(count)s more", "Show %(count)s more", more, count=i18n.number(more)),
+            "note": ngettext("Showing the next %(shown)s of %(count)s upcoming call.",
+                             "Showing the next %(shown)s of %(count)s upcoming calls.", total,
+                             shown=i18n.number(shown), count=i18n.number(total))}
+
+
+def _page_context(owner: StaffUser, upcoming: int = UPCOMING_SHOWN, keep: int | None = None) -> dict:
     now = clock.now()
     w = _Words()
     customers_url = url_for("customers.show", external_id="-")[:-1]
-    groups = {key: [card_view(card, w, now, customers_url) for card in cards]
-              for key, cards in service.my_calls(db.session, owner, now).items()}
-    return {"groups": groups, "group_labels": GROUPS, "owner": owner, "blank": _NoErrors(),
+    found = service.my_calls(db.session, owner, now)
+    shown = _shown_upcoming(found["upcoming"], upcoming, keep)
+    # Words are made for the cards shown only (the upcoming ones past `shown` are counted, not drawn).
+    groups = {key: [card_view(card, w, now, customers_url) for card in (cards[:shown] if key == "upcoming" else cards)]
+              for key, cards in found.items()}
+    return {"groups": groups, "totals": {key: len(cards) for key, cards in found.items()},
+            "more_upcoming": _more_upcoming(owner, found["upcoming"], shown),
+            # What every form of the page sends back, so its answer shows this same view (_view, _back_to).
+            "view": {"upcoming": max(upcoming, shown),
+                     **({"owner": owner.id} if owner.id != current_user.id else {})},
+            "group_labels": GROUPS, "owner": owner, "blank": _NoErrors(),
             "outcomes": [(o, wording.label(wording.OUTCOME_LABELS, o)) for o in OUTCOMES],
             "sentiments": [(s, wording.label(wording.SENTIMENT_LABELS, s)) for s in SENTIMENTS],
             "snooze_hours": [(h, w.ngettext("%(num)s hour", "%(num)s hours", h, num=w.num(h))) for h in SNOOZE_HOURS],
@@ -258,29 +300,59 @@ def _page_context(owner: StaffUser) -> dict:
 
 
 def _render(owner: StaffUser, *, status: int = 200, errors: dict | None = None, values: dict | None = None,
-            alert: str = ""):
+            alert: str = "", upcoming: int = UPCOMING_SHOWN):
+    keep = next((key for key in (errors or {}) if isinstance(key, int)), None)
     return render_template("calls/my_calls.html", errors=errors or {}, values=values or {}, alert=alert,
-                           **_page_context(owner)), status
+                           **_page_context(owner, upcoming, keep)), status
+
+
+@dataclass(frozen=True)
+class _View:
+    """Whose calls the page shows and how many upcoming ones: read from the query string, and from every form of
+    the page (which carries them), so an action's answer shows the same list, not the first ten of one's own."""
+
+    owner: StaffUser
+    upcoming: int
+
+
+def _view(values) -> _View:
+    """`upcoming` (1..UPCOMING_MAX, else 400 naming it) and, for an admin, `owner` (a colleague's list; 404 when
+    nobody has that id); checked at the door, before anything changes."""
+    upcoming = int_arg(values, "upcoming", default=UPCOMING_SHOWN, low=1, high=UPCOMING_MAX)
+    owner = current_user
+    if current_user.role == "admin" and values.get("owner"):
+        owner = db.session.get(StaffUser, int_arg(values, "owner")) or abort(404)
+    return _View(owner, upcoming)
+
+
+def _back_to(view: _View) -> str:
+    """My calls as `view` shows it (the defaults left out of the address)."""
+    args = {}
+    if view.upcoming != UPCOMING_SHOWN:
+        args["upcoming"] = view.upcoming
+    if view.owner.id != current_user.id:
+        args["owner"] = view.owner.id
+    return url_for("calls.my_calls", **args)
 
 
 @blueprint.route("/")
 @roles_required("onboarding")
 def my_calls():
-    """Today's calls, overdue ones and the week ahead, most pressing first, each with its context card."""
-    owner = current_user
-    if current_user.role == "admin" and request.args.get("owner"):
-        owner = db.session.get(StaffUser, int_arg(request.args, "owner")) or abort(404)
-    return _render(owner)
+    """Today's calls, overdue ones and the week ahead, most pressing first, each with its context card; of the
+    upcoming ones the first `upcoming` (UPCOMING_SHOWN unless asked), with a link to show more."""
+    view = _view(request.args)
+    return _render(view.owner, upcoming=view.upcoming)
 
 
-def _refused(exc: service.CallError, key, form_values: dict):
+def _refused(exc: service.CallError, key, form_values: dict, view: _View):
     """The page again, the message next to its field on card `key` (or above the list), what was typed kept."""
     db.session.rollback()
     message = exc.translated()
     status = http_status(exc)
     if key is None or status != 422:
-        return _render(current_user, status=status, alert=message)
-    return _render(current_user, status=status, errors={key: {exc.field: message}}, values={key: form_values})
+        return _render(view.owner, status=status, alert=message, upcoming=view.upcoming)
+    return _render(view.owner, status=status, errors={key: {exc.field: message}}, values={key: form_values},
+                   upcoming=view.upcoming)
 
 
 def _parse_local(text: str, zone: str, field: str) -> dt.datetime:
@@ -314,6 +386,7 @@ def log_outcome(touchpoint_id: int):
     """Record what came of a call (its owner, or an admin on the owner's behalf: staff/policy.py)."""
     now = clock.now()
     form = request.form
+    view = _view(form)
     _check_call_action(touchpoint_id)
     try:
         service.callable_call(db.session, touchpoint_id)  # an unknown call is 404 whatever was sent
@@ -326,11 +399,11 @@ def log_outcome(touchpoint_id: int):
                                  call_back_at=call_back_at, actor=actor_of(current_user),
                                  answers={key: form.get(key, "") for key in FOLLOW_UP_FIELDS})
     except service.CallError as exc:
-        return _refused(exc, touchpoint_id, form.to_dict())
+        return _refused(exc, touchpoint_id, form.to_dict(), view)
     db.session.commit()
     flash(_("Saved: %(outcome)s for %(name)s.", outcome=wording.label(wording.OUTCOME_LABELS, tp.outcome),
             name=tp.customer.name))
-    back = safe_next(request.form.get("next"), url_for("calls.my_calls"))
+    back = safe_next(request.form.get("next"), _back_to(view))
     if form.get("sentiment") == "unhappy" and tp.purpose != "complaint_verification":  # that one reopens its case
         return _offer_case(tp, back)
     return redirect(back)
@@ -353,22 +426,24 @@ def _whole(text: str | None) -> int:
 @roles_required("onboarding")
 def snooze(touchpoint_id: int):
     """Put a call off by a few hours."""
+    view = _view(request.form)
     _check_call_action(touchpoint_id)
     try:
         tp = service.snooze(db.session, touchpoint_id, hours=_whole(request.form.get("hours")), now=clock.now(),
                             actor=actor_of(current_user))
     except service.CallError as exc:
-        return _refused(exc, touchpoint_id, request.form.to_dict())
+        return _refused(exc, touchpoint_id, request.form.to_dict(), view)
     db.session.commit()
     flash(_("Snoozed: %(name)s is due %(when)s (%(zone)s).", name=tp.customer.name, when=i18n.when(tp.due_at),
             zone=i18n.zone_label()))
-    return redirect(url_for("calls.my_calls"))
+    return redirect(_back_to(view))
 
 
 @blueprint.route("/<int:touchpoint_id>/reschedule", methods=["POST"])
 @roles_required("onboarding")
 def reschedule(touchpoint_id: int):
     """Move a call to a chosen time (in the staff member's zone)."""
+    view = _view(request.form)
     _check_call_action(touchpoint_id)
     try:
         service.callable_call(db.session, touchpoint_id)  # an unknown call is 404 whatever was sent
@@ -376,17 +451,18 @@ def reschedule(touchpoint_id: int):
         tp = service.reschedule(db.session, touchpoint_id, due_at=due_at, now=clock.now(),
                                 actor=actor_of(current_user))
     except service.CallError as exc:
-        return _refused(exc, touchpoint_id, request.form.to_dict())
+        return _refused(exc, touchpoint_id, request.form.to_dict(), view)
     db.session.commit()
     flash(_("Rescheduled: %(name)s is due %(when)s (%(zone)s).", name=tp.customer.name, when=i18n.when(tp.due_at),
             zone=i18n.zone_label()))
-    return redirect(url_for("calls.my_calls"))
+    return redirect(_back_to(view))
 
 
 @blueprint.route("/reassign", methods=["POST"])
 @roles_required("onboarding")
 def reassign():
     """Hand one or many calls (and their customers) to a colleague."""
+    view = _view(request.form)
     raw = request.form.getlist("touchpoint_id")
     ids = [int(i) for i in raw[:service.MAX_REASSIGN + 1] if i.isascii() and i.isdigit() and len(i) <= 10]
     try:
@@ -396,11 +472,12 @@ def reassign():
                              actor=actor_of(current_user), now=clock.now())
     except service.CallError as exc:
         db.session.rollback()
-        return _render(current_user, status=http_status(exc), errors={"reassign": {exc.field: exc.translated()}},
-                       values={"reassign": {"owner_id": request.form.get("owner_id", ""), "selected": raw}})
+        return _render(view.owner, status=http_status(exc), errors={"reassign": {exc.field: exc.translated()}},
+                       values={"reassign": {"owner_id": request.form.get("owner_id", ""), "selected": raw}},
+                       upcoming=view.upcoming)
     db.session.commit()
     flash(ngettext("Reassigned %(count)s call.", "Reassigned %(count)s calls.", n, count=i18n.number(n)))
-    return redirect(url_for("calls.my_calls"))
+    return redirect(_back_to(view))
 
 
 # --- The customer page: log a call made now, add a note, schedule a call (calls/adhoc.py) --------------

@@ -204,13 +204,25 @@ def get_batch(batch_id: int):
 @batches.route("/<int:batch_id>/<any(pdf, manifest):kind>")
 @api_roles("print")
 @batches.response(200, description="the batch PDF or manifest CSV")
+@batches.alt_response(409, description="the batch is still being laid out, or the file is no longer on disk (the "
+                                       "message starts with the file: pdf or manifest)")
 def download(batch_id: int, kind: str):
-    """Download the batch's PDF or manifest (409 while it builds)."""
+    """Download the batch's PDF or manifest (409 while it builds). The manifest's last column, `pull`, names why a
+    letter's sheet is to be pulled before posting (`opted_out`: cancelled after the layout), else is empty. A file no
+    longer on disk: 409 whose message starts with the file ("pdf: ..." or "manifest: ...") and says what to do (a
+    ready batch: POST .../rebuild)."""
     batch = _batch(batch_id)
     path = batch.pdf_path if kind == "pdf" else batch.manifest_path
     if batch.status == BUILDING or not path:
         abort(409, description="batch: still building")
-    return send_file(path, mimetype="application/pdf" if kind == "pdf" else "text/csv")
+    try:
+        if kind == "pdf":
+            return send_file(path, mimetype="application/pdf")
+        return Response(print_runs.manifest_download(db.session, batch), mimetype="text/csv")
+    except print_runs.MISSING_ON_DISK:
+        refuse(print_runs.missing_file(batch, kind))
+    except service.LetterError as exc:
+        refuse(exc)
 
 
 @batches.route("/<int:batch_id>/<any(printed, mailed, rebuild):action>", methods=["POST"])

@@ -368,13 +368,30 @@ def batch_status(batch_id: int):
 @blueprint.route("/batches/<int:batch_id>/<any(pdf, manifest):kind>")
 @roles_required("print")
 def download(batch_id: int, kind: str):
-    """The batch's PDF or manifest CSV."""
+    """The batch's PDF or manifest CSV (its column names in the reader's language, and a last column marking the
+    sheets to pull before posting: batches.manifest_download). A file no longer on disk: the batch page with what to
+    do (409), e.g. lay the batch out again."""
     b = _batch(batch_id)
     path = b.pdf_path if kind == "pdf" else b.manifest_path
     if b.status in (BUILDING, FAILED) or not path:
         abort(409, description=_("batch: still being laid out"))
-    return send_file(path, as_attachment=True,
-                     download_name=f"batch-{b.id}.{'pdf' if kind == 'pdf' else 'csv'}")
+    try:
+        if kind == "pdf":
+            return send_file(path, as_attachment=True, download_name=f"batch-{b.id}.pdf")
+        body = batches.manifest_download(db.session, b, headers={k: str(v) for k, v in labels.MANIFEST_HEADER.items()},
+                                         reasons={k: str(v) for k, v in labels.PULL_REASON.items()})
+    except batches.MISSING_ON_DISK:
+        return _missing_file(b, batches.missing_file(b, kind))
+    except batches.BatchFileMissing as exc:
+        return _missing_file(b, exc)
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=batch-{b.id}.csv"})
+
+
+def _missing_file(b: PrintBatch, exc: batches.BatchFileMissing):
+    """The batch page saying which file is gone and what to do (its actions: lay out again where the state allows)."""
+    db.session.rollback()
+    return _render_batch(b, error=exc.localized(), code=http_status(exc))
 
 
 ACTION_DONE = {

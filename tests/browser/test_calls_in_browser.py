@@ -101,3 +101,47 @@ def test_log_a_call_back_in_english_a_bad_time_keeps_the_notes(app, client, sign
         _no_sideways_scroll(page)
     finally:
         context.close()
+
+
+def test_show_more_upcoming_calls_on_a_phone_in_persian(app, client, signer, live_server, browser):
+    from sqlalchemy import select
+
+    from retention.calls import adhoc
+    from retention.customers.models import Customer
+    from retention.extensions import db
+    from tests.factories import event
+
+    caller = staff(app, "caller@example.com", "onboarding", timezone="Asia/Tehran", country="IR", locale="fa",
+                   work_start="00:00", work_end="23:59")
+    signer.post(client, event("customer.upserted", {"customer": customer(
+        "C9", name="زهرا محمدی", locale="fa", timezone="Asia/Tehran", phone="+989121234567")}))
+    now = dt.datetime.now(UTC)
+    tick(now)
+    person = db.session.scalar(select(Customer).where(Customer.external_id == "C9"))
+    upcoming = [adhoc.open_call(person, purpose="follow_up", owner=caller, now=now, actor="test",
+                                due_at=now + dt.timedelta(days=2, hours=k)) for k in range(12)]
+    db.session.commit()
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    try:
+        login(page, live_server, "caller@example.com")
+        page.goto(live_server + "/calls/")
+        assert page.locator("html").get_attribute("dir") == "rtl"
+        assert page.locator("#upcoming article.call").count() == 10  # the next ten in full
+        more = page.locator("#upcoming-more")
+        assert "۱۰" in more.inner_text() and "۱۲" in more.inner_text()  # in Persian digits
+        link = more.get_by_role("link", name="نمایش ۲ تماس دیگر")
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]  # on the screen, no sideways scroll
+        _no_sideways_scroll(page)
+        link.click()
+        page.wait_for_url("**/calls/?upcoming=12#call-*")
+        assert page.locator("#upcoming article.call").count() == 12
+        assert page.locator("#upcoming-more").count() == 0
+        # it lands on the first card it added
+        top = page.locator(f"#call-{upcoming[10].id}").evaluate("e => e.getBoundingClientRect().top")
+        assert 0 <= top < PHONE["height"]
+        _no_sideways_scroll(page)
+    finally:
+        context.close()

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from retention.audit.models import AuditEntry
 from retention.calls import adhoc, service as calls
@@ -288,3 +288,201 @@ def test_marketing_sees_neither_the_call_forms_nor_the_text_of_notes(app, client
     assert "Log a call" not in page and "private words" not in page
     assert client.post("/calls/customer/C1/note", data={"csrf_token": auth.csrf("/customers/C1"),
                                                         "note": "x"}).status_code == 403
+
+
+def _card(page: str, tp_id: int) -> str:
+    card = page[page.index(f'id="call-{tp_id}"'):]
+    return card[:card.index("</article>")]
+
+
+def test_the_card_counts_only_the_tries_that_did_not_reach_the_customer(app, client, signer, auth, clock, lena):
+    found = people(client, signer, ("C1", {}), ("C2", {}))
+    tried = adhoc.open_call(found["C1"], purpose="follow_up", owner=lena, now=T0, actor="test")
+    asked = adhoc.open_call(found["C2"], purpose="follow_up", owner=lena, now=T0, actor="test")
+    calls.log_outcome(db.session, tried.id, staff=lena, outcome="no_answer", now=T0)
+    calls.log_outcome(db.session, tried.id, staff=lena, outcome="call_back", now=T0 + dt.timedelta(hours=1),
+                      call_back_at=NOW + dt.timedelta(hours=2))
+    calls.log_outcome(db.session, asked.id, staff=lena, outcome="call_back", now=T0,
+                      call_back_at=NOW + dt.timedelta(hours=3))
+    db.session.commit()
+    clock.set(NOW)
+    auth.login("lena@example.com")
+    page = client.get("/calls/").get_data(as_text=True)
+    # two calls made, one of them reached the customer (who asked to be called back): one try of three used
+    card = _card(page, tried.id)
+    assert "The customer asked to be called back" in card
+    assert re.search(r"<dt>Tries that did not reach the customer</dt><dd>1 of 3</dd>", card)
+    # reached on the only call made: no try used, nothing to count
+    card = _card(page, asked.id)
+    assert "The customer asked to be called back" in card and "Tries that did not reach" not in card
+
+
+def _upcoming_calls(found, lena, n):
+    """n calls due tomorrow an hour apart (upcoming), in that order."""
+    return [adhoc.open_call(found["UP"], purpose="follow_up", owner=lena, now=T0, actor="test",
+                            due_at=NOW + dt.timedelta(days=1, hours=k)) for k in range(n)]
+
+
+def test_my_calls_shows_todays_work_and_the_next_ten_upcoming_calls_with_a_link_to_more(
+        app, client, signer, auth, clock, lena):
+    found = people(client, signer, ("UP", {"name": "Upcoming Person"}), ("NOW", {"name": "Today Person"}))
+    upcoming = _upcoming_calls(found, lena, 13)
+    overdue = adhoc.open_call(found["NOW"], purpose="follow_up", owner=lena, now=T0, actor="test")
+    today = [adhoc.open_call(found["NOW"], purpose="follow_up", owner=lena, now=T0, actor="test",
+                             due_at=NOW + dt.timedelta(hours=k)) for k in range(1, 13)]
+    db.session.commit()
+    clock.set(NOW)
+    auth.login("lena@example.com")
+    page = client.get("/calls/").get_data(as_text=True)
+    shown = [int(i) for i in re.findall(r'<article class="card call" id="call-(\d+)"', page)]
+    # today's work in full (overdue and all twelve due today), then the next ten upcoming, in order
+    assert shown == [overdue.id] + [tp.id for tp in today] + [tp.id for tp in upcoming[:10]]
+    section = page[page.index('<section id="upcoming"'):]
+    section = section[:section.index("</section>")]
+    assert '<span class="muted small">(13)</span>' in section  # the count is of all of them
+    assert "Showing the next 10 of 13 upcoming calls." in section
+    link = re.search(r'<a class="button secondary" href="([^"]+)">Show 3 more</a>', section)
+    assert link and link.group(1) == f"/calls/?upcoming=13#call-{upcoming[10].id}"  # lands on the first new card
+    more = client.get(link.group(1).split("#")[0])
+    assert more.status_code == 200
+    page = more.get_data(as_text=True)
+    assert re.findall(r'<article class="card call" id="call-(\d+)"', page)[-13:] == [str(tp.id) for tp in upcoming]
+    assert "Show 3 more" not in page and "Showing the next" not in page  # all shown: no link
+
+
+def test_the_number_of_upcoming_calls_shown_is_checked_at_the_door(app, client, signer, auth, clock, lena):
+    found = people(client, signer, ("UP", {}))
+    _upcoming_calls(found, lena, 3)
+    db.session.commit()
+    clock.set(NOW)
+    auth.login("lena@example.com")
+    for bad in ("abc", "0", "-5", "501", "1e3", "99999999999999999999999"):
+        response = client.get(f"/calls/?upcoming={bad}")
+        assert response.status_code == 400, bad
+        assert "upcoming" in response.get_data(as_text=True), bad
+    assert client.get("/calls/?upcoming=500").status_code == 200
+    page = client.get("/calls/?upcoming=2").get_data(as_text=True)
+    assert page.count('<article class="card call"') == 2 and "Show 1 more" in page
+
+
+def test_a_refused_form_on_a_card_past_the_first_ten_shows_that_card_with_the_message(
+        app, client, signer, auth, clock, lena):
+    found = people(client, signer, ("UP", {}))
+    upcoming = _upcoming_calls(found, lena, 12)
+    db.session.commit()
+    clock.set(NOW)
+    auth.login("lena@example.com")
+    csrf = auth.csrf("/calls/?upcoming=12")
+    late = upcoming[11]
+    refused = client.post(f"/calls/{late.id}/reschedule", data={"csrf_token": csrf, "due_at": "2020-01-01T10:00"})
+    assert refused.status_code == 422
+    card = _card(refused.get_data(as_text=True), late.id)
+    assert "Choose a time between now and" in card and 'value="2020-01-01T10:00"' in card
+
+
+def test_an_admin_looking_at_a_colleagues_calls_keeps_them_when_showing_more(app, client, signer, auth, clock, lena):
+    found = people(client, signer, ("UP", {}))
+    _upcoming_calls(found, lena, 11)
+    staff(app, "root@example.com", "admin")
+    db.session.commit()
+    clock.set(NOW)
+    auth.login("root@example.com")
+    page = client.get(f"/calls/?owner={lena.id}").get_data(as_text=True)
+    link = re.search(r'<a class="button secondary" href="([^"]+)">Show 1 more</a>', page).group(1)
+    assert link.startswith(f"/calls/?upcoming=11&amp;owner={lena.id}#call-")
+    page = client.get(link.replace("&amp;", "&").split("#")[0]).get_data(as_text=True)
+    assert page.count('<article class="card call"') == 11
+
+
+def _forms_view(page: str) -> list[dict[str, str]]:
+    """The view each form of My calls sends back: {field: value} of its hidden upcoming/owner inputs."""
+    forms = re.findall(r'<form [^>]*method="post" action="/calls/.*?</form>', page, re.S)
+    return [dict(re.findall(r'<input type="hidden" name="(upcoming|owner)" value="([^"]*)">', form)) for form in forms]
+
+
+def test_an_action_on_a_card_comes_back_to_the_number_of_upcoming_calls_that_was_open(
+        app, client, signer, auth, clock, lena):
+    found = people(client, signer, ("UP", {"name": "Upcoming Person"}), ("OTHER", {"name": "Other Person"}))
+    upcoming = _upcoming_calls(found, lena, 13)
+    handed = adhoc.open_call(found["OTHER"], purpose="follow_up", owner=lena, now=T0, actor="test",
+                             due_at=NOW + dt.timedelta(days=3))   # the last upcoming call
+    colleague = staff(app, "mo@example.com", "onboarding", timezone="Europe/London", country="GB", name="Mo",
+                      work_start="00:00", work_end="23:59")
+    db.session.commit()
+    clock.set(NOW)
+    auth.login("lena@example.com")
+    page = client.get("/calls/?upcoming=13").get_data(as_text=True)
+    # every form on the page (reassign, and each card's outcome, snooze, reschedule) carries the view
+    assert _forms_view(page) == [{"upcoming": "13"}] * (1 + 3 * 13)
+    csrf = auth.csrf("/calls/?upcoming=13")
+    view = {"csrf_token": csrf, "upcoming": "13"}
+    later = (NOW + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    answers = [client.post(f"/calls/{upcoming[0].id}/snooze", data={**view, "hours": "4"}),
+               client.post(f"/calls/{upcoming[1].id}/reschedule", data={**view, "due_at": later}),
+               client.post(f"/calls/{upcoming[2].id}/outcome", data={**view, "outcome": "reached"}),
+               client.post("/calls/reassign", data={**view, "touchpoint_id": str(handed.id),
+                                                    "owner_id": str(colleague.id)})]
+    for answer in answers:
+        assert answer.status_code == 302 and answer.headers["Location"] == "/calls/?upcoming=13"
+    page = client.get(answers[0].headers["Location"]).get_data(as_text=True)
+    # 14 upcoming: one snoozed into today, one made, one handed to Mo; the 11 left all shown
+    assert re.search(r'<section id="upcoming" data-shown="(\d+)"', page).group(1) == "11"
+    db.session.expire_all()
+    assert db.session.get(Touchpoint, upcoming[2].id).status == "done"
+    assert db.session.get(Touchpoint, handed.id).owner_id == colleague.id
+    # a refused form shows the same view again, its message next to the field
+    refused = client.post(f"/calls/{upcoming[4].id}/reschedule", data={**view, "due_at": "2020-01-01T10:00"})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert re.search(r'<section id="upcoming" data-shown="(\d+)"', page).group(1) == "11"
+    assert "Choose a time between now and" in _card(page, upcoming[4].id)
+    assert set(map(str, _forms_view(page))) == {str({"upcoming": "13"})}
+    # without a view (a form from before this page), the default list
+    answer = client.post(f"/calls/{upcoming[5].id}/snooze", data={"csrf_token": csrf, "hours": "1"})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/calls/"
+
+
+def test_an_admin_working_a_colleagues_card_comes_back_to_that_colleagues_list(
+        app, client, signer, auth, clock, lena):
+    found = people(client, signer, ("UP", {}))
+    upcoming = _upcoming_calls(found, lena, 12)
+    staff(app, "root@example.com", "admin")
+    db.session.commit()
+    clock.set(NOW)
+    auth.login("root@example.com")
+    page = client.get(f"/calls/?owner={lena.id}&upcoming=11").get_data(as_text=True)
+    assert set(map(str, _forms_view(page))) == {str({"upcoming": "11", "owner": str(lena.id)})}
+    csrf = auth.csrf(f"/calls/?owner={lena.id}")
+    view = {"csrf_token": csrf, "upcoming": "11", "owner": str(lena.id)}
+    answer = client.post(f"/calls/{upcoming[0].id}/snooze", data={**view, "hours": "1"})
+    assert answer.status_code == 302 and answer.headers["Location"] == f"/calls/?upcoming=11&owner={lena.id}"
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "<bdi>Lena</bdi>" in page   # her list: the snoozed call due today, and all 11 upcoming ones
+    shown = re.findall(r'<section id="(today|upcoming)" data-shown="(\d+)"', page)
+    assert shown == [("today", "1"), ("upcoming", "11")]
+    # refused: Lena's list again (not the admin's own, empty one), with the message on her card
+    refused = client.post(f"/calls/{upcoming[10].id}/reschedule", data={**view, "due_at": "2020-01-01T10:00"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "<bdi>Lena</bdi>" in page
+    assert "Choose a time between now and" in _card(page, upcoming[10].id)
+
+
+def test_the_view_a_form_sends_back_is_checked_at_the_door_before_anything_changes(
+        app, client, signer, auth, clock, lena):
+    found = people(client, signer, ("UP", {}))
+    (call,) = _upcoming_calls(found, lena, 1)
+    db.session.commit()
+    due, audited = call.due_at, db.session.scalar(select(func.count()).select_from(AuditEntry))
+    clock.set(NOW)
+    auth.login("lena@example.com")
+    csrf = auth.csrf("/calls/")
+    for bad in ("abc", "0", "-5", "501", "1e3", "99999999999999999999999"):
+        for path, data in ((f"/calls/{call.id}/snooze", {"hours": "4"}),
+                           (f"/calls/{call.id}/outcome", {"outcome": "reached"}),
+                           ("/calls/reassign", {"touchpoint_id": str(call.id), "owner_id": str(lena.id)})):
+            answer = client.post(path, data={"csrf_token": csrf, "upcoming": bad, **data})
+            assert answer.status_code == 400 and "upcoming" in answer.get_data(as_text=True), (path, bad)
+    db.session.expire_all()
+    still = db.session.get(Touchpoint, call.id)
+    assert (still.status, still.due_at) == ("open", due)
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == audited
