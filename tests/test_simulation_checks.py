@@ -272,6 +272,20 @@ def test_contact_after_a_refund_churn_or_opt_out_is_counted(world):
     assert result.violations == 1 and "opted out of email" in result.examples[0]
 
 
+def test_a_letter_to_a_customer_opted_out_of_letters_is_counted_unless_it_was_cancelled_before_posting(world):
+    c2 = world.customer("C2")
+    opt_out(db.session, c2.id, "letter", source="staff", now=at(63), actor="test")
+    planted = Letter(customer_id=c2.id, sale_id=c2.sales[0].id, template_key="nps_survey", language="en",
+                     status="queued", created_at=at(63))  # the same instant as the opt-out
+    db.session.add(planted)
+    db.session.commit()
+    result = world.check(checks.no_contact_after_stop, now=at(64))
+    assert result.violations == 1 and f"letter {planted.id} queued" in result.examples[0]
+    planted.status = "cancelled"  # the opt-out's hook cancelled it: it never left the mail room
+    db.session.commit()
+    assert world.check(checks.no_contact_after_stop, now=at(64)).violations == 0
+
+
 def test_a_reward_outside_its_programs_rule_is_counted(world):
     assert world.check(checks.rewards_inside_rule).violations == 0
     offer = db.session.scalar(select(ReferralOffer))

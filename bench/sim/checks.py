@@ -51,7 +51,7 @@ from retention.journeys.models import (
     CLAIMING, EXITED, HANDED, OPEN, PENDING, SCHEDULED, Enrollment, JourneyStep, Touchpoint,
 )
 from retention.mail.models import SENT as EMAIL_SENT, CustomerOptOut, OutboundEmail
-from retention.postal.models import Letter
+from retention.postal.models import CANCELLED as LETTER_CANCELLED, Letter
 from retention.referrals import programs as program_rules, rewards
 from retention.referrals.models import (
     COUNTED, EARNED, MADE, REVERSED, LedgerEntry, Referral, ReferralOffer, ReferralProgram,
@@ -269,8 +269,13 @@ def survey_cooldown_and_channel(ctx: Context) -> CheckResult:
     cooldown = _cooldown(ctx)
     optouts = ctx.optout_spans()
     last: dict[int, tuple[dt.datetime, int]] = {}
+    # A survey whose letter was cancelled before it was posted (its customer opted out of letters at that moment)
+    # never reached the customer: not a contact.
+    never_posted = set(ctx.session.scalars(select(Letter.id).where(Letter.status == LETTER_CANCELLED)))
     for survey in ctx.session.scalars(select(Survey).where(Survey.sent_at.is_not(None))
                                       .order_by(Survey.customer_id, Survey.sent_at, Survey.id)):
+        if survey.channel == "letter" and survey.letter_id in never_posted:
+            continue
         previous = last.get(survey.customer_id)
         if previous is not None and survey.sent_at - previous[0] < cooldown:
             result.add(f"survey {survey.id} to customer {survey.customer_id} sent {_fmt(survey.sent_at)}, "
@@ -524,7 +529,8 @@ def no_contact_after_stop(ctx: Context) -> CheckResult:
         if _inside(optouts.get((cid, "email"), []), at):
             result.add(f"email {eid} sent {_fmt(at)} to customer {cid}, opted out of email")
     for lid, cid, queued, printed in session.execute(select(Letter.id, Letter.customer_id, Letter.created_at,
-                                                            Letter.printed_at)):
+                                                            Letter.printed_at)
+                                                     .where(Letter.status != LETTER_CANCELLED)):  # never posted
         spans = optouts.get((cid, "letter"), [])
         if _inside(spans, queued):
             result.add(f"letter {lid} queued {_fmt(queued)} for customer {cid}, opted out of letters")

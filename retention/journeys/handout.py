@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from retention.customers.locking import lock_customers
 from retention.customers.models import Sale
 from retention.journeys import conditions, registry
 from retention.journeys.cover import cover_absent_owners
@@ -303,24 +304,38 @@ def write_handed_work(session: Session, now: dt.datetime, limit: int = CHUNK) ->
     Each batch is claimed `FOR UPDATE SKIP LOCKED`, so two writers never take the same rows, and its queue rows are
     deleted in the transaction that writes their work (each kind's rows are unique on the touchpoint as well): run
     twice, or killed half-way, nothing is written twice or lost. A customer who opted out of the step's channel
-    since the hand-out gets nothing: the touchpoint is skipped with the reason, as the hand-out would have.
+    since the hand-out gets nothing: the touchpoint is skipped with the reason, as the hand-out would have (their
+    customers are locked first; one someone else holds right now waits for a later round).
     A touchpoint no longer `handed` (a person changed it since) has its queue row dropped. Returns the counts of
     each (written, opted_out, dropped).
     """
     hw, tp = HandedWork.__table__, Touchpoint.__table__
     handouts = registry.HANDOUTS
     counts = {"written": 0, "opted_out": 0, "dropped": 0}
+    busy: set[int] = set()  # touchpoints whose customer someone else holds right now: left for a later round
     while (done := sum(counts.values())) < limit:
-        rows = session.execute(
-            select(hw.c.touchpoint_id, hw.c.kind, hw.c.handed_at, tp.c.status, tp.c.step_id, tp.c.customer_id,
-                   tp.c.enrollment_id)
-            .join(tp, tp.c.id == hw.c.touchpoint_id, isouter=True)
-            .order_by(hw.c.touchpoint_id).limit(min(CHUNK, limit - done))
-            .with_for_update(of=hw, skip_locked=True)).all()
+        stmt = (select(hw.c.touchpoint_id, hw.c.kind, hw.c.handed_at, tp.c.status, tp.c.step_id, tp.c.customer_id,
+                       tp.c.enrollment_id)
+                .join(tp, tp.c.id == hw.c.touchpoint_id, isouter=True)
+                .order_by(hw.c.touchpoint_id).limit(min(CHUNK, limit - done))
+                .with_for_update(of=hw, skip_locked=True))
+        if busy:
+            stmt = stmt.where(hw.c.touchpoint_id.not_in(busy))
+        rows = session.execute(stmt).all()
         if not rows:
             session.rollback()
             break
         live = [r for r in rows if r.status == HANDED and r.kind in handouts and handouts[r.kind].write is not None]
+        # The customers of work that reaches them by a channel they may opt out of (letters) are locked before their
+        # opt-outs are read, as survey sending does (customers/locking.py): an opt-out being written now holds the
+        # letter back for a later round, and one written after it cancels the letter (the opt-out's own hooks).
+        reached = {r.customer_id for r in live if handouts[r.kind].channel}
+        locked = lock_customers(session, reached) if reached else set()
+        held = {r.touchpoint_id for r in live if handouts[r.kind].channel and r.customer_id not in locked}
+        if held:
+            busy |= held
+            rows = [r for r in rows if r.touchpoint_id not in held]
+            live = [r for r in live if r.touchpoint_id not in held]
         steps = {s.id: s for s in session.scalars(select(JourneyStep).where(
             JourneyStep.id.in_({r.step_id for r in live})))} if live else {}
         sale_of = _sale_ids(session, [r.enrollment_id for r in live if handouts[r.kind].needs_sale])
@@ -345,7 +360,8 @@ def write_handed_work(session: Session, now: dt.datetime, limit: int = CHUNK) ->
         for (kind, handed_at), part in due.items():  # each kind writes its rows in one statement, at its hand-out time
             handouts[kind].write(session, part, handed_at)
             counts["written"] += len(part)
-        session.execute(hw.delete().where(id_in(session, hw.c.touchpoint_id, [r.touchpoint_id for r in rows])))
+        if rows:
+            session.execute(hw.delete().where(id_in(session, hw.c.touchpoint_id, [r.touchpoint_id for r in rows])))
         counts["dropped"] += len(rows) - len(live)
         session.commit()
     return counts

@@ -80,3 +80,30 @@ def test_the_tick_writes_a_bounded_share_and_the_job_writes_the_rest(app, client
     assert count(HandedWork) == 0
     assert count(Letter.__table__.select().where(Letter.__table__.c.template_key == "welcome").subquery()) == 5
     assert count(Survey) == 5
+
+
+def test_an_opt_out_being_written_while_the_letters_are_written_holds_that_letter_back(client, signer, world):
+    """The writer locks the customers of letters before reading their opt-outs: an opt-out not committed yet holds
+    that customer's letter for a later round (then skipped, opted out), while the others are written."""
+    import os
+
+    import pytest
+    from sqlalchemy.orm import Session
+
+    if not (os.environ.get("DATABASE_URL") or "").startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL (CI runs it there)")
+    sell_many(client, signer, 2)
+    hand_out_all(db.session, T0)
+    c0 = db.session.scalar(select(Touchpoint.customer_id).join(Touchpoint.customer)
+                           .where(Touchpoint.customer.has(external_id="C0")))
+    other = Session(db.engine)  # a person opting the customer out on the customer page, at this very moment
+    try:
+        optouts.opt_out(other, c0, "letter", source="staff", now=T0, actor="test")
+        other.flush()  # written, not committed: its foreign key holds a key-share lock on the customer
+        assert write_handed_work(db.session, T0) == {"written": 1, "opted_out": 0, "dropped": 0}
+        assert count(HandedWork) == 1  # C0's letter waits
+        other.commit()
+    finally:
+        other.close()
+    assert write_handed_work(db.session, T0) == {"written": 0, "opted_out": 1, "dropped": 0}
+    assert {l.customer.external_id for l in db.session.scalars(select(Letter))} == {"C1"}
