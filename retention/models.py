@@ -9,4 +9,4 @@ from retention.postal.models import Letter, LetterTemplate, PrintBatch, Returned
 from retention.referrals.models import LedgerEntry, Referral, ReferralOffer, ReferralProgram  # noqa: F401
 from retention.surveys.models import NpsAnswer, Survey  # noqa: F401
 from retention.complaints.models import Complaint  # noqa: F401
-from retention.mail.models import CustomerOptOut, OutboundEmail  # noqa: F401
+from retention.mail.models import CustomerOptOut, MailServerProblem, OutboundEmail  # noqa: F401

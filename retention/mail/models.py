@@ -1,4 +1,5 @@
-"""What the mail module keeps: every email to send or sent (outbound_emails) and customers' opt-outs."""
+"""What the mail module keeps: every email to send or sent (outbound_emails), customers' opt-outs, and the mail
+server's problem while it lasts (mail_server_problems: one row at most)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,11 +11,17 @@ from retention.extensions import db
 from retention.types import UTCDateTime
 
 # An email's life: queued -> sending (claimed, committed before SMTP is spoken to) -> sent; back to queued with a
-# later next_attempt_at when the server refuses or is down; failed after MAIL_MAX_ATTEMPTS (a temporary 4xx failure:
-# after five days of retries, sending.TRANSIENT_GIVE_UP); cancelled when the
+# later next_attempt_at when the server refuses or is down; failed after MAIL_MAX_ATTEMPTS (a temporary failure: a 4xx,
+# a server that cannot be reached or refuses our sign-in: after five days of retries, sending.TRANSIENT_GIVE_UP); cancelled when the
 # customer opted out (or lost their address) before it went.
 QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
 STATUSES = (QUEUED, SENDING, SENT, FAILED, CANCELLED)
+
+# What kept the server from taking any email (MailServerProblem.problem; the outbox page says it in words):
+# unreachable (refused, timed out, no such name, TLS), refused (5xx to the greeting, EHLO or STARTTLS), sign_in (the
+# server refused our user name and password, or asks for a sign-in SMTP_URL does not give: 530), busy (a 4xx before
+# the message, or 421 at any point), lost (the connection dropped mid-message), outbox (the folder cannot be written).
+SERVER_PROBLEMS = ("unreachable", "refused", "sign_in", "busy", "lost", "outbox")
 
 # The channels a customer may opt out of.
 CHANNELS = ("email", "letter", "phone")
@@ -73,3 +80,20 @@ class CustomerOptOut(db.Model):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(20))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+
+
+class MailServerProblem(db.Model):
+    """Why the mail server took no email, while it lasts: at most one row (id 1), written by send_queued when a send
+    stops the batch (retention/mail/sending.py: a `down` TransportError), deleted by the next email the server takes.
+
+    `since`: when this problem was first met (kept while the same problem repeats); `last_at`: the last try that met
+    it; `detail`: the server's reply or the connection's error, as it said it (shown on /admin/outbox).
+    """
+
+    __tablename__ = "mail_server_problems"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    problem: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(String(500))
+    since: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -3,14 +3,22 @@
 Emails are claimed by a state change committed before the server is spoken to (queued -> sending for up to
 CLAIM_CHUNK rows in one UPDATE, under FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's writer lock serialises it), so
 two ticks or workers never send the same row. Each email's outcome is committed as soon as the server answered. A
-refusal (5xx) puts it back to queued with a growing wait (attempts + 1), failed after MAIL_MAX_ATTEMPTS: the server
-did not take it, so a retry cannot double it. A temporary failure is not a refusal: a 4xx reply (421 service not
-available, 450 mailbox busy, 452...) or a server that cannot be reached (connection refused, a timeout, a name that
-does not resolve: an SMTP outage) is retried with the same growing wait whatever MAIL_MAX_ATTEMPTS says, until the
-waits add up to TRANSIENT_GIVE_UP (five days, as RFC 5321 4.5.4.1 asks of a sender), then failed. A server that
-cannot be reached (or says 421) stops the batch at that email: the claimed rows not tried yet go back to queued as
-they were, with no attempt counted (a dead server is not tried 200 times). Whether the customer may still be
-emailed (opt-out, address) is read for the chunk right after it is claimed.
+refusal (5xx in reply to the message: MAIL FROM, RCPT, DATA) puts it back to queued with a growing wait
+(attempts + 1), failed after MAIL_MAX_ATTEMPTS: the server did not take it, so a retry cannot double it. A temporary
+failure is not a refusal: a 4xx reply (421 service not available, 450 mailbox busy, 452...), a server that cannot be
+reached (connection refused, a timeout, a name that does not resolve: an SMTP outage) or one that refuses the session
+before any message (a 5xx to the greeting, EHLO, STARTTLS or AUTH: a wrong password in SMTP_URL, a sign-in it does
+not give) is retried with the same growing wait whatever MAIL_MAX_ATTEMPTS says, until the waits add up to
+TRANSIENT_GIVE_UP (five days, as RFC 5321 4.5.4.1 asks of a sender), then failed: a configuration error fixed within
+five days fails no email, and one left for longer fails them as an outage that long would. A server that takes no
+message at all (`down`: it cannot be reached, refused the session or our sign-in, says 421) stops the batch at that
+email: that one counts the attempt (so the five days are counted), the claimed rows not tried yet go back to queued as
+they were, with no attempt counted (a dead server, or a wrong password, is not tried 200 times). Whether the customer
+may still be emailed (opt-out, address) is read for the chunk right after it is claimed.
+
+What stopped the server is kept while it lasts (models.MailServerProblem, one row: the problem, the server's reply,
+since when, last met): written with the attempt that met it, deleted by the next email the server takes; the admin's
+outbox page shows it (retention/mail/views.py).
 
 The one window left is a crash after the server accepted the message and before "sent" is committed. We choose
 at-least-once there: a row left in "sending" longer than SENDING_LEASE is put back to queued and sent again with
@@ -27,12 +35,12 @@ from email.utils import format_datetime
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from retention.customers.models import Customer
 from retention.mail import transport as transports
-from retention.mail.models import CANCELLED, FAILED, QUEUED, SENDING, SENT, OutboundEmail
+from retention.mail.models import CANCELLED, FAILED, QUEUED, SENDING, SENT, MailServerProblem, OutboundEmail
 from retention.mail.optouts import opted_out_ids
 from retention.mail.service import _valid_address as valid_address
 
@@ -55,8 +63,8 @@ def waited(attempts: int) -> dt.timedelta:
 
 def gives_up(exc: transports.TransportError, attempts: int, max_attempts: int) -> bool:
     """Whether the email is failed after this attempt: a refusal after MAIL_MAX_ATTEMPTS attempts, a temporary
-    failure (4xx, or the server could not be reached) once another wait would take the waiting past
-    TRANSIENT_GIVE_UP."""
+    failure (4xx, the server could not be reached or refused the session or our sign-in) once another wait would take
+    the waiting past TRANSIENT_GIVE_UP."""
     if exc.transient:
         return waited(attempts) >= TRANSIENT_GIVE_UP
     return attempts >= max_attempts
@@ -140,6 +148,31 @@ def _finish(session: Session, email_id: int, **values) -> None:
     session.commit()
 
 
+SERVER = 1  # the id of the one MailServerProblem row
+
+
+def note_problem(session: Session, exc: transports.TransportError, now: dt.datetime) -> None:
+    """Keep what stopped the server (one row, upserted; `since` kept while the same problem repeats). The caller
+    commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    problem = exc.problem or "unreachable"
+    table = MailServerProblem.__table__
+    stmt = insert(table).values(id=SERVER, problem=problem, detail=(exc.detail or str(exc))[:500], since=now,
+                                last_at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=[table.c.id], set_={
+        "problem": stmt.excluded.problem, "detail": stmt.excluded.detail, "last_at": stmt.excluded.last_at,
+        "since": case((table.c.problem == stmt.excluded.problem, table.c.since), else_=stmt.excluded.since),
+    }))
+
+
+def server_problem(session: Session) -> MailServerProblem | None:
+    """What keeps the server from taking email now, if anything (cleared by the next email it takes)."""
+    return session.get(MailServerProblem, SERVER)
+
+
 def _unclaim(session: Session, ids: list[int]) -> None:
     """Claimed but not attempted (the server went down first): back in the queue as they were."""
     if ids:
@@ -159,7 +192,7 @@ def send_queued(session: Session, now: dt.datetime, limit: int | None = None) ->
     counts = {"sent": 0, "retried": 0, "failed": 0, "cancelled": 0, "claimed": 0,
               "released": release_stalled(session, now)}
     transport = transports.from_config(config)
-    down = False
+    down = taken = False
     try:
         while not down and counts["claimed"] < limit:
             ids = _claim(session, now, min(CLAIM_CHUNK, limit - counts["claimed"]))
@@ -190,6 +223,8 @@ def send_queued(session: Session, now: dt.datetime, limit: int | None = None) ->
                         transport.send(message)
                 except transports.TransportError as exc:
                     error = str(exc)[:500]
+                    if exc.down:  # committed with this email's outcome below
+                        note_problem(session, exc, now)
                     if gives_up(exc, attempts, config["MAIL_MAX_ATTEMPTS"]):
                         _finish(session, row.id, status=FAILED, attempts=attempts, last_error=error, claimed_at=None)
                         counts["failed"] += 1
@@ -202,6 +237,9 @@ def send_queued(session: Session, now: dt.datetime, limit: int | None = None) ->
                         down = True
                         break
                     continue
+                if not taken:  # the server takes email again: whatever stopped it is over
+                    session.execute(delete(MailServerProblem))
+                    taken = True
                 _finish(session, row.id, status=SENT, attempts=attempts, sent_at=now, last_error=None)
                 counts["sent"] += 1
     finally:

@@ -16,6 +16,7 @@ from retention.audit.service import actor_of, record
 from retention.customers.models import Customer
 from retention.extensions import csrf, db
 from retention.mail import optouts
+from retention.mail.sending import server_problem
 from retention.mail.models import CANCELLED, FAILED, QUEUED, SENDING, SENT, STATUSES, OutboundEmail
 from retention.mail.service import email_for_token, email_language
 from retention.request_input import page_arg
@@ -51,7 +52,8 @@ def page(token: str):
 @admin.route("/")
 @roles_required("admin")
 def index():
-    """Outbound emails, newest first, filtered by status, a page at a time."""
+    """Outbound emails, newest first, filtered by status, a page at a time; above them, what keeps the mail server
+    from taking email now (a wrong password, a server that cannot be reached...), since when."""
     status = request.args.get("status") or None
     if status is not None and status not in STATUSES:
         abort(400, description=_("Unknown status: choose one of the tabs."))
@@ -65,7 +67,7 @@ def index():
     more = len(emails) > PAGE_SIZE
     return render_template("outbox/index.html", emails=emails[:PAGE_SIZE], status=status, counts=counts,
                            statuses=STATUSES, labels=STATUS_LABELS, page=page_number, more=more,
-                           total=sum(counts.values()))
+                           total=sum(counts.values()), problem=server_problem(db.session))
 
 
 @admin.route("/<int:email_id>")

@@ -24,6 +24,11 @@ OFFER_REASONS = {
                "tried again in a minute"),
 }
 
+# Why an offer made was cancelled (ReferralOffer.reason).
+OFFER_CANCELLED = {
+    "letter_opted_out": _l("the customer opted out of letters before its letter was posted"),
+}
+
 # Why a friend's sale did not earn a reward (models.REJECTIONS), and why a referral was voided.
 REJECTIONS = {
     "unknown_code": _l("unknown code"),

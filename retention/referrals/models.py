@@ -15,9 +15,12 @@ REWARD_TYPES = ("account_credit", "gift_card", "discount_code", "donation")
 FRIEND_KINDS = ("amount", "percent")
 CHANNELS = ("letter", "email", "auto")  # auto: email when the customer can be emailed, else a letter
 
-# Offers: made (a code was issued and sent). Referrals: pending -> earned (after the hold) | void (the friend's sale
-# was refunded first); earned -> reversed (refunded after earning: a reversing ledger row); rejected (with a reason).
+# Offers: made (a code was issued and sent) -> cancelled (its letter never went: `reason` "letter_opted_out", the
+# customer opted out of letters before it was posted; it no longer counts as an offer made).
+# Referrals: pending -> earned (after the hold) | void (the friend's sale was refunded first); earned -> reversed
+# (refunded after earning: a reversing ledger row); rejected (with a reason).
 MADE = "made"
+OFFER_CANCELLED = "cancelled"
 PENDING, EARNED, VOID, REVERSED, REJECTED = "pending", "earned", "void", "reversed", "rejected"
 # A place under a program's cap is taken by these.
 COUNTED = (PENDING, EARNED)
@@ -83,6 +86,8 @@ class ReferralOffer(db.Model):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     channel: Mapped[str | None] = mapped_column(String(10), nullable=True)  # letter | email
     letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), nullable=True, unique=True)
+    reason: Mapped[str | None] = mapped_column(String(30), nullable=True)  # why cancelled (labels.OFFER_CANCELLED)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     program = relationship("ReferralProgram")
     customer = relationship("Customer")

@@ -1,6 +1,6 @@
 """What referrals plug into the layers below: the referral-offer hand-out, the conversion on sale.completed, the
 void/reversal on sale.refunded, the timeline, the reasons a step waits or is skipped, the letter's `referral`
-variables."""
+variables, and the offers a letter opt-out cancels."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,6 +12,7 @@ from retention.customers import timeline as customer_timeline
 from retention.hooks import processing
 from retention.hooks.models import InboundEvent
 from retention.journeys import registry, wording
+from retention.mail import optouts
 from retention.postal import service as postal
 from retention.referrals import conversions, delivery, labels, offers
 from retention.referrals.timeline import referrals as referral_timeline
@@ -43,3 +44,4 @@ def register() -> None:
     wording.register_reason("referral", REASON, labels.offer_reason_words)
     postal.LINK_VARIABLES.setdefault("referral", dict(delivery.SAMPLE))
     postal.register_letter_links(delivery.letter_links, ("referral",))
+    optouts.on_opt_out("letter", offers.cancel_unposted_offers)  # its letter cancelled: the offer was not made

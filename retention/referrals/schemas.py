@@ -130,7 +130,9 @@ class OfferOut(Schema):
     reward_amount = fields.String(allow_none=True)
     currency = fields.String(allow_none=True)
     channel = fields.String(allow_none=True)
-    status = fields.String()
+    status = fields.String(metadata={"description": "made; cancelled: its letter was never posted (see reason)"})
+    reason = fields.String(allow_none=True, metadata={"description": "why cancelled: letter_opted_out"})
+    cancelled_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
     expires_at = fields.AwareDateTime(allow_none=True)
 

@@ -1,5 +1,5 @@
-"""Timeline entries from referrals: offers made (code, reward, how sent), codes used by friends (the referral and
-what became of it) on both the advocate's and the friend's timeline, and ledger movements."""
+"""Timeline entries from referrals: offers made (code, reward, how sent) and cancelled (the reason), codes used by
+friends (the referral and what became of it) on both the advocate's and the friend's timeline, and ledger movements."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -10,7 +10,7 @@ from retention import i18n
 from retention.customers.models import Customer
 from retention.customers.timeline import Entry, isolate
 from retention.referrals import labels
-from retention.referrals.models import LedgerEntry, Referral, ReferralOffer
+from retention.referrals.models import OFFER_CANCELLED, LedgerEntry, Referral, ReferralOffer
 from retention.referrals.offers import display_code
 
 
@@ -25,6 +25,13 @@ def referrals(session: Session, customer: Customer, limit: int) -> list[Entry]:
                                      code=isolate(display_code(offer.code)),
                                      reward=i18n.money(offer.reward_amount, offer.currency), how=how),
                              extra={"offer_id": offer.id, "code": offer.code}))
+        if offer.status == OFFER_CANCELLED:
+            entries.append(Entry(at=offer.cancelled_at or offer.created_at, kind="referral:offer",
+                                 title=_("Referral offer not sent: code %(code)s",
+                                         code=isolate(display_code(offer.code))),
+                                 detail=[labels.label(labels.OFFER_CANCELLED, offer.reason)],
+                                 extra={"offer_id": offer.id, "code": offer.code, "status": offer.status,
+                                        "reason": offer.reason}))
     as_advocate = select(ReferralOffer.id).where(ReferralOffer.customer_id == customer.id)
     for referral in session.scalars(select(Referral).where(or_(Referral.friend_customer_id == customer.id,
                                                                Referral.offer_id.in_(as_advocate)))

@@ -1,5 +1,6 @@
 """What surveys plug into the layers below: the NPS survey hand-out and its step check, the NPS facts, the
-nps.response handler, the timeline, the survey link letters print, the follow-up call purposes."""
+nps.response handler, the timeline, the survey link letters print, the follow-up call purposes, and what a letter
+opt-out does to surveys on letters not posted yet."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,6 +13,7 @@ from retention.hooks import processing
 from retention.hooks.models import InboundEvent
 from retention.journeys import registry
 from retention.journeys.service import N_, JourneyError
+from retention.mail import optouts
 from retention.postal import service as postal
 from retention.postal.models import LetterTemplate
 from retention.queries import insert_rows
@@ -64,3 +66,4 @@ def register() -> None:
     processing.on("nps.response", _nps_response)
     customer_timeline.register_source(survey_timeline)
     postal.register_letter_links(sending.letter_links, ("survey_url",))
+    optouts.on_opt_out("letter", sending.cancel_letter_surveys)  # its letter cancelled: the survey was not sent

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from retention.customers.models import Customer, Sale
 from retention.staff.models import StaffUser
-from retention.surveys.models import NpsAnswer, Survey, nps_category
+from retention.surveys.models import SKIPPED, NpsAnswer, Survey, nps_category
 
 Z95 = 1.96
 CLASSES = ("promoter", "passive", "detractor")
@@ -140,10 +140,12 @@ def _group(data: list[Row], key) -> list[tuple[str | None, Figures]]:
 
 
 def response_rates(session: Session, since: dt.datetime | None = None) -> list[dict]:
-    """Per channel: surveys sent, answered, the share answered (%)."""
+    """Per channel: surveys sent, answered, the share answered (%). A survey skipped after it seemed sent (its email
+    failed for good, its letter cancelled by an opt-out) was never sent: not counted."""
     query = (select(Survey.channel, func.count(Survey.id), func.count(NpsAnswer.id))
              .outerjoin(NpsAnswer, NpsAnswer.survey_id == Survey.id)
-             .where(Survey.sent_at.is_not(None)).group_by(Survey.channel).order_by(Survey.channel))
+             .where(Survey.sent_at.is_not(None), Survey.status != SKIPPED)
+             .group_by(Survey.channel).order_by(Survey.channel))
     if since is not None:
         query = query.where(Survey.sent_at >= since)
     return [{"channel": channel, "sent": sent, "answered": answered,

@@ -6,7 +6,14 @@ Rules, checked when the tick sends (right after the hand-out, with `now`):
   the survey waiting here (status to_send, reason "waiting_complaint") until the case closes;
 - the journey exited (a refund or churn) while the survey waited for a complaint: skipped ("journey_exited");
 - the channel: the step's choice (auto: email when mail.can_email allows it, else a letter); an opted-out channel
-  (mail's opt-out table: email, letter) or a missing address skips it with the reason.
+  (mail's opt-out table: email, letter) or a missing address skips it with the reason;
+- an email that never went (failed after every retry, or cancelled): reconcile_emails puts the survey back to send
+  through these same rules (send_batch, the customers locked as send_due locks them), with email out of the question
+  for it: a letter when the step allows one, else skipped ("email_failed"); a complaint opened since holds it
+  ("waiting_complaint") until the case closes;
+- a survey letter cancelled before posting (the customer opted out of letters) no longer counts as sent: skipped
+  ("letter_opted_out", not sent, out of the response rates and the cooldown; `cancel_letter_surveys`, run by the
+  letter opt-out through mail.optouts.on_opt_out).
 Surveys go a batch at a time (send_batch: what the rules read loaded at once, the emails queued together), at most
 SURVEY_SEND_PER_TICK in the tick; more waiting go to the send job (SEND_JOB) queued after its commit.
 An email goes through mail.queue_emails (ref "survey:<id>": queued once, sent after the commit, retried while the
@@ -35,8 +42,9 @@ from retention.customers.models import Customer
 from retention.journeys.models import EXITED, Enrollment, Touchpoint
 from retention.mail import service as mail
 from retention.mail.models import CANCELLED as EMAIL_CANCELLED, FAILED as EMAIL_FAILED, OutboundEmail
-from retention.mail.optouts import opted_out, opted_out_ids
-from retention.postal.models import QUEUED as LETTER_QUEUED, Letter
+from retention.mail.optouts import opted_out_ids
+from retention.postal.batches import cancel_unposted_letters
+from retention.postal.models import CANCELLED as LETTER_CANCELLED, QUEUED as LETTER_QUEUED, Letter
 from retention.queries import id_in
 from retention.surveys import tokens
 from retention.surveys.models import OPEN_STATUSES, SENT, SKIPPED, CLOSED, TO_SEND, Survey
@@ -180,6 +188,7 @@ def send_batch(session: Session, surveys: list[Survey], now: dt.datetime,
         recent.setdefault(customer_id, set()).add(survey_id)
     complaining = customers_with_open_complaints(session, ids)
     email_refusals = mail.email_refusals(session, customers.values())
+    emails_gone = _emails_gone(session, surveys)
     letters_refused = opted_out_ids(session, ids, "letter")
 
     changes: list[dict] = []  # per survey, what it becomes
@@ -198,7 +207,8 @@ def send_batch(session: Session, surveys: list[Survey], now: dt.datetime,
         if customer.id in complaining:
             change["reason"] = WAITING
             continue
-        channel, reason = _channel(survey, customer, lambda: email_refusals[customer.id],
+        channel, reason = _channel(survey, customer,
+                                   lambda: emails_gone.get(survey.id) or email_refusals[customer.id],
                                    lambda: customer.id in letters_refused)
         if channel is None:
             change.update(_skipped(reason, now))
@@ -245,16 +255,26 @@ _WRITTEN = ("status", "reason", "channel", "sent_at", "closes_at", "closed_at", 
             "token_hash")
 
 
+def _emails_gone(session: Session, surveys: list[Survey]) -> dict[int, str]:
+    """Surveys whose own email never went, and why email is out for them: "failed" (every retry used), or the reason
+    it was cancelled ("opted_out", "no_email"). Its ref is taken: the survey is not emailed again. One query, and
+    none when no survey of the batch has an email (send_due's own batches)."""
+    by_email = {s.email_id: s.id for s in surveys if s.email_id is not None}
+    if not by_email:
+        return {}
+    gone = {}
+    for email_id, status, error in session.execute(
+            select(OutboundEmail.id, OutboundEmail.status, OutboundEmail.last_error).where(
+                OutboundEmail.id.in_(list(by_email)), OutboundEmail.status.in_((EMAIL_FAILED, EMAIL_CANCELLED)))):
+        gone[by_email[email_id]] = "failed" if status == EMAIL_FAILED else \
+            error if error in ("opted_out", "no_email") else "opted_out"
+    return gone
+
+
 def _customers(session: Session, surveys: list[Survey]) -> dict[int, Customer]:
     """The surveys' customers, by one query."""
     ids = {s.customer_id for s in surveys}
     return {c.id: c for c in session.scalars(select(Customer).where(id_in(session, Customer.id, ids)))}
-
-
-def _queue_letter(session: Session, survey: Survey, customer: Customer, now: dt.datetime) -> None:
-    [letter] = _letters(session, [(survey, customer)], now)
-    survey.letter_id = letter.id
-    survey.closes_at = now + dt.timedelta(days=current_app.config["SURVEY_OPEN_DAYS"] + POSTAL_DAYS)
 
 
 def _letters(session: Session, pairs: list[tuple[Survey, Customer]], now: dt.datetime) -> list[Letter]:
@@ -267,22 +287,45 @@ def _letters(session: Session, pairs: list[tuple[Survey, Customer]], now: dt.dat
 
 
 def reconcile_emails(session: Session, now: dt.datetime) -> int:
-    """Surveys whose email never went (failed after every retry, or cancelled by an opt-out) and were not
-    answered: a step that allows it sends a letter instead, else the survey is skipped with the reason.
-    Returns how many changed; commits."""
-    rows = session.execute(select(Survey, OutboundEmail.status).join(OutboundEmail, Survey.email_id == OutboundEmail.id)
-                           .where(Survey.status == SENT, Survey.channel == "email",
-                                  OutboundEmail.status.in_((EMAIL_FAILED, EMAIL_CANCELLED)))
-                           .limit(BATCH)).all()
-    for survey, status in rows:
-        customer = survey.customer
-        if survey.wanted_channel == "auto" and not opted_out(session, customer.id, "letter") and _has_address(customer):
-            _queue_letter(session, survey, customer, now)
-            survey.channel, survey.sent_at = "letter", now
-        else:
-            _skip(survey, "email_failed" if status == EMAIL_FAILED else "email_opted_out", now)
+    """Surveys whose email never went (failed after every retry, or cancelled by an opt-out) and were not answered
+    are sent again by the rules every survey send obeys (send_batch), email out of the question for them: a letter
+    when the step allows one and the customer has not opted out of letters, else skipped with the reason; while a
+    complaint is open for the customer (its verification pending included) the survey waits ("waiting_complaint") and
+    send_due sends it once the case closes. As in send_due, the surveys are claimed FOR UPDATE SKIP LOCKED and their
+    customers locked (customers.locking) on PostgreSQL, so a complaint being opened at that moment holds the letter
+    back or comes after it; a customer someone else holds is left for the next tick. Returns how many were looked at;
+    commits."""
+    query = (select(Survey).join(OutboundEmail, Survey.email_id == OutboundEmail.id)
+             .where(Survey.status == SENT, Survey.channel == "email",
+                    OutboundEmail.status.in_((EMAIL_FAILED, EMAIL_CANCELLED)))
+             .order_by(Survey.id).limit(BATCH))
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        query = query.with_for_update(skip_locked=True, of=Survey)
+    batch = session.scalars(query).all()
+    if postgresql:
+        batch = _customers_locked(session, batch)
+    for survey in batch:  # not sent after all: to send again, as if handed out now
+        survey.status, survey.channel, survey.reason, survey.sent_at, survey.closes_at = TO_SEND, None, None, None, None
+    send_batch(session, batch, now)
     session.commit()
-    return len(rows)
+    return len(batch)
+
+
+def cancel_letter_surveys(session: Session, customer_id: int, now: dt.datetime, actor: str) -> int:
+    """The customer opted out of letters (mail.optouts.on_opt_out): a survey whose letter is cancelled before posting
+    was not sent after all. Skipped ("letter_opted_out"), its sent time cleared (the NPS response rates and the
+    cooldown count only surveys that went); answered surveys stay as they are. Postal's cancellation is run first (it
+    changes nothing when postal's own handler ran already), so the order handlers were registered in does not matter.
+    Returns how many surveys changed."""
+    cancel_unposted_letters(session, customer_id, now, actor)
+    surveys = session.scalars(select(Survey).join(Letter, Survey.letter_id == Letter.id).where(
+        Survey.customer_id == customer_id, Survey.status == SENT, Survey.channel == "letter",
+        Letter.status == LETTER_CANCELLED)).all()
+    for survey in surveys:
+        _skip(survey, "letter_opted_out", now)
+        survey.sent_at = survey.closes_at = None
+    return len(surveys)
 
 
 def _skip(survey: Survey, reason: str, now: dt.datetime) -> str:

@@ -64,6 +64,7 @@ NOT_ON_TOUCHPOINTS = {
     ("staff/service.py", "deactivated"), ("staff/service.py", "role changed"),  # why a staff session ended
     ("staff/service.py", "password reset"),
     ("complaints/resolution.py", "opted_out"),                                  # an audit entry's detail
+    ("referrals/offers.py", "letter_opted_out"),   # why an offer was cancelled (said by referrals/labels.py)
     ("hooks/contract.py", "changed mind"), ("hooks/contract.py", "moved abroad"),  # sample events' data
 }
 

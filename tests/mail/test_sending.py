@@ -14,7 +14,7 @@ from retention.mail.models import OutboundEmail
 from retention.mail.sending import backoff, send_queued
 from retention.mail.service import queue_email
 from tests.conftest import free_port
-from tests.factories import in_other_apps
+from tests.factories import in_other_apps, staff
 from tests.mail.conftest import NOW, add_customer
 
 
@@ -249,7 +249,8 @@ def test_a_server_asking_for_a_password_gets_the_one_in_smtp_url(app):
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         logins.append((auth_data.login, auth_data.password))
-        return AuthResult(success=(auth_data.login, auth_data.password) == (b"shop", b"p@ss word"))
+        # handled=False: the server answers a wrong password with 535 (AuthResult's default says nothing at all)
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"shop", b"p@ss word"), handled=False)
 
     class Handler:
         async def handle_DATA(self, server, session, envelope):
@@ -270,6 +271,129 @@ def test_a_server_asking_for_a_password_gets_the_one_in_smtp_url(app):
         assert len(messages) == 1 and logins[-1] == (b"shop", b"p@ss word")
     finally:
         controller.stop()
+
+
+class _SignInServer:
+    """A real SMTP server (aiosmtpd) that takes mail only after AUTH with shop / "p@ss word" (530 to MAIL FROM
+    before it, 535 to a wrong password)."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        self.messages, self.logins = [], []
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            self.logins.append((auth_data.login, auth_data.password))
+            ok = (auth_data.login, auth_data.password) == (b"shop", b"p@ss word")
+            return AuthResult(success=ok, handled=False)  # handled=False: a wrong password gets its 535
+
+        kept = self.messages
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                kept.append(email.message_from_bytes(envelope.original_content or envelope.content,
+                                                     policy=email.policy.default))
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, authenticator=authenticator,
+                                     auth_require_tls=False, auth_required=True)
+
+    def url(self, credentials: str = "") -> str:
+        return f"smtp://{credentials}{'@' if credentials else ''}127.0.0.1:{self.port}"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # a test server on loopback
+def test_a_wrong_smtp_password_fails_no_email_the_outbox_says_so_and_the_right_one_sends_each_once(
+        app, client, auth):
+    """A password typo in SMTP_URL is the configuration's problem, not the emails': it stops each batch at once, counts
+    no refusal against MAIL_MAX_ATTEMPTS (the emails wait like an outage, up to five days), and the admin's outbox
+    page names it with the server's reply and since when. Fixed, every email goes, once."""
+    from retention.mail.models import MailServerProblem
+
+    server = _SignInServer()
+    server.controller.start()
+    try:
+        app.config.update(MAIL_MAX_ATTEMPTS=2, MAIL_SMTP_TIMEOUT=2)  # a refusal would fail each email on its 2nd try
+        ids = _queue_three()
+        app.config["SMTP_URL"] = server.url("shop:wrong")
+        runs = _run_while_down(ids, NOW, NOW + dt.timedelta(hours=10))  # one try a run: the batch stops at once
+        rows = _rows(ids)
+        assert len(runs) > 6 and {r.status for r in rows} == {"queued"}  # ten hours of a wrong password: none failed
+        assert min(r.attempts for r in rows) > 2 and all("refused our sign-in: 535" in r.last_error for r in rows)
+        assert server.messages == [] and server.logins and set(server.logins) == {(b"shop", b"wrong")}
+        problem = db.session.get(MailServerProblem, 1)
+        assert (problem.problem, problem.since, problem.last_at) == ("sign_in", NOW, runs[-1])
+        assert problem.detail.startswith("535")
+
+        staff(app, "admin@example.com", "admin")
+        auth.login("admin@example.com")
+        page = client.get("/admin/outbox/").get_data(as_text=True)
+        notice = page[page.index('id="server-problem"'):page.index("</section>", page.index('id="server-problem"'))]
+        assert 'data-problem="sign_in"' in notice and "The mail server refused our sign-in:" in notice
+        assert "535 5.7.8 Authentication credentials invalid" in notice and "Since " in notice
+        assert "SMTP_URL" in notice
+
+        # no user at all: the server answers MAIL FROM with 530 "sign in first": the same problem, no refusal counted
+        app.config["SMTP_URL"] = server.url()
+        later = max(r.next_attempt_at for r in _rows(ids))
+        before = {r.id: r.attempts for r in _rows(ids)}
+        counts = send_queued(db.session, later)
+        assert counts["retried"] == 1 and counts["failed"] == 0 and counts["sent"] == 0
+        rows = _rows(ids)
+        assert {r.status for r in rows} == {"queued"} and sum(r.attempts - before[r.id] for r in rows) == 1
+        db.session.expire_all()
+        problem = db.session.get(MailServerProblem, 1)
+        assert problem.problem == "sign_in" and problem.detail.startswith("530") and problem.since == NOW
+
+        app.config["SMTP_URL"] = server.url("shop:p%40ss%20word")  # fixed
+        back = max(r.next_attempt_at for r in _rows(ids))
+        assert send_queued(db.session, back)["sent"] == 3
+        send_queued(db.session, back + dt.timedelta(days=1))
+    finally:
+        server.controller.stop()
+    assert {r.status for r in _rows(ids)} == {"sent"}
+    assert sorted(m["Subject"] for m in server.messages) == ["Email 0", "Email 1", "Email 2"]  # each once
+    assert len({m["Message-ID"] for m in server.messages}) == 3
+    db.session.expire_all()
+    assert db.session.get(MailServerProblem, 1) is None
+    assert 'id="server-problem"' not in client.get("/admin/outbox/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("greeting", ["554 5.7.1 No service for you", "421 4.3.2 Busy, try later"])
+def test_a_server_refusing_the_session_stops_the_batch_fails_no_email_and_names_the_problem(smtp_app, greeting):
+    """A 5xx (or 4xx) greeting: nothing was said about any message; the batch stops, the emails wait."""
+    import socket
+    import threading
+
+    from retention.mail.models import MailServerProblem
+
+    ids = _queue_three()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def answer():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(greeting.encode() + b"\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        smtp_app.config.update(SMTP_URL=f"smtp://127.0.0.1:{listener.getsockname()[1]}", MAIL_MAX_ATTEMPTS=1)
+        counts = send_queued(db.session, NOW)
+    finally:
+        listener.close()
+    assert (counts["retried"], counts["failed"], counts["sent"]) == (1, 0, 0)
+    assert [(r.status, r.attempts) for r in _rows(ids)] == [("queued", 1), ("queued", 0), ("queued", 0)]
+    problem = db.session.get(MailServerProblem, 1)
+    assert problem.problem == ("refused" if greeting.startswith("5") else "busy")
+    assert problem.detail == greeting
 
 
 def test_smtp_url_forms():

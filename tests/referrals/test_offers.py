@@ -90,3 +90,49 @@ def test_a_complaint_being_opened_while_the_offers_are_made_keeps_the_offer_back
     step = step_of(unhappy.id)
     # the default journey's step asks for "a promoter and not open_complaint": the case now decides it
     assert (step.status, step.reason) == ("skipped", "condition was false when due") and reached(unhappy.id) == 0
+
+
+def test_an_offer_whose_letter_a_letter_opt_out_cancels_is_cancelled_with_the_reason(app, client, signer, auth,
+                                                                                    ref_world, clock):
+    """The customer opts out of letters before the offer's letter is posted: the letter is cancelled and the offer
+    with it (status and reason), out of the offers made (report, program page, offers allowed), shown so on the
+    timeline and in the API. An offer sent by email is not touched by a letter opt-out."""
+    from retention.mail.optouts import opt_out
+    from retention.referrals import reports
+    from retention.referrals.offers import offers_made
+    from tests.factories import staff, token_for
+
+    make_program(channel="auto")
+    _promoter(client, signer, "C1", locale="en", email=None)  # no email address: the offer goes by letter
+    _promoter(client, signer, "C2", locale="en")  # by email
+    when = NOW + dt.timedelta(days=60, hours=12)
+    tick(when)
+    by_letter, by_email = (db.session.scalar(select(ReferralOffer).where(ReferralOffer.customer.has(external_id=c)))
+                           for c in ("C1", "C2"))
+    assert (by_letter.channel, by_email.channel) == ("letter", "email")
+    [figures] = reports.figures(db.session, when)
+    assert figures.total.offers == 2
+
+    cancelled_at = when + dt.timedelta(days=2)
+    for offer in (by_letter, by_email):
+        opt_out(db.session, offer.customer_id, "letter", source="staff", now=cancelled_at, actor="test")
+    db.session.commit()
+    db.session.expire_all()
+    assert (by_letter.status, by_letter.reason, by_letter.cancelled_at) == ("cancelled", "letter_opted_out",
+                                                                            cancelled_at)
+    assert db.session.get(Letter, by_letter.letter_id).status == "cancelled"
+    assert (by_email.status, by_email.reason) == ("made", None)  # it reached them by email
+    [figures] = reports.figures(db.session, cancelled_at)
+    assert figures.total.offers == 1
+    assert offers_made(db.session, [by_letter.customer_id, by_email.customer_id]) == {by_email.customer_id: 1}
+
+    clock.set(cancelled_at + dt.timedelta(hours=1))
+    headers = {"Authorization": f"Bearer {token_for(app, staff(app, 'api@example.com', 'marketing'))}"}
+    listed = {o["customer"]: o for o in client.get("/api/v1/referral-offers/", headers=headers).get_json()}
+    assert (listed["C1"]["status"], listed["C1"]["reason"]) == ("cancelled", "letter_opted_out")
+    assert (listed["C2"]["status"], listed["C2"]["reason"]) == ("made", None)
+    staff(app, "sara@example.com", "onboarding")
+    auth.login("sara@example.com")
+    html = client.get("/customers/C1").get_data(as_text=True)
+    assert "Referral offer not sent" in html
+    assert "the customer opted out of letters before its letter was posted" in html

@@ -187,6 +187,135 @@ def test_an_email_that_never_goes_out_becomes_a_letter_or_is_skipped(app, world,
     assert smtp_server.messages == []
 
 
+def _failed_for_good(app, smtp_server):
+    """The server refuses every survey email and one refusal fails it (the tick's send job meets it)."""
+    app.config.update(SMTP_URL=smtp_server.url, MAIL_MAX_ATTEMPTS=1)
+    smtp_server.refuse = "550 5.1.1 No such mailbox"
+
+
+def _letters_of(customer_id: int) -> list[Letter]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Letter).where(Letter.customer_id == customer_id)))
+
+
+def test_an_email_that_failed_while_a_complaint_is_open_waits_for_the_case_then_goes_by_letter(app, world, smtp_server):
+    """The letter that replaces a failed survey email obeys the rules of any survey send: no survey while a complaint
+    is open for the customer; it goes once the case is closed."""
+    _failed_for_good(app, smtp_server)
+    cust = world.customer("C1")
+    survey = world.survey(cust)
+    tick_and_work(T0)  # sent by email; the server refuses it for good
+    email = db.session.get(OutboundEmail, _fresh(survey.id).email_id)
+    assert email.status == "failed"
+    case = complaints.open_case(db.session, cust, channel="phone", category="delivery", summary="Late",
+                                now=T0 + dt.timedelta(seconds=30), source="event", actor="test")
+    db.session.commit()
+
+    for minutes in (1, 2, 60):  # ticks while the case is open: the survey waits, no letter goes
+        tick_and_work(T0 + dt.timedelta(minutes=minutes))
+        waiting = _fresh(survey.id)
+        assert (waiting.status, waiting.reason, waiting.sent_at) == ("to_send", "waiting_complaint", None)
+        assert _letters_of(cust.id) == []
+    complaints.move(db.session, db.session.get(type(case), case.id), "closed", now=T0 + dt.timedelta(days=1),
+                    actor="test")
+    db.session.commit()
+    tick_and_work(T0 + dt.timedelta(days=1))
+    sent = _fresh(survey.id)
+    [letter] = _letters_of(cust.id)
+    assert (sent.status, sent.channel, sent.letter_id, sent.sent_at) == ("sent", "letter", letter.id,
+                                                                        T0 + dt.timedelta(days=1))
+    assert sent.email_id == email.id  # the failed email stays its record; no second email for the survey
+    assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 1
+    tick_and_work(T0 + dt.timedelta(days=2))
+    assert len(_letters_of(cust.id)) == 1 and smtp_server.messages == []
+
+
+def test_an_email_that_failed_for_a_customer_opted_out_of_letters_sends_no_letter(app, world, smtp_server):
+    _failed_for_good(app, smtp_server)
+    cust = world.customer("C1")
+    survey = world.survey(cust)
+    tick_and_work(T0)
+    opt_out(db.session, cust.id, "letter", source="staff", now=T0 + dt.timedelta(seconds=30), actor="test")
+    db.session.commit()
+    tick_and_work(T0 + dt.timedelta(minutes=1))
+    skipped = _fresh(survey.id)
+    assert (skipped.status, skipped.reason, skipped.sent_at) == ("skipped", "all_opted_out", None)
+    assert _letters_of(cust.id) == []
+
+
+def test_a_customer_being_changed_holds_the_letter_of_a_failed_email_back_until_the_next_tick(app, world,
+                                                                                             smtp_server):
+    """reconcile_emails locks the customers as send_due does: a complaint being written for the customer at that
+    moment (not committed yet) leaves the survey for a later round; once committed it holds the survey."""
+    from sqlalchemy.orm import Session
+
+    from retention.customers.models import Customer
+    from retention.surveys.sending import reconcile_emails
+    from tests.faults.faultkit import require_postgresql
+
+    require_postgresql()
+    _failed_for_good(app, smtp_server)
+    busy, calm = world.customer("C1"), world.customer("C2")
+    surveys = {c.id: world.survey(c) for c in (busy, calm)}
+    tick_and_work(T0)
+    other = Session(db.engine)  # a worker applying complaint.opened
+    try:
+        complaints.open_case(other, other.get(Customer, busy.id), channel="phone", category="delivery",
+                             summary="Broken", now=T0 + dt.timedelta(minutes=1), source="event", actor="test")
+        other.flush()  # written, not committed: its foreign key holds a key-share lock on the customer
+        assert reconcile_emails(db.session, T0 + dt.timedelta(minutes=1)) == 1  # only the calm customer's
+        assert (_fresh(surveys[calm.id].id).status, _fresh(surveys[calm.id].id).channel) == ("sent", "letter")
+        held = _fresh(surveys[busy.id].id)
+        assert (held.status, held.channel) == ("sent", "email") and _letters_of(busy.id) == []  # untouched
+        other.commit()
+    finally:
+        other.close()
+    assert reconcile_emails(db.session, T0 + dt.timedelta(minutes=2)) == 1
+    held = _fresh(surveys[busy.id].id)
+    assert (held.status, held.reason) == ("to_send", "waiting_complaint") and _letters_of(busy.id) == []
+
+
+def test_a_survey_letter_cancelled_by_a_letter_opt_out_no_longer_counts_as_sent(app, world):
+    from retention.surveys import reports
+    from retention.surveys.sending import letter_links
+
+    cust = world.customer("C1")
+    survey = world.survey(cust, wanted="letter")
+    tick(T0)
+    assert (_fresh(survey.id).status, _fresh(survey.id).channel) == ("sent", "letter")
+    assert [(r["channel"], r["sent"]) for r in reports.response_rates(db.session)] == [("letter", 1)]
+
+    opt_out(db.session, cust.id, "letter", source="staff", now=T0 + dt.timedelta(days=1), actor="test")
+    db.session.commit()
+    gone = _fresh(survey.id)
+    assert (gone.status, gone.reason, gone.sent_at, gone.closed_at) == ("skipped", "letter_opted_out", None,
+                                                                       T0 + dt.timedelta(days=1))
+    letter = db.session.get(Letter, gone.letter_id)
+    assert letter.status == "cancelled" and letter_links(db.session, [letter]) == {}  # its link would not print
+    assert reports.response_rates(db.session) == []  # not sent: out of the NPS response rates
+    # nor in the cooldown: a survey a week later goes (by email: the customer may be emailed)
+    later = world.survey(cust, created=T0 + dt.timedelta(days=7))
+    tick(T0 + dt.timedelta(days=7))
+    assert (_fresh(later.id).status, _fresh(later.id).channel) == ("sent", "email")
+
+
+def test_a_survey_already_answered_or_posted_stays_as_it_was_when_the_customer_opts_out_of_letters(app, world):
+    from retention.postal.models import MAILED
+    from retention.surveys import service
+
+    answered_customer, posted_customer = world.customer("C1"), world.customer("C2")
+    answered, posted = world.survey(answered_customer, wanted="letter"), world.survey(posted_customer, wanted="letter")
+    tick(T0)
+    service.answer_survey(db.session, _fresh(answered.id), 9, None, T0 + dt.timedelta(hours=1), settle=None)
+    db.session.get(Letter, _fresh(posted.id).letter_id).status = MAILED
+    db.session.commit()
+    for cust in (answered_customer, posted_customer):
+        opt_out(db.session, cust.id, "letter", source="staff", now=T0 + dt.timedelta(days=1), actor="test")
+    db.session.commit()
+    assert _fresh(answered.id).status == "answered" and _fresh(posted.id).status == "sent"
+    assert _fresh(posted.id).sent_at == T0
+
+
 def test_two_ticks_at_once_send_each_survey_once(app, world):
     from retention.surveys.sending import send_due
     from tests.factories import in_other_apps
