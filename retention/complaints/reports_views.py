@@ -155,7 +155,9 @@ def notice_seen(notice_id: int):
         return _queue_page(status=http_status(exc), alert=exc.translated())
     db.session.commit()
     if request.form.get("back") == "calls" and "calls.my_calls" in current_app.view_functions:
-        return redirect(url_for("calls.my_calls"), code=303)
+        # Back to the list as it was shown (how many upcoming calls, whose list): My calls checks the values.
+        view = {k: v for k in ("upcoming", "owner") if (v := request.form.get(k) or "").isdigit() and len(v) <= 9}
+        return redirect(url_for("calls.my_calls", **view), code=303)
     return _back()
 
 

@@ -126,8 +126,13 @@ def test_breaches_show_first_on_my_calls_with_the_notice(app, client, auth, cloc
     assert f'<li data-case="{case.id}" data-state="breached">' in html
     assert "overdue by 1 hour" in html
     notice = notices(case.id)[0]
-    assert client.post(f"/complaints/notices/{notice.id}/seen",
-                       data={"csrf_token": auth.csrf("/calls/"), "back": "calls"}).status_code == 303
+    # The "Seen" form on a list showing more upcoming calls carries that view, and comes back to it.
+    more = client.get("/calls/?upcoming=30").get_data(as_text=True)
+    form = more[more.index(f"/complaints/notices/{notice.id}/seen"):]
+    assert '<input type="hidden" name="upcoming" value="30">' in form[:form.index("</form>")]
+    seen = client.post(f"/complaints/notices/{notice.id}/seen",
+                       data={"csrf_token": auth.csrf("/calls/"), "back": "calls", "upcoming": "30"})
+    assert seen.status_code == 303 and seen.headers["Location"].endswith("/calls/?upcoming=30")
     assert notices(case.id)[0].seen_at is not None
     # Someone else's notice is not theirs to dismiss.
     other = [n for n in notices(case.id) if n.staff_id != owner.id][0]
