@@ -45,6 +45,12 @@ class TransportError(Exception):
         self.detail = detail if detail is not None else message
 
 
+def _session_error(message: str, problem: str, detail: str) -> TransportError:
+    """The server takes no message now (`down`: the batch stops), a temporary failure (`transient`), and what the
+    outbox page tells the admin (`problem`, models.SERVER_PROBLEMS; `detail`, the reply or error as it came)."""
+    return TransportError(message, down=True, transient=True, problem=problem, detail=detail)
+
+
 def _is_transient(code) -> bool:
     return isinstance(code, int) and 400 <= code < 500
 
@@ -105,26 +111,20 @@ class SmtpTransport:
             _close_quietly(smtp)
             reply = f"{exc.smtp_code} {_text(exc.smtp_error)}"
             if _is_transient(exc.smtp_code):  # e.g. a 421 greeting, a 454 to AUTH: busy or going down, later may work
-                raise TransportError(f"cannot reach {where}: temporarily refused: {reply}", down=True, transient=True,
-                                     problem="busy", detail=reply) from exc
+                raise _session_error(f"cannot reach {where}: temporarily refused: {reply}", "busy", reply) from exc
             if stage == "sign_in" or exc.smtp_code == SIGN_IN_REQUIRED:
-                raise TransportError(f"{where} refused our sign-in: {reply}", down=True, transient=True,
-                                     problem="sign_in", detail=reply) from exc
-            raise TransportError(f"{where} refused the session: {reply}", down=True, transient=True,
-                                 problem="refused", detail=reply) from exc
+                raise _session_error(f"{where} refused our sign-in: {reply}", "sign_in", reply) from exc
+            raise _session_error(f"{where} refused the session: {reply}", "refused", reply) from exc
         except smtplib.SMTPNotSupportedError as exc:  # no AUTH or no STARTTLS offered: SMTP_URL asks what it lacks
             _close_quietly(smtp)
             problem = "sign_in" if stage == "sign_in" else "refused"
-            raise TransportError(f"{where} cannot do what SMTP_URL asks: {exc}", down=True, transient=True,
-                                 problem=problem, detail=str(exc)) from exc
+            raise _session_error(f"{where} cannot do what SMTP_URL asks: {exc}", problem, str(exc)) from exc
         except (OSError, smtplib.SMTPException) as exc:  # refused, timed out, no such name, TLS, closed on us
             _close_quietly(smtp)
             if stage == "sign_in" and not isinstance(exc, (OSError, smtplib.SMTPServerDisconnected)):
                 # "No suitable authentication method found": our sign-in, not the network
-                raise TransportError(f"{where} refused our sign-in: {exc}", down=True, transient=True,
-                                     problem="sign_in", detail=str(exc)) from exc
-            raise TransportError(f"cannot reach {where}: {exc}", down=True, transient=True,
-                                 problem="unreachable", detail=str(exc)) from exc
+                raise _session_error(f"{where} refused our sign-in: {exc}", "sign_in", str(exc)) from exc
+            raise _session_error(f"cannot reach {where}: {exc}", "unreachable", str(exc)) from exc
 
     def send(self, message: EmailMessage) -> None:
         """Hand the message to the server; TransportError unless every recipient was accepted."""
@@ -136,8 +136,7 @@ class SmtpTransport:
             reply = f"{exc.smtp_code} {_text(exc.smtp_error)}"
             if exc.smtp_code == SIGN_IN_REQUIRED:  # "sign in first", to MAIL FROM: SMTP_URL gives no user
                 self.close()
-                raise TransportError(f"{self.host}:{self.port} refused our sign-in: {reply}", down=True,
-                                     transient=True, problem="sign_in", detail=reply) from exc
+                raise _session_error(f"{self.host}:{self.port} refused our sign-in: {reply}", "sign_in", reply) from exc
             self._reset()
             raise _reply_error([exc.smtp_code], reply) from exc
         except smtplib.SMTPNotSupportedError as exc:  # e.g. a non-ASCII address and a server without SMTPUTF8
@@ -147,14 +146,12 @@ class SmtpTransport:
             codes = "; ".join(f"{code} {_text(text)}" for code, text in exc.recipients.values())
             if SIGN_IN_REQUIRED in [code for code, _ in exc.recipients.values()]:
                 self.close()
-                raise TransportError(f"{self.host}:{self.port} refused our sign-in: {codes}", down=True,
-                                     transient=True, problem="sign_in", detail=codes) from exc
+                raise _session_error(f"{self.host}:{self.port} refused our sign-in: {codes}", "sign_in", codes) from exc
             self._reset()
             raise _reply_error([code for code, _ in exc.recipients.values()], codes) from exc
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
-            raise TransportError(f"connection lost: {exc}", down=True, transient=True, problem="lost",
-                                 detail=str(exc)) from exc
+            raise _session_error(f"connection lost: {exc}", "lost", str(exc)) from exc
         if refused:  # only possible with several recipients; ours have one
             raise TransportError(f"refused: {refused}")
 
@@ -207,8 +204,7 @@ class OutboxTransport:
                 handle.write(bytes(message))
             os.replace(tmp, self.path_for(name))
         except OSError as exc:  # a full disk, say: the folder cannot take any message now
-            raise TransportError(f"outbox folder: {exc}", down=True, transient=True, problem="outbox",
-                                 detail=str(exc)) from exc
+            raise _session_error(f"outbox folder: {exc}", "outbox", str(exc)) from exc
 
     def close(self) -> None:
         return None

@@ -517,6 +517,17 @@ def sheets_to_pull(session: Session, batch: PrintBatch) -> tuple[list[Letter], i
     return list(rows), count
 
 
+# What features do when letters are cancelled before posting (a survey not sent after all, an offer not made):
+# handler(session, letter_ids, now), in the transaction that cancelled them (on_letters_cancelled; postal imports no
+# feature).
+ON_LETTERS_CANCELLED: list = []
+
+
+def on_letters_cancelled(handler) -> None:
+    if handler not in ON_LETTERS_CANCELLED:
+        ON_LETTERS_CANCELLED.append(handler)
+
+
 def cancel_unposted_letters(session: Session, customer_id: int, now: dt.datetime, actor: str) -> int:
     """The customer opted out of letters: their letters not posted yet are cancelled (mail.optouts.on_opt_out).
 
@@ -524,7 +535,8 @@ def cancel_unposted_letters(session: Session, customer_id: int, now: dt.datetime
     the mail room's stack). A cancelled letter keeps its batch, so the mail room sees it there ("not sent"): marking
     the batch printed or mailed leaves it out, and a rebuild of the batch drops it. One already laid out in a ready
     or printed batch is a sheet to pull before posting (`sheets_to_pull`: the batch page says so with its pages, the
-    manifest download marks its line). Letters mailed are history and stay as they are. Returns how many."""
+    manifest download marks its line). Letters mailed are history and stay as they are. What the cancelled letters
+    carried is undone by the features that registered `on_letters_cancelled`. Returns how many."""
     not_mailed = select(PrintBatch.id).where(PrintBatch.status != MAILED)
     ids = session.scalars(select(Letter.id).where(
         Letter.customer_id == customer_id,
@@ -536,6 +548,8 @@ def cancel_unposted_letters(session: Session, customer_id: int, now: dt.datetime
     if ids:
         record(session, actor=actor, action="letter.cancelled", entity_type="customer", entity_id=customer_id,
                now=now, changes={"letters": list(ids), "why": "opted_out"})
+        for handler in ON_LETTERS_CANCELLED:
+            handler(session, list(ids), now)
     return len(ids)
 
 

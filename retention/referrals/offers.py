@@ -6,7 +6,7 @@ until the day it could be met, or is skipped, with the reason stored on it (show
 This is the one place an offer is made and reaches the customer (its letter or email is queued in the same
 transaction), so it is where the customers are locked against a complaint being opened at the same moment.
 An offer whose letter is cancelled before posting (the customer opted out of letters) was not made after all:
-`cancel_unposted_offers` marks it cancelled with the reason (run by the letter opt-out, mail.optouts.on_opt_out).
+`cancel_unposted_offers` marks it cancelled with the reason (run by postal.batches.on_letters_cancelled).
 """
 from __future__ import annotations
 
@@ -23,8 +23,7 @@ from retention.customers.locking import lock_customers
 from retention.customers.models import Customer, Sale
 from retention.journeys import registry
 from retention.journeys.models import SCHEDULED, SKIPPED, Touchpoint
-from retention.postal.batches import cancel_unposted_letters
-from retention.postal.models import CANCELLED as LETTER_CANCELLED, Letter
+from retention.postal.models import Letter
 from retention.queries import id_in
 from retention.referrals import programs as program_rules, rewards
 from retention.referrals.models import MADE, OFFER_CANCELLED, ReferralOffer, ReferralProgram
@@ -241,15 +240,12 @@ def _make(session: Session, due: registry.Due, customer: Customer, sale: Sale, v
     return offer
 
 
-def cancel_unposted_offers(session: Session, customer_id: int, now: dt.datetime, actor: str) -> int:
-    """The customer opted out of letters (mail.optouts.on_opt_out): an offer whose letter is cancelled before posting
-    never reached them. It becomes "cancelled" ("letter_opted_out", with the time): no longer an offer made (reports,
-    the program's counts, the customer's offers allowed), shown so on the timeline and in the API. Postal's
-    cancellation runs first (changing nothing when postal's own handler ran already), so the handlers' order does
-    not matter. Returns how many offers changed."""
-    cancel_unposted_letters(session, customer_id, now, actor)
-    gone = select(Letter.id).where(Letter.customer_id == customer_id, Letter.status == LETTER_CANCELLED)
+def cancel_unposted_offers(session: Session, letter_ids: list[int], now: dt.datetime) -> int:
+    """Letters cancelled before posting (the customer opted out of letters: postal.batches.on_letters_cancelled): an
+    offer one of them carried never reached the customer. It becomes "cancelled" ("letter_opted_out", with the time):
+    no longer an offer made (reports, the program's counts, the customer's offers allowed), shown so on the timeline
+    and in the API. Returns how many offers changed."""
     return session.execute(update(ReferralOffer).where(
-        ReferralOffer.customer_id == customer_id, ReferralOffer.status == MADE, ReferralOffer.channel == "letter",
-        ReferralOffer.letter_id.in_(gone)).values(status=OFFER_CANCELLED, reason="letter_opted_out", cancelled_at=now)
+        id_in(session, ReferralOffer.letter_id, letter_ids), ReferralOffer.status == MADE,
+        ReferralOffer.channel == "letter").values(status=OFFER_CANCELLED, reason="letter_opted_out", cancelled_at=now)
         .execution_options(synchronize_session="fetch")).rowcount

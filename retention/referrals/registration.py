@@ -12,8 +12,7 @@ from retention.customers import timeline as customer_timeline
 from retention.hooks import processing
 from retention.hooks.models import InboundEvent
 from retention.journeys import registry, wording
-from retention.mail import optouts
-from retention.postal import service as postal
+from retention.postal import batches, service as postal
 from retention.referrals import conversions, delivery, labels, offers
 from retention.referrals.timeline import referrals as referral_timeline
 
@@ -44,4 +43,4 @@ def register() -> None:
     wording.register_reason("referral", REASON, labels.offer_reason_words)
     postal.LINK_VARIABLES.setdefault("referral", dict(delivery.SAMPLE))
     postal.register_letter_links(delivery.letter_links, ("referral",))
-    optouts.on_opt_out("letter", offers.cancel_unposted_offers)  # its letter cancelled: the offer was not made
+    batches.on_letters_cancelled(offers.cancel_unposted_offers)  # its letter cancelled: the offer was not made

@@ -13,8 +13,7 @@ from retention.hooks import processing
 from retention.hooks.models import InboundEvent
 from retention.journeys import registry
 from retention.journeys.service import N_, JourneyError
-from retention.mail import optouts
-from retention.postal import service as postal
+from retention.postal import batches, service as postal
 from retention.postal.models import LetterTemplate
 from retention.queries import insert_rows
 from retention.surveys import service, sending
@@ -66,4 +65,4 @@ def register() -> None:
     processing.on("nps.response", _nps_response)
     customer_timeline.register_source(survey_timeline)
     postal.register_letter_links(sending.letter_links, ("survey_url",))
-    optouts.on_opt_out("letter", sending.cancel_letter_surveys)  # its letter cancelled: the survey was not sent
+    batches.on_letters_cancelled(sending.cancel_letter_surveys)  # its letter cancelled: the survey was not sent

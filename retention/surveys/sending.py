@@ -12,8 +12,8 @@ Rules, checked when the tick sends (right after the hand-out, with `now`):
   for it: a letter when the step allows one, else skipped ("email_failed"); a complaint opened since holds it
   ("waiting_complaint") until the case closes;
 - a survey letter cancelled before posting (the customer opted out of letters) no longer counts as sent: skipped
-  ("letter_opted_out", not sent, out of the response rates and the cooldown; `cancel_letter_surveys`, run by the
-  letter opt-out through mail.optouts.on_opt_out).
+  ("letter_opted_out", not sent, out of the response rates and the cooldown; `cancel_letter_surveys`, run by
+  postal.batches.on_letters_cancelled).
 Surveys go a batch at a time (send_batch: what the rules read loaded at once, the emails queued together), at most
 SURVEY_SEND_PER_TICK in the tick; more waiting go to the send job (SEND_JOB) queued after its commit.
 An email goes through mail.queue_emails (ref "survey:<id>": queued once, sent after the commit, retried while the
@@ -43,8 +43,7 @@ from retention.journeys.models import EXITED, Enrollment, Touchpoint
 from retention.mail import service as mail
 from retention.mail.models import CANCELLED as EMAIL_CANCELLED, FAILED as EMAIL_FAILED, OutboundEmail
 from retention.mail.optouts import opted_out_ids
-from retention.postal.batches import cancel_unposted_letters
-from retention.postal.models import CANCELLED as LETTER_CANCELLED, QUEUED as LETTER_QUEUED, Letter
+from retention.postal.models import QUEUED as LETTER_QUEUED, Letter
 from retention.queries import id_in
 from retention.surveys import tokens
 from retention.surveys.models import OPEN_STATUSES, SENT, SKIPPED, CLOSED, TO_SEND, Survey
@@ -312,16 +311,13 @@ def reconcile_emails(session: Session, now: dt.datetime) -> int:
     return len(batch)
 
 
-def cancel_letter_surveys(session: Session, customer_id: int, now: dt.datetime, actor: str) -> int:
-    """The customer opted out of letters (mail.optouts.on_opt_out): a survey whose letter is cancelled before posting
-    was not sent after all. Skipped ("letter_opted_out"), its sent time cleared (the NPS response rates and the
-    cooldown count only surveys that went); answered surveys stay as they are. Postal's cancellation is run first (it
-    changes nothing when postal's own handler ran already), so the order handlers were registered in does not matter.
-    Returns how many surveys changed."""
-    cancel_unposted_letters(session, customer_id, now, actor)
-    surveys = session.scalars(select(Survey).join(Letter, Survey.letter_id == Letter.id).where(
-        Survey.customer_id == customer_id, Survey.status == SENT, Survey.channel == "letter",
-        Letter.status == LETTER_CANCELLED)).all()
+def cancel_letter_surveys(session: Session, letter_ids: list[int], now: dt.datetime) -> int:
+    """Letters cancelled before posting (the customer opted out of letters: postal.batches.on_letters_cancelled): a
+    survey one of them carried was not sent after all. Skipped ("letter_opted_out"), its sent time cleared (the NPS
+    response rates and the cooldown count only surveys that went); answered surveys stay as they are. Returns how
+    many surveys changed."""
+    surveys = session.scalars(select(Survey).where(id_in(session, Survey.letter_id, letter_ids),
+                                                   Survey.status == SENT, Survey.channel == "letter")).all()
     for survey in surveys:
         _skip(survey, "letter_opted_out", now)
         survey.sent_at = survey.closes_at = None
