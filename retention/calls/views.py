@@ -265,11 +265,8 @@ def _more_upcoming(owner: StaffUser, cards: list, shown: int) -> dict | None:
     if left <= 0:
         return None
     more = min(UPCOMING_SHOWN, left)
-    args = {"upcoming": shown + more}
-    if owner.id != current_user.id:
-        args["owner"] = owner.id
     total = len(cards)
-    return {"url": url_for("calls.my_calls", **args) + f"#call-{cards[shown].touchpoint.id}",
+    return {"url": _back_to(_View(owner, shown + more)) + f"#call-{cards[shown].touchpoint.id}",
             "label": ngettext("Show %(count)s more", "Show %(count)s more", more, count=i18n.number(more)),
             "note": ngettext("Showing the next %(shown)s of %(count)s upcoming call.",
                              "Showing the next %(shown)s of %(count)s upcoming calls.", total,

@@ -95,11 +95,16 @@ def _letter_number(reference: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
+def _laid_out_and_cancelled(batch_id: int) -> tuple:
+    """The letters laid out in the batch's files and cancelled since: their sheets are not to be posted."""
+    return Letter.batch_id == batch_id, Letter.status == CANCELLED, Letter.first_page.is_not(None)
+
+
 def sheets_cancelled(session: Session, batch: PrintBatch) -> dict[int, str]:
     """Letter id -> why, for each letter laid out in the batch's file and cancelled since (its sheet is not to be
     posted); one query."""
-    return {letter_id: OPTED_OUT for letter_id in session.scalars(select(Letter.id).where(
-        Letter.batch_id == batch.id, Letter.status == CANCELLED, Letter.first_page.is_not(None)))}
+    return {letter_id: OPTED_OUT
+            for letter_id in session.scalars(select(Letter.id).where(*_laid_out_and_cancelled(batch.id)))}
 
 
 def manifest_download(session: Session, batch: PrintBatch, *, headers: dict | None = None,
@@ -456,8 +461,8 @@ def _build(session: Session, batch_id: int, *, out_dir, company: Company, today:
     session.rollback()  # end the long read; the writes below start fresh
     # A letter cancelled since an earlier layout is not in this file: its old pages name nobody's sheet now.
     drawn_ids = {p["id"] for p in pages}
-    gone = [i for i in session.scalars(select(Letter.id).where(Letter.batch_id == batch_id, Letter.status == CANCELLED,
-                                                                Letter.first_page.is_not(None))) if i not in drawn_ids]
+    gone = [i for i in session.scalars(select(Letter.id).where(*_laid_out_and_cancelled(batch_id)))
+            if i not in drawn_ids]
     if gone:
         session.execute(update(Letter).where(Letter.id.in_(gone)).values(first_page=None, page_count=None)
                         .execution_options(synchronize_session=False))
@@ -510,7 +515,7 @@ def sheets_to_pull(session: Session, batch: PrintBatch) -> tuple[list[Letter], i
     in page order, and how many there are."""
     if batch.status not in PULL_STATES:
         return [], 0
-    where = (Letter.batch_id == batch.id, Letter.status == CANCELLED, Letter.first_page.is_not(None))
+    where = _laid_out_and_cancelled(batch.id)
     rows = session.scalars(select(Letter).where(*where).order_by(Letter.first_page, Letter.id)
                            .limit(PULL_SHOWN)).all()
     count = len(rows) if len(rows) < PULL_SHOWN else session.scalar(select(func.count()).select_from(Letter).where(*where))
