@@ -301,27 +301,20 @@ def hand_out_all(session: Session, now: dt.datetime, limit: int = 5000, max_batc
 def write_handed_work(session: Session, now: dt.datetime, limit: int = CHUNK) -> dict:
     """Write the work rows of handed-out touchpoints (`HandedWork`), up to `limit`, a transaction per batch.
 
-    Each batch is claimed `FOR UPDATE SKIP LOCKED`, so two writers never take the same rows, and its queue rows are
-    deleted in the transaction that writes their work (each kind's rows are unique on the touchpoint as well): run
+    Each batch is claimed (`_take_work`), so two writers never take the same rows, and its queue rows are deleted in
+    the transaction that writes their work (each kind's rows are unique on the touchpoint as well): run
     twice, or killed half-way, nothing is written twice or lost. A customer who opted out of the step's channel
     since the hand-out gets nothing: the touchpoint is skipped with the reason, as the hand-out would have (their
     customers are locked first; one someone else holds right now waits for a later round).
     A touchpoint no longer `handed` (a person changed it since) has its queue row dropped. Returns the counts of
     each (written, opted_out, dropped).
     """
-    hw, tp = HandedWork.__table__, Touchpoint.__table__
+    hw = HandedWork.__table__
     handouts = registry.HANDOUTS
     counts = {"written": 0, "opted_out": 0, "dropped": 0}
     busy: set[int] = set()  # touchpoints whose customer someone else holds right now: left for a later round
     while (done := sum(counts.values())) < limit:
-        stmt = (select(hw.c.touchpoint_id, hw.c.kind, hw.c.handed_at, tp.c.status, tp.c.step_id, tp.c.customer_id,
-                       tp.c.enrollment_id)
-                .join(tp, tp.c.id == hw.c.touchpoint_id, isouter=True)
-                .order_by(hw.c.touchpoint_id).limit(min(CHUNK, limit - done))
-                .with_for_update(of=hw, skip_locked=True))
-        if busy:
-            stmt = stmt.where(hw.c.touchpoint_id.not_in(busy))
-        rows = session.execute(stmt).all()
+        rows = _take_work(session, min(CHUNK, limit - done), busy)
         if not rows:
             session.rollback()
             break
@@ -365,6 +358,34 @@ def write_handed_work(session: Session, now: dt.datetime, limit: int = CHUNK) ->
         counts["dropped"] += len(rows) - len(live)
         session.commit()
     return counts
+
+
+# A queued work row with what its writer reads of the touchpoint (status None: the touchpoint is gone).
+QueuedWork = namedtuple("QueuedWork", "touchpoint_id kind handed_at status step_id customer_id enrollment_id")
+
+
+def _take_work(session: Session, limit: int, busy: set[int]) -> list[QueuedWork]:
+    """The next `limit` queued work rows for this transaction, oldest touchpoint first, with their touchpoints.
+
+    PostgreSQL: claimed FOR UPDATE SKIP LOCKED (another writer takes others), leaving out `busy`. SQLite (no row
+    locks): taken by deleting them first, which takes the database's write lock before anything is read, so a second
+    writer waits and then finds the rows that are left (a rollback puts them back)."""
+    hw, tp = HandedWork.__table__, Touchpoint.__table__
+    touchpoint = (tp.c.status, tp.c.step_id, tp.c.customer_id, tp.c.enrollment_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = (select(hw.c.touchpoint_id, hw.c.kind, hw.c.handed_at, *touchpoint)
+                .join(tp, tp.c.id == hw.c.touchpoint_id, isouter=True)
+                .order_by(hw.c.touchpoint_id).limit(limit).with_for_update(of=hw, skip_locked=True))
+        if busy:
+            stmt = stmt.where(hw.c.touchpoint_id.not_in(busy))
+        return [QueuedWork(*row) for row in session.execute(stmt)]
+    pick = select(hw.c.touchpoint_id).order_by(hw.c.touchpoint_id).limit(limit).scalar_subquery()
+    taken = session.execute(hw.delete().where(hw.c.touchpoint_id.in_(pick))
+                            .returning(hw.c.touchpoint_id, hw.c.kind, hw.c.handed_at)).all()
+    found = {row[0]: row[1:] for row in session.execute(
+        select(tp.c.id, *touchpoint).where(tp.c.id.in_([t.touchpoint_id for t in taken])))} if taken else {}
+    return sorted((QueuedWork(t.touchpoint_id, t.kind, t.handed_at, *found.get(t.touchpoint_id, (None,) * 4))
+                   for t in taken), key=lambda w: w.touchpoint_id)
 
 
 def has_handed_work(session: Session) -> bool:
