@@ -44,13 +44,9 @@ def send_surveys(now: dt.datetime) -> dict:
     SURVEY_SEND_PER_JOB per job, so a long queue does not hold the worker; while any are left, the next job is queued
     (after this one's commits). Running it twice sends nothing twice: each survey leaves "to_send" as it goes.
     """
-    queue = get_queue()
-    queue.release_nudge(survey_sending.NUDGE_KEY)
-    counts = survey_sending.send_due(db.session, now, current_app.config["SURVEY_SEND_PER_JOB"])
-    if survey_sending.has_due(db.session):
-        survey_sending.nudge(queue)
-    db.session.commit()
-    return counts
+    return _job_turn(survey_sending.NUDGE_KEY,
+                     lambda: survey_sending.send_due(db.session, now, current_app.config["SURVEY_SEND_PER_JOB"]),
+                     survey_sending.has_due, survey_sending.nudge)
 
 
 WORK_NUDGE_KEY = "handed-work"
@@ -68,13 +64,26 @@ def write_work(now: dt.datetime) -> dict:
     HANDED_WORK_PER_JOB per job; while any are left, the next job is queued (after this one's commits). Running it
     twice writes nothing twice: each queue row goes with the transaction that writes its work.
     """
+    return _job_turn(WORK_NUDGE_KEY,
+                     lambda: handout.write_handed_work(db.session, now, current_app.config["HANDED_WORK_PER_JOB"]),
+                     handout.has_handed_work, nudge_work)
+
+
+def _job_turn(key: str, work, has_more, nudge) -> dict:
+    """One job's turn of work the tick left: its nudge released (a new one may be queued), `work()` (bounded), and
+    the next job queued after this one's commits while `has_more(session)`; returns work's counts."""
     queue = get_queue()
-    queue.release_nudge(WORK_NUDGE_KEY)
-    counts = handout.write_handed_work(db.session, now, current_app.config["HANDED_WORK_PER_JOB"])
-    if handout.has_handed_work(db.session):
-        nudge_work(queue)
+    queue.release_nudge(key)
+    counts = work()
+    if has_more(db.session):
+        nudge(queue)
     db.session.commit()
     return counts
+
+
+def _more_for_the_job(done: int, limit: int, has_more, nudge) -> int:
+    """After the tick's bounded share (`done` of at most `limit`): 1 when the job was queued for what is left."""
+    return int(done >= limit and has_more(db.session) and nudge(get_queue()))
 
 
 def run(now: dt.datetime) -> dict:
@@ -89,8 +98,8 @@ def run(now: dt.datetime) -> dict:
     # here, the rest by the job (write_work), queued once these are committed; the next tick writes some again.
     written = handout.write_handed_work(db.session, now, cfg["HANDED_WORK_PER_TICK"])
     summary.update({f"work_{outcome}": n for outcome, n in written.items()})
-    summary["work_nudged"] = int(sum(written.values()) >= cfg["HANDED_WORK_PER_TICK"]
-                                 and handout.has_handed_work(db.session) and nudge_work(get_queue()))
+    summary["work_nudged"] = _more_for_the_job(sum(written.values()), cfg["HANDED_WORK_PER_TICK"],
+                                               handout.has_handed_work, nudge_work)
     # Surveys just handed out are sent (email queued, or a letter), closed when their time is over, and answers
     # that settled are followed up (recovery case and call, passive call): retention/surveys/.
     # At most SURVEY_SEND_PER_TICK, so a tick stays short after a hand-out of thousands: the rest go to the send job,
@@ -98,8 +107,8 @@ def run(now: dt.datetime) -> dict:
     limit = cfg["SURVEY_SEND_PER_TICK"]
     sending = survey_sending.send_due(db.session, now, limit)
     summary.update({f"surveys_{outcome}": n for outcome, n in sending.items()})
-    summary["surveys_nudged"] = int(sum(sending.values()) >= limit and survey_sending.has_due(db.session)
-                                    and survey_sending.nudge(get_queue()))
+    summary["surveys_nudged"] = _more_for_the_job(sum(sending.values()), limit, survey_sending.has_due,
+                                                  survey_sending.nudge)
     summary["surveys_rerouted"] = survey_sending.reconcile_emails(db.session, now)
     summary["surveys_closed"] = survey_service.close_due(db.session, now)
     db.session.commit()
